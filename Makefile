@@ -1,0 +1,32 @@
+# The two commands of the README. Both create .venv and install what they need first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PROFILE ?= quick
+OUT    ?= results
+
+.PHONY: report test lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files so that a second `make` installs nothing.
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook]'
+	touch $@
+
+report: $(VENV)/.installed
+	$(BIN)/mnistlab run all --profile $(PROFILE) --out $(OUT)
+	$(BIN)/mnistlab report --out $(OUT) --report-dir report
+	@echo "open report/index.html"
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) results report .pytest_cache

@@ -1,0 +1,81 @@
+"""Convolutional networks with Keras/TensorFlow 'same' padding semantics.
+
+TensorFlow's 'same' pads so that out = ceil(in / stride), putting the odd pixel
+of padding on the right/bottom. PyTorch's padding='same' only exists for stride
+1 and copies a padded input on every call for even kernels; an explicit
+ZeroPad2d computed here is the same function, for any stride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from mnistlab.errors import ConfigError
+from mnistlab.models.mlp import ACTIVATIONS
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
+    """TF 'same' padding along one axis: (before, after, output size)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2, out
+
+
+@dataclass(frozen=True)
+class CNNSpec:
+    channels: tuple[int, ...] = (32, 64, 128)
+    kernels: tuple[int, ...] = (4, 4, 4)
+    strides: tuple[int, ...] = (1, 2, 2)
+    padding: str = "same"            # 'same' or 'valid'
+    pool_after: tuple[int, ...] = ()  # 0-based conv indices followed by a 2x2/2 max-pool
+    dense: tuple[int, ...] = ()      # hidden dense widths after flatten
+    activation: str = "relu"
+    classes: int = 10
+    in_channels: int = 1
+    image_size: int = 28
+
+    @property
+    def name(self) -> str:
+        return "CNN " + "-".join(f"{c}k{k}s{s}" for c, k, s in zip(self.channels, self.kernels, self.strides,
+                                                                 strict=True))
+
+
+# The brief's Task 4.1 network "CNN-1": 227,306 parameters.
+CNN1 = CNNSpec()
+
+
+def build_cnn(spec: CNNSpec) -> nn.Sequential:
+    """conv stack (with TF-style padding) -> flatten -> optional dense layers -> logits."""
+    if not (len(spec.channels) == len(spec.kernels) == len(spec.strides)):
+        raise ConfigError("channels, kernels and strides must have the same length")
+    if spec.padding not in ("same", "valid"):
+        raise ConfigError(f"unknown padding {spec.padding!r}; choose same or valid")
+    act = ACTIVATIONS[spec.activation]
+    layers: list[nn.Module] = []
+    size, in_ch = spec.image_size, spec.in_channels
+    for i, (ch, k, s) in enumerate(zip(spec.channels, spec.kernels, spec.strides, strict=True)):
+        if spec.padding == "same":
+            before, after, out = same_padding(size, k, s)
+            if before == after:
+                layers.append(nn.Conv2d(in_ch, ch, k, stride=s, padding=before))
+            else:
+                layers += [nn.ZeroPad2d((before, after, before, after)), nn.Conv2d(in_ch, ch, k, stride=s)]
+        else:
+            out = (size - k) // s + 1
+            layers.append(nn.Conv2d(in_ch, ch, k, stride=s))
+        if out < 1:
+            raise ConfigError(f"{spec.name}: the image shrinks to nothing at conv {i + 1}")
+        layers.append(act())
+        size, in_ch = out, ch
+        if i in spec.pool_after:
+            layers.append(nn.MaxPool2d(2, 2))
+            size //= 2
+    layers.append(nn.Flatten())
+    width = in_ch * size * size
+    for h in spec.dense:
+        layers += [nn.Linear(width, h), act()]
+        width = h
+    layers.append(nn.Linear(width, spec.classes))
+    return nn.Sequential(*layers)

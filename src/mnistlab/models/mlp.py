@@ -1,0 +1,47 @@
+"""Multi-layer perceptrons: [784, hidden..., 10] with one activation, optional dropout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from mnistlab.errors import ConfigError
+
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
+               "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    hidden: tuple[int, ...] = (1000, 1000)
+    activation: str = "relu"
+    dropout: float = 0.0
+    inputs: int = 784
+    classes: int = 10
+
+    @property
+    def name(self) -> str:
+        return "MLP " + "-".join(map(str, self.hidden)) if self.hidden else "softmax regression"
+
+
+# The brief's Task 3.1 network, [784, 1000, 1000, 10]: 1,796,010 parameters.
+MLP_BRIEF = MLPSpec(hidden=(1000, 1000))
+
+
+def build_mlp(spec: MLPSpec) -> nn.Sequential:
+    """Flatten -> (Linear -> activation [-> Dropout]) per hidden layer -> Linear to logits.
+
+    The softmax is not a layer: the loss takes logits (see train.cross_entropy_objective).
+    """
+    if spec.activation not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {spec.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = spec.inputs
+    for h in spec.hidden:
+        layers += [nn.Linear(width, h), ACTIVATIONS[spec.activation]()]
+        if spec.dropout > 0:
+            layers.append(nn.Dropout(spec.dropout))
+        width = h
+    layers.append(nn.Linear(width, spec.classes))
+    return nn.Sequential(*layers)

@@ -1,0 +1,39 @@
+"""A Keras-like summary table: layer, output shape, parameter count."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def summary_rows(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, str, int]]:
+    """(layer, output shape, parameters) for each leaf module, found by running one dummy input."""
+    rows: list[tuple[str, str, int]] = []
+    hooks = []
+
+    def hook(module: nn.Module, _inputs, output) -> None:
+        shape = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else "(tuple)"
+        params = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append((type(module).__name__, str(shape), params))
+
+    for module in model.modules():
+        if not list(module.children()):
+            hooks.append(module.register_forward_hook(hook))
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros((1, *input_shape), device=device))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    return rows
+
+
+def model_summary(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -> str:
+    rows = summary_rows(model, input_shape)
+    lines = [f"{'layer':<16}{'output shape':<22}{'params':>12}", "-" * 50]
+    lines += [f"{name:<16}{shape:<22}{params:>12,}" for name, shape, params in rows]
+    total = sum(p.numel() for p in model.parameters())
+    lines += ["-" * 50, f"{'total':<38}{total:>12,}"]
+    return "\n".join(lines)

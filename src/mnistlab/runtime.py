@@ -1,0 +1,75 @@
+"""The machine the lab runs on: device choice, threads, seeding, environment record."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+import torch
+
+from mnistlab.errors import MnistlabError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def configure_torch(threads: int | None = None) -> None:
+    """Use every core, and flush denormals.
+
+    Adam's moment estimates for always-zero inputs (MNIST's blank border) decay
+    into denormal floats, which the CPU handles very slowly: without the flush an
+    epoch gets slower as training goes on.
+    """
+    torch.set_num_threads(threads or available_cores())
+    torch.set_flush_denormal(True)
+
+
+def resolve_device(requested: str = "auto") -> torch.device:
+    if requested not in DEVICES:
+        raise MnistlabError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise MnistlabError(
+            "--device cuda was asked for, but no CUDA GPU is available to PyTorch "
+            f"(torch {torch.__version__}); use --device cpu or auto"
+        )
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def environment(device: torch.device) -> dict:
+    """What a reader needs to reproduce or compare a number."""
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cores": available_cores(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    try:
+        import sklearn
+
+        info["sklearn"] = sklearn.__version__
+    except ImportError:
+        pass
+    return info

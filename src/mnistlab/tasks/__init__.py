@@ -1,0 +1,29 @@
+"""The registry of experiments. Add a task by importing its TASK here; the CLI and report pick it up."""
+
+from __future__ import annotations
+
+import difflib
+
+from mnistlab.errors import ConfigError
+from mnistlab.tasks import data_overview
+from mnistlab.tasks.base import Task
+
+REGISTRY: dict[str, Task] = {t.name: t for t in (data_overview.TASK,)}
+
+
+def get_task(name: str) -> Task:
+    if name in REGISTRY:
+        return REGISTRY[name]
+    close = difflib.get_close_matches(name, REGISTRY, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise ConfigError(f"unknown task {name!r}{hint} (known: {', '.join(REGISTRY)}, or 'all')")
+
+
+def resolve_tasks(names: list[str]) -> list[Task]:
+    """Tasks named on the command line, in registry order, 'all' meaning every one."""
+    if not names:
+        raise ConfigError("name at least one task (or 'all'); see 'mnistlab list'")
+    if "all" in names:
+        return list(REGISTRY.values())
+    wanted = {get_task(n).name for n in names}
+    return [t for t in REGISTRY.values() if t.name in wanted]
