@@ -1,0 +1,30 @@
+"""Shared fixtures: small slices of the real data, a results folder, and no downloads ever."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnistlab.runtime import configure_torch
+from mnistlab.store import SubRunCache
+from mnistlab.tasks.base import Context
+
+
+@pytest.fixture(autouse=True)
+def _no_download(monkeypatch):
+    monkeypatch.setenv("MNISTLAB_NO_DOWNLOAD", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_setup():
+    configure_torch()
+
+
+@pytest.fixture
+def ctx(tmp_path) -> Context:
+    """A task context writing under a temporary folder, CPU, seed 0, no progress bars."""
+    out = tmp_path / "results"
+    task_dir = out / "test-task"
+    task_dir.mkdir(parents=True)
+    return Context(out_dir=task_dir, device=torch.device("cpu"), seed=0, profile="quick",
+                   cache=SubRunCache(out / "cache"), show_progress=False)
