@@ -38,9 +38,7 @@ def to_jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if hasattr(value, "item"):  # NumPy or torch scalar
-        return to_jsonable(value.item())
-    if hasattr(value, "tolist"):
+    if hasattr(value, "tolist"):  # NumPy or torch arrays and scalars
         return to_jsonable(value.tolist())
     return str(value)
 
