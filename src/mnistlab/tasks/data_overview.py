@@ -10,7 +10,7 @@ import numpy as np
 from mnistlab.data import CLASS_NAMES, DATASETS, FASHION_GROUP_NAMES, fashion_groups, load_arrays
 from mnistlab.errors import ConfigError
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.viz import CLASS_COLOURS, bare
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,10 @@ def _sample_grid(images: np.ndarray, labels: np.ndarray, names: tuple[str, ...],
         picks = np.flatnonzero(labels == c)[:k]
         for j, ax in enumerate(axes[c]):
             ax.imshow(images[picks[j]], cmap="gray_r", interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
+            bare(ax)
             if j == 0:
                 ax.set_ylabel(names[c], rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, y=0.92)
     return fig
 
 
@@ -68,8 +66,9 @@ def run(config: Config, ctx: Context) -> Result:
         ax.bar(pos + 0.2, test / test.sum(), 0.4, label="test", color=CLASS_COLOURS[1])
         ax.set_xticks(pos, CLASS_NAMES[name], rotation=30 if name != "mnist" else 0, ha="right", fontsize=8)
         ax.set_ylabel("share of split")
+        ax.set_ylim(0, max(train.max() / train.sum(), test.max() / test.sum()) * 1.25)
         ax.set_title(name)
-        ax.legend()
+        ax.legend(loc="upper center", ncol=2)
     result.figures.append(ctx.figure(fig, "class_balance", "Share of each class in the train and test splits."))
 
     _, items = load_arrays("fashion-mnist", "train", ctx.data_dir)

@@ -38,6 +38,15 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = 130) -> None:
     publish(tmp.name, path)
 
 
+def bare(ax: plt.Axes) -> None:
+    """No ticks, grid or frame: for image cells."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
 def image_grid(images: np.ndarray, ncols: int, *, titles: list[str] | None = None, cmap: str = "gray",
                vmin: float | None = None, vmax: float | None = None, cell: float = 1.0,
                suptitle: str = "") -> plt.Figure:
@@ -47,9 +56,7 @@ def image_grid(images: np.ndarray, ncols: int, *, titles: list[str] | None = Non
     fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + (0.4 if suptitle else 0)),
                              squeeze=False, gridspec_kw={"wspace": 0.05, "hspace": 0.3 if titles else 0.05})
     for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
+        bare(ax)
         if i < n:
             ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             if titles:
