@@ -33,7 +33,8 @@ caption { caption-side: top; text-align: left; color: var(--muted); padding: .3r
 th, td { border-bottom: 1px solid var(--rule); padding: .3rem .7rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #eef2f8; font-weight: 600; }
-.tablewrap { overflow-x: auto; }
+.tablewrap { overflow-x: auto; max-width: 100%; }
+.tables { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); background: white; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .3rem; }
@@ -105,8 +106,9 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> str:
              f'<p class="meta">{html.escape(meta)}</p>']
     parts += [f"<p>{html.escape(p)}</p>" for p in record.get("text", [])]
     parts.append(_references(record.get("references", []), record.get("metrics", {})))
-    for key, table in record.get("tables", {}).items():
-        parts.append(_table(table, f"{name}-{key}"))
+    tables = [_table(table, f"{name}-{key}") for key, table in record.get("tables", {}).items()]
+    if tables:
+        parts.append(f'<div class="tables">{"".join(tables)}</div>')
     parts += [_figure(folder, fig) for fig in record.get("figures", [])]
     metrics = record.get("metrics", {})
     if metrics:
