@@ -22,7 +22,7 @@ report: $(VENV)/.installed
 	@echo "open report/index.html"
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
