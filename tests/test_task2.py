@@ -1,0 +1,209 @@
+"""Task 2: the NumPy perceptron (predict, optimise, optimise_pairs) and the task on a few hundred images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnistlab.errors import ConfigError
+from mnistlab.models.perceptron import initial_parameters, optimise, optimise_pairs, pair_labels, predict
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.task2 import TASK, Config, pm1_flat, run
+
+
+def separable(n: int = 200, m: int = 20, margin: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points labelled by a random hyperplane, keeping only those at least `margin` away from it."""
+    rng = np.random.default_rng(seed)
+    w_true = rng.normal(size=m)
+    w_true /= np.linalg.norm(w_true)
+    x = rng.normal(size=(4 * n, m))
+    s = x @ w_true + 0.3
+    keep = np.abs(s) > margin
+    x, s = x[keep][:n], s[keep][:n]
+    return x, np.where(s > 0, 1.0, -1.0)
+
+
+def naive_online(x, y, w, b, lr, max_iter, tol, seed):
+    """The classic rule as a per-sample Python loop: the reference for the vectorised implementation."""
+    rng = np.random.default_rng(seed)  # with (w, b) given, optimise uses its generator only for the shuffles
+    w, errors = w.copy(), []
+    error, iteration = np.mean(predict(x, w, b) != y), 1
+    while iteration <= max_iter and error > tol:
+        for i in rng.permutation(len(x)):
+            if (1.0 if x[i] @ w + b >= 0 else -1.0) != y[i]:
+                w += lr * y[i] * x[i]
+                b += lr * y[i]
+        error = float(np.mean(predict(x, w, b) != y))
+        errors.append(error)
+        iteration += 1
+    return w, b, errors
+
+
+def test_predict_on_hand_made_values():
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [0.0, 0.0], [2.0, 1.0]])
+    w = np.array([1.0, -1.0])
+    # scores x.w + b with b = 0: 1, -1, 0, 0, 1 -> step(0) is +1
+    assert predict(x, w, 0.0).tolist() == [1, -1, 1, 1, 1]
+    # a bias of -0.5 moves the two ties and the first point's neighbours below zero
+    assert predict(x, w, -0.5).tolist() == [1, -1, -1, -1, 1]
+    # k perceptrons at once: w (m, k), b (k,)
+    both = predict(x, np.stack([w, -w], axis=1), np.array([0.0, -0.5]))
+    assert both.shape == (5, 2)
+    assert both[:, 0].tolist() == [1, -1, 1, 1, 1]
+    assert both[:, 1].tolist() == [-1, 1, -1, -1, -1]
+
+
+def test_predict_rejects_mismatched_shapes():
+    with pytest.raises(ConfigError, match="rows"):
+        predict(np.zeros((3, 4)), np.zeros(5), 0.0)
+    with pytest.raises(ConfigError, match="shape"):
+        predict(np.zeros(4), np.zeros(4), 0.0)
+
+
+@pytest.mark.parametrize("rule", ["batch", "online"])
+def test_optimise_reaches_zero_error_on_separable_data_and_stops_early(rule):
+    x, y = separable()
+    w, b, errors = optimise(x, y, rule=rule, max_iter=1000, tol=1e-3, lr=0.01, seed=1)
+    assert errors[-1] == 0.0
+    assert len(errors) < 1000  # stopped as soon as the error was within tol, not at max_iter
+    assert np.all(predict(x, w, b) == y)
+    assert w.shape == (x.shape[1],) and isinstance(b, float)
+
+
+def test_error_list_falls_on_average():
+    x, y = separable(n=400, m=50, margin=0.05, seed=3)
+    _, _, errors = optimise(x, y, rule="batch", lr=0.01, seed=0)
+    assert len(errors) >= 6, "the toy set should need several iterations"
+    third = len(errors) // 3
+    assert np.mean(errors[-third:]) < np.mean(errors[:third])
+    assert np.polyfit(np.arange(len(errors)), errors, 1)[0] < 0  # the trend is downwards
+    assert errors[-1] == 0.0
+
+
+def test_optimise_stops_at_max_iter_on_data_it_cannot_separate():
+    x = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    y = np.array([1.0, 1.0, -1.0, -1.0])  # XOR: no hyperplane
+    for rule in ("batch", "online"):
+        _, _, errors = optimise(x, y, rule=rule, max_iter=7, seed=0)
+        assert len(errors) == 7 and min(errors) > 0
+
+
+def test_pocket_keeps_the_best_parameters_seen():
+    x, y = separable(n=150, m=10, margin=0.01, seed=6)
+    y[:15] *= -1  # not separable: the last iterate is not the best one
+    w, b, errors = optimise(x, y, rule="batch", max_iter=40, seed=0, pocket=True)
+    assert np.mean(predict(x, w, b) != y) == pytest.approx(min(errors))
+    w_last, b_last, _ = optimise(x, y, rule="batch", max_iter=40, seed=0)
+    assert np.mean(predict(x, w_last, b_last) != y) == pytest.approx(errors[-1])
+
+
+def test_optimise_is_deterministic_under_the_seed():
+    x, y = separable(n=150, m=30, margin=0.02, seed=5)
+    for rule in ("batch", "online"):
+        w1, b1, e1 = optimise(x, y, rule=rule, seed=7, max_iter=30)
+        w2, b2, e2 = optimise(x, y, rule=rule, seed=7, max_iter=30)
+        w3, _, _ = optimise(x, y, rule=rule, seed=8, max_iter=30)
+        assert np.array_equal(w1, w2) and b1 == b2 and e1 == e2
+        assert not np.array_equal(w1, w3)
+
+
+def test_optimise_leaves_the_initial_weights_alone_and_checks_its_input():
+    x, y = separable(n=50, m=5)
+    w0 = np.zeros(5)
+    optimise(x, y, w0, 0.0, max_iter=5)
+    assert np.all(w0 == 0)
+    with pytest.raises(ConfigError, match="-1 or \\+1"):
+        optimise(x, (y > 0).astype(float))  # 0/1 labels are not the brief's
+    with pytest.raises(ConfigError, match="learning rate"):
+        optimise(x, y, lr=0.0)
+    with pytest.raises(ConfigError, match="rule"):
+        optimise(x, y, rule="adam")
+
+
+@pytest.mark.parametrize("chunk", [5, 4096])
+def test_online_rule_is_exactly_the_per_sample_loop(chunk):
+    x, y = separable(n=120, m=8, margin=0.01, seed=2)
+    y[:6] *= -1  # a few flipped labels: not separable, so every pass makes updates
+    w0, b0 = initial_parameters(8, np.random.default_rng(4))
+    w, b, errors = optimise(x, y, w0, b0, rule="online", lr=0.1, max_iter=6, seed=11, chunk=chunk)
+    w_ref, b_ref, errors_ref = naive_online(x, y, w0, b0, 0.1, 6, 1e-3, 11)
+    assert errors == errors_ref
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-12)
+    assert b == pytest.approx(b_ref)
+
+
+@pytest.mark.parametrize("rule", ["batch", "online"])
+def test_optimise_pairs_matches_optimise_on_each_pair(rule):
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    centres = rng.normal(size=(3, 12)) * 2
+    x = centres[labels] + rng.normal(size=(120, 12))
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    fits = optimise_pairs(x, labels, pairs, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3, init_scale=0.1)
+    for (a, b), fit in zip(pairs, fits, strict=True):
+        rows, y = pair_labels(labels, (a, b))
+        w0, b0 = initial_parameters(12, np.random.default_rng((3, a, b)), 0.1)
+        w, bias, errors = optimise(x[rows], y, w0, b0, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3)
+        assert fit.errors == errors
+        np.testing.assert_allclose(fit.w, w, rtol=1e-10, atol=1e-10)
+        assert fit.b == pytest.approx(bias)
+        assert fit.converged == (errors[-1] <= 1e-3)
+
+
+def test_pair_labels_follow_the_briefs_order():
+    labels = np.array([3, 7, 1, 7, 3, 0])
+    rows, y = pair_labels(labels, (3, 7))
+    assert rows.tolist() == [0, 1, 3, 4]
+    assert y.tolist() == [-1, 1, 1, -1]  # the first digit of the pair is -1, the second +1
+    rows, y = pair_labels(labels, (7, 3))
+    assert y.tolist() == [1, -1, -1, 1]
+    with pytest.raises(ConfigError):
+        pair_labels(labels, (3, 3))
+
+
+def test_pm1_data_is_the_briefs():
+    x, labels = pm1_flat("test", 20)
+    assert x.shape == (200, 784) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert np.bincount(labels, minlength=10).tolist() == [20] * 10
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"lr": -0.1}, "lr"), ({"tol": 1.5}, "tol"), ({"detail_pair": (1, 0)}, "detail_pair"),
+    ({"digits": (2, 3), "detail_pair": (0, 1)}, "detail_pair"), ({"digits": (4,)}, "digits"),
+    ({"max_iter": 0}, "max_iter"), ({"train_per_class": 0}, "train_per_class"), ({"rule": "sgd"}, "rule"),
+])
+def test_bad_config_is_refused_before_any_work(override, message):
+    with pytest.raises(ConfigError, match=message):
+        TASK.config("quick", override)
+
+
+def test_task_is_registered_with_both_profiles():
+    assert REGISTRY["task2"] is TASK
+    assert TASK.config("quick").max_iter < TASK.config("brief").max_iter == 1000
+    assert TASK.config("brief").train_per_class is None  # the brief profile trains on every image
+
+
+def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
+    config = Config(digits=(0, 1, 7), train_per_class=80, test_per_class=40, max_iter=30, sklearn_max_iter=10,
+                    weight_images=3)
+    result = run(config, ctx)
+    m = result.metrics
+    for a, b in [(0, 1), (0, 7), (1, 7)]:
+        assert 0.8 < m[f"pair_test_acc_{a}_{b}"] <= 1.0  # far above chance (0.5) on these easy pairs
+        assert 0.8 < m[f"sklearn_pair_test_acc_{a}_{b}"] <= 1.0
+        assert 1 <= m[f"pair_iters_{a}_{b}"] <= 30
+        assert 0 <= m[f"pair_train_acc_{a}_{b}"] <= 1
+    assert m["pair_test_acc_min"] <= m["pair_test_acc_mean"]
+    assert "sklearn_pair_test_acc_mean" in m and "detail_online_test_acc" in m
+    assert len(result.tables["all_pairs"].rows) == 3
+    assert result.tables["five_pairs"].rows[0][1] == "0 vs 1"
+    for fig in result.figures:
+        assert (ctx.out_dir / fig.file).stat().st_size > 5000
+    assert any("0 vs 1" in t for t in result.text)
+
+    misses = ctx.cache.misses
+    again = run(config, ctx)
+    assert ctx.cache.misses == misses  # sweep, online comparison and sklearn check all came from the cache
+    assert ctx.cache.hits >= 3
+    assert again.metrics["pair_test_acc_0_1"] == m["pair_test_acc_0_1"]
