@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 
 from mnistlab.errors import ConfigError
-from mnistlab.tasks import data_overview, task2
+from mnistlab.tasks import data_overview, task2, task5
 from mnistlab.tasks.base import Task
 
-REGISTRY: dict[str, Task] = {t.name: t for t in (data_overview.TASK, task2.TASK)}
+REGISTRY: dict[str, Task] = {
+    t.name: t for t in (data_overview.TASK, task2.TASK, task5.TASK)
+}
 
 
 def get_task(name: str) -> Task:
