@@ -1,0 +1,190 @@
+"""Task 6: exact network sizes, what lambda = 0 / 1 do to the heads, the weighting strategies, the task."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from mnistlab.data import fashion_groups, load
+from mnistlab.errors import ConfigError
+from mnistlab.models.mtl import MTLNet, build_mtl, build_single_task
+from mnistlab.mtl_weighting import (
+    FixedWeighting,
+    PCGradWeighting,
+    UncertaintyWeighting,
+    make_weighting,
+    project_conflicting,
+)
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.task6 import TASK, Config
+from mnistlab.train import TrainConfig, count_parameters, fit
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    x, items = load("fashion-mnist", "train", limit=320)
+    xt, items_t = load("fashion-mnist", "test", limit=300)
+    return x, items, fashion_groups(items), xt, items_t, fashion_groups(items_t)
+
+
+def test_parameter_counts_and_shapes():
+    assert count_parameters(build_single_task(10)) == 23_080_598
+    assert count_parameters(build_single_task(3)) == 23_079_891
+    mtl = build_mtl()
+    assert count_parameters(mtl) == 26_395_689
+    # everything but the heads is shared: trunk = conv stack + the 6,272 x 3,136 dense layer
+    assert sum(p.numel() for p in mtl.shared_parameters()) == 92_672 + 6272 * 3136 + 3136
+    item, group = mtl(torch.zeros(4, 1, 28, 28))
+    assert item.shape == (4, 10) and group.shape == (4, 3)
+    assert build_single_task(3)(torch.zeros(2, 1, 28, 28)).shape == (2, 3)
+
+
+def _head_state(model: MTLNet, head: int) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.heads[head].state_dict().items()}
+
+
+@pytest.mark.parametrize(("lam", "frozen", "trained"), [(1.0, 1, 0), (0.0, 0, 1)])
+def test_lambda_extremes_leave_one_head_untrained(fashion, lam, frozen, trained):
+    x, items, groups, *_ = fashion
+    torch.manual_seed(0)
+    model = build_mtl()
+    before_frozen, before_trained = _head_state(model, frozen), _head_state(model, trained)
+    trunk_before = model.trunk[-2].weight.detach().clone()  # the shared dense 3136 layer
+    cfg = TrainConfig(epochs=1, batch_size=16, precision="bf16")
+    fit(model, (x[:32], (items[:32], groups[:32])), cfg=cfg, objective=FixedWeighting.from_lambda(lam),
+        show_progress=False)
+    after_frozen, after_trained = _head_state(model, frozen), _head_state(model, trained)
+    assert all(torch.equal(before_frozen[k], after_frozen[k]) for k in before_frozen)
+    assert any(not torch.equal(before_trained[k], after_trained[k]) for k in before_trained)
+    assert not torch.equal(trunk_before, model.trunk[-2].weight)
+
+
+@pytest.mark.parametrize("name", ["uncertainty", "pcgrad"])
+def test_learned_strategies_train_a_few_steps_and_stay_finite(fashion, name):
+    x, items, groups, *_ = fashion
+    torch.manual_seed(0)
+    model = build_mtl()
+    before = model.trunk[-2].weight.detach().clone()
+    objective = make_weighting(name)
+    cfg = TrainConfig(epochs=1, batch_size=16, precision="bf16")
+    result = fit(model, (x[:32], (items[:32], groups[:32])), cfg=cfg, objective=objective, show_progress=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert math.isfinite(result.final()["train_loss"])
+    assert not torch.equal(before, model.trunk[-2].weight)
+    state = objective.state()
+    if name == "uncertainty":
+        assert torch.isfinite(objective.log_vars).all()
+        assert not torch.equal(objective.log_vars.detach(), torch.zeros(2))  # the log-variances were optimised
+    else:
+        assert objective.steps == 2 and 0 <= state["conflict_rate"] <= 1 and -1 <= state["mean_cosine"] <= 1
+
+
+def test_project_conflicting_removes_only_the_conflicting_component():
+    g1, g2 = torch.tensor([1.0, 0.0]), torch.tensor([-1.0, 1.0])
+    p1, p2 = project_conflicting([g1, g2])
+    assert torch.allclose(p1, torch.tensor([0.5, 0.5]))
+    assert p1.dot(g2).abs() < 1e-6 and p2.dot(g1).abs() < 1e-6
+    a, b = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 0.0])  # no conflict: untouched
+    q1, q2 = project_conflicting([a, b])
+    assert torch.equal(q1, a) and torch.equal(q2, b)
+
+
+class _TinyMTL(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(5, 4)
+        self.heads = nn.ModuleList([nn.Linear(4, 3), nn.Linear(4, 2)])
+
+    def forward(self, x):
+        z = torch.relu(self.trunk(x))
+        return tuple(h(z) for h in self.heads)
+
+    def shared_parameters(self):
+        return self.trunk.parameters()
+
+
+def test_pcgrad_backward_matches_the_definition():
+    torch.manual_seed(1)
+    model, x = _TinyMTL(), torch.randn(8, 5)
+    y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
+    pc = PCGradWeighting()
+    pc.manual_backward(model(x), y, model)
+    got = {n: p.grad.clone() for n, p in model.named_parameters()}
+    # reference: per-task gradients by plain autograd, surgery on the shared part, heads from their own loss
+    losses = pc.task_losses(model(x), y)
+    shared = list(model.shared_parameters())
+    flat = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)])
+            for loss in losses]
+    expected = torch.stack(project_conflicting(flat)).sum(0)
+    assert torch.allclose(torch.cat([got["trunk.weight"].reshape(-1), got["trunk.bias"]]), expected, atol=1e-6)
+    model.zero_grad()
+    losses.sum().backward()
+    for n, p in model.named_parameters():
+        if n.startswith("heads"):
+            assert torch.allclose(got[n], p.grad, atol=1e-6)
+
+
+def test_weighting_formulas():
+    losses = torch.tensor([2.0, 4.0])
+    assert FixedWeighting.from_lambda(0.25).combine(losses).item() == pytest.approx(0.25 * 2 + 0.75 * 4)
+    uw = UncertaintyWeighting()
+    with torch.no_grad():
+        uw.log_vars.copy_(torch.tensor([math.log(2.0), 0.0]))
+    assert uw.combine(losses).item() == pytest.approx(2 / 2 + 0.5 * math.log(2.0) + 4)
+    assert uw.task_weights() == pytest.approx([0.5, 1.0])
+    with pytest.raises(ConfigError):
+        FixedWeighting.from_lambda(1.5)
+    with pytest.raises(ConfigError):
+        make_weighting("gradnorm-typo")
+
+
+def test_config_rejects_bad_values():
+    assert "task6" in REGISTRY
+    for bad in ({"lambdas": (0.5, 1.2)}, {"lambdas": ()}, {"lambdas": (0.5, 0.5)}, {"strategies": ("magic",)},
+                {"epochs": 0}, {"batch_size": 0}, {"batch_probe": (0,)}, {"precision": "fp16"},
+                {"train_limit": 0}, {"test_limit": 20000}, {"lr": 0.0}):
+        with pytest.raises(ConfigError):
+            TASK.config("quick", bad)
+    assert TASK.config("brief").epochs == 5
+    assert TASK.parse_override("lambdas", "0,0.3,1") == (0.0, 0.3, 1.0)
+
+
+def test_small_mtl_learns_beyond_chance(fashion):
+    # The brief's architecture at a fraction of the width, so that several epochs fit in a test.
+    x, items, groups, xt, items_t, groups_t = fashion
+    torch.manual_seed(0)
+    model = MTLNet(channels=(8, 16, 16), shared_dense=64, head_hidden=(32,))
+    cfg = TrainConfig(epochs=5, batch_size=32, lr=3e-3, eval_batch_size=1000)
+    result = fit(model, (x, (items, groups)), (xt, (items_t, groups_t)), cfg,
+                 objective=FixedWeighting.from_lambda(0.5), show_progress=False)
+    first, last = result.history[0], result.history[-1]
+    assert last["train_loss"] < first["train_loss"]
+    assert last["test_acc_0"] > 0.35  # 10 items: chance 10%
+    majority = torch.bincount(groups_t).max().item() / len(groups_t)
+    assert last["test_acc_1"] > majority + 0.1
+
+
+def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
+    config = Config(lambdas=(1.0,), strategies=(), epochs=1, batch_size=50, batch_probe=(),
+                    train_limit=50, test_limit=100)
+    config.validate()
+    result = TASK.run(config, ctx)
+    m = result.metrics
+    for key in ("single_item_test_acc", "single_group_test_acc", "mtl_lambda_1_item_test_acc",
+                "mtl_lambda_1_group_test_acc"):
+        assert 0 <= m[key] <= 1
+    assert (m["params_single_item"], m["params_single_group"], m["params_mtl"]) == (23_080_598, 23_079_891,
+                                                                                    26_395_689)
+    assert m["params_saving"] == 23_080_598 + 23_079_891 - 26_395_689
+    assert m["mtl_lambda_1_untrained_head_max_weight_change"] == 0.0
+    assert {"accuracy", "parameters"} <= set(result.tables)
+    assert (ctx.out_dir / "accuracy_vs_lambda.png").is_file()
+    assert any("lambda = 1" in p for p in result.text)
+    misses = ctx.cache.misses
+    assert misses == 3
+    again = TASK.run(config, ctx)
+    assert ctx.cache.misses == misses and ctx.cache.hits == 3
+    assert again.metrics["mtl_lambda_1_item_test_acc"] == m["mtl_lambda_1_item_test_acc"]
