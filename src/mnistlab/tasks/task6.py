@@ -193,21 +193,24 @@ def plot_lambda(rows: list[dict], single: dict[str, float], chance: dict[str, fl
     for ax, task, colour in zip(axes, ("item", "group"), (CLASS_COLOURS[0], CLASS_COLOURS[3]), strict=True):
         lams = np.array([r["lambda"] for r in fixed])
         accs = np.array([r[task] for r in fixed])
-        # A head that was never trained sits near chance; keep the axis on the trained range and mark
-        # such points on the lower edge instead of squashing every other difference into a sliver.
-        trained = accs[accs > chance[task] + 0.15] if np.any(accs > chance[task] + 0.15) else accs
+        # A head whose loss weight is 0 (item at lambda 0, group at lambda 1) is never trained and sits near
+        # chance; keep the axis on the trained range and mark such points on the lower edge instead of
+        # squashing every other difference into a sliver.
+        untrained = lams == (0.0 if task == "item" else 1.0)
+        trained = accs[~untrained] if np.any(~untrained) else accs
         values = np.concatenate([trained, [single[task]], [r[task] for r in learned]])
         lo, hi = float(values.min()), float(values.max())
         pad = max(0.01, 0.15 * (hi - lo))
         ylo, yhi = lo - pad, min(1.0, hi + pad)
-        shown = accs >= ylo  # off-scale (untrained) points get a marker on the edge, not a fake line segment
+        shown = accs >= ylo  # off-scale points get a marker on the edge, not a fake line segment
         ax.plot(lams[shown], accs[shown], "-o", color=colour, label="MTL, fixed lambda", zorder=3)
-        for lam, acc in zip(lams, accs, strict=True):
-            if acc < ylo:
-                ax.plot(lam, ylo, "v", color="0.35", ms=9, zorder=4, clip_on=False)
-                ax.annotate(f"{100 * acc:.1f}% (head untrained)", (lam, ylo), textcoords="offset points",
-                            xytext=(0, 12), ha="center" if 0 < lam < 1 else ("left" if lam == 0 else "right"),
-                            fontsize=8, color="0.25", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+        off_scale = [(lam, acc, dead) for lam, acc, dead in zip(lams, accs, untrained, strict=True) if acc < ylo]
+        for k, (lam, acc, dead) in enumerate(off_scale):
+            ax.plot(lam, ylo, "v", color="0.35", ms=9, zorder=4, clip_on=False)
+            ax.annotate(f"{100 * acc:.1f}% ({'head untrained' if dead else 'off scale'})", (lam, ylo),
+                        textcoords="offset points", xytext=(0, 12 + 13 * (k % 2)),
+                        ha="center" if 0 < lam < 1 else ("left" if lam == 0 else "right"),
+                        fontsize=8, color="0.25", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
         ax.axhline(single[task], color="0.3", ls="--", lw=1.2, label="single-task CNN of that task")
         markers = {"uncertainty": "D", "pcgrad": "s"}
         for i, r in enumerate(learned):
