@@ -8,6 +8,7 @@ ZeroPad2d computed here is the same function, for any stride.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from torch import nn
@@ -40,6 +41,23 @@ class CNNSpec:
     def name(self) -> str:
         return "CNN " + "-".join(f"{c}k{k}s{s}" for c, k, s in zip(self.channels, self.kernels, self.strides,
                                                                  strict=True))
+
+
+_LAYER = re.compile(r"^(\d+)k(\d+)s(\d+)$")
+
+
+def parse_cnn(text: str, **kw) -> CNNSpec:
+    """'32k4s1-64k4s2-128k4s2' (filters, kernel, stride per conv layer) -> CNNSpec; the inverse of .name."""
+    text = text.strip().removeprefix("CNN ").strip()
+    layers = [_LAYER.match(part) for part in text.split("-")]
+    if not text or not all(layers):
+        raise ConfigError(f"bad CNN spec {text!r}: write conv layers as <filters>k<kernel>s<stride> joined by '-', "
+                          "e.g. 32k4s1-64k4s2-128k4s2")
+    values = [tuple(int(g) for g in m.groups()) for m in layers if m]
+    if any(v < 1 for layer in values for v in layer):
+        raise ConfigError(f"bad CNN spec {text!r}: filters, kernel and stride must be positive")
+    channels, kernels, strides = (tuple(col) for col in zip(*values, strict=True))
+    return CNNSpec(channels=channels, kernels=kernels, strides=strides, **kw)
 
 
 # The brief's Task 4.1 network "CNN-1": 227,306 parameters.

@@ -25,6 +25,18 @@ class MLPSpec:
         return "MLP " + "-".join(map(str, self.hidden)) if self.hidden else "softmax regression"
 
 
+def parse_mlp(text: str, **kw) -> MLPSpec:
+    """'1000-1000' -> MLPSpec(hidden=(1000, 1000)); '' or '0' is softmax regression (no hidden layer)."""
+    text = text.strip()
+    try:
+        hidden = tuple(int(part) for part in text.split("-")) if text not in ("", "0") else ()
+    except ValueError:
+        raise ConfigError(f"bad MLP spec {text!r}: write the hidden widths joined by '-', e.g. 1000-1000") from None
+    if any(h < 1 for h in hidden):
+        raise ConfigError(f"bad MLP spec {text!r}: every hidden width must be positive")
+    return MLPSpec(hidden=hidden, **kw)
+
+
 # The brief's Task 3.1 network, [784, 1000, 1000, 10]: 1,796,010 parameters.
 MLP_BRIEF = MLPSpec(hidden=(1000, 1000))
 

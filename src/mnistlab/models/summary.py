@@ -37,3 +37,36 @@ def model_summary(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) 
     total = sum(p.numel() for p in model.parameters())
     lines += ["-" * 50, f"{'total':<38}{total:>12,}"]
     return "\n".join(lines)
+
+
+def forward_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -> int:
+    """Multiply-accumulates of one forward pass of one image through the Conv2d and Linear layers.
+
+    Training costs about 3x the forward pass (forward, gradient w.r.t. inputs, gradient w.r.t. weights),
+    and one MAC is 2 FLOPs, so an epoch of n images is about 6 * macs * n FLOPs.
+    """
+    total = 0
+    hooks = []
+
+    def hook(module: nn.Module, _inputs, output) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            kernel = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += output[0].numel() * kernel
+        elif isinstance(module, nn.Linear):
+            total += output[0].numel() * module.in_features
+
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            hooks.append(module.register_forward_hook(hook))
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape), device=device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return total

@@ -1,0 +1,163 @@
+"""Task 3: the brief's MLP [784, 1000, 1000, 10] and four MLPs of other depth and width.
+
+Every model is trained by the one engine (`mnistlab.train.fit`) through the sub-run cache, so an
+interrupted sweep resumes and a rerun only redraws the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mnistlab.errors import ConfigError
+from mnistlab.models import parse_mlp
+from mnistlab.tasks.base import Context, Result, Task
+from mnistlab.tasks.common import (
+    MLP_SWEEP,
+    MLP_SWEEP_TRAINING,
+    epoch_table,
+    slug,
+    summary_table,
+    sweep_table,
+    train_sweep,
+)
+from mnistlab.train import TrainConfig
+from mnistlab.viz.sweeps import accuracy_vs_size, curves_per_model
+
+DEFAULT_MODELS = MLP_SWEEP
+
+
+@dataclass(frozen=True)
+class Config:
+    models: tuple[str, ...] = DEFAULT_MODELS  # hidden widths joined by '-'; the first is the Task 3.1 model
+    epochs: int = 10
+    batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
+    lr: float = 1e-3
+    precision: Literal["fp32", "bf16"] = MLP_SWEEP_TRAINING["precision"]  # bf16 autocast: faster, same accuracy
+    train_limit: int | None = None
+    test_limit: int | None = None
+    infer_repeats: int = 3
+
+    def validate(self) -> None:
+        if not self.models:
+            raise ConfigError("models must name at least one MLP, e.g. 1000-1000")
+        for text in self.models:
+            parse_mlp(text)
+        if len(set(self.models)) != len(self.models):
+            raise ConfigError("models must not repeat a network")
+        _train_config(self).validate()
+        for name, value, most in (("train_limit", self.train_limit, 60000), ("test_limit", self.test_limit, 10000)):
+            if value is not None and not 1 <= value <= most:
+                raise ConfigError(f"{name} must be between 1 and {most:,} (or None for all), got {value}")
+        if self.infer_repeats < 1:
+            raise ConfigError("infer_repeats must be at least 1")
+
+
+PROFILES = {
+    "quick": {"epochs": 1, "train_limit": 6000, "test_limit": 2000},
+    "brief": {"epochs": 10},
+}
+
+def _train_config(config: Config) -> TrainConfig:
+    return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, precision=config.precision)
+
+
+def run(config: Config, ctx: Context) -> Result:
+    specs = [parse_mlp(text) for text in config.models]
+    rows = train_sweep(ctx, specs, _train_config(config), train_limit=config.train_limit,
+                       test_limit=config.test_limit, infer_repeats=config.infer_repeats)
+    result = Result()
+    for r in rows:
+        key = slug(r["name"])
+        for metric in ("train_acc", "test_acc", "test_loss", "train_seconds", "infer_images_per_second"):
+            result.metrics[f"{key}_{metric}"] = r[metric]
+        result.metrics[f"{key}_params"] = r["params"]
+    first = rows[0]
+    for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
+        result.metrics[f"first_{metric}"] = first[metric]
+
+    n_train = config.train_limit or 60000
+    result.tables["summary"] = summary_table(rows[0]["spec"], f"Layers of {first['name']} (Task 3.1).")
+    result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
+                                                 f"({n_train:,} training images, batch {config.batch_size}).")
+    result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
+                                               "parameters. Times on a shared 2-core machine.")
+    result.figures.append(ctx.figure(
+        curves_per_model(rows[:1], f"{first['name']}: train (dashed) and test (solid) per epoch"),
+        "curves_first", f"{first['name']}: accuracy and cross-entropy loss per epoch on train and test data "
+                        "(train: running mean over the epoch's batches)."))
+    result.figures.append(ctx.figure(
+        curves_per_model(rows, "All MLPs: train (dashed) and test (solid) per epoch"),
+        "curves_all", "Learning curves of every MLP of the sweep."))
+    result.figures.append(ctx.figure(
+        accuracy_vs_size({"MLP": rows}, "MLPs: depth vs parameters vs accuracy"),
+        "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count; labels give "
+                            "the number of weight layers."))
+    result.text += _discussion(rows, config)
+    return result
+
+
+def _per_epoch(row: dict) -> float:
+    return row["train_seconds"] / max(len(row["history"]), 1)
+
+
+def _discussion(rows: list[dict], config: Config) -> list[str]:
+    first = rows[0]
+    hist = first["history"]
+    gap = first["train_acc"] - first["test_acc"]
+    best = max(rows, key=lambda r: r["test_acc"])
+    biggest = max(rows, key=lambda r: r["params"])
+    smallest = min(rows, key=lambda r: r["params"])
+    spread = (best["test_acc"] - min(r["test_acc"] for r in rows)) * 100
+    text = [
+        f"Task 3.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
+        f"batch {config.batch_size}, {len(hist)} epoch(s), {config.precision} autocast). It reaches "
+        f"{first['train_acc']:.2%} accuracy on the training data and {first['test_acc']:.2%} on the test data "
+        f"(test loss {first['test_loss']:.3f}). The softmax is folded into the loss: the network outputs logits "
+        f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.",
+    ]
+    if len(hist) > 1:
+        best_epoch = max(hist, key=lambda h: h["test_acc"])
+        min_loss = min(hist, key=lambda h: h["test_loss"])
+        text.append(
+            f"The learning curves: training accuracy rises every epoch ({hist[0]['train_acc']:.2%} after epoch 1, "
+            f"{hist[-1]['train_acc']:.2%} after epoch {len(hist)}), while test accuracy flattens early (best "
+            f"{best_epoch['test_acc']:.2%} at epoch {int(best_epoch['epoch'])}). The test loss is lowest at epoch "
+            f"{int(min_loss['epoch'])} ({min_loss['test_loss']:.3f}) and ends at {hist[-1]['test_loss']:.3f}: once "
+            f"the training set is nearly memorised (train-test gap {gap * 100:.2f} points) the network grows more "
+            f"confident on the test digits it gets wrong, the usual sign of over-fitting without regularisation; "
+            f"early stopping on a validation split or dropout would keep the best epoch.")
+    deepest = max(rows, key=lambda r: r["depth"])
+    bigger_helps = biggest["test_acc"] - first["test_acc"] > 0.003
+    text.append(
+        f"Task 3.2: across the {len(rows)} MLPs test accuracy spans {spread:.2f} percentage points. The best is "
+        f"{best['name']} ({best['test_acc']:.2%}, {best['params']:,} parameters, {best['depth']} weight layers); "
+        f"the largest, {biggest['name']} ({biggest['params']:,}), scores {biggest['test_acc']:.2%} and the smallest, "
+        f"{smallest['name']} ({smallest['params']:,}, {smallest['params'] / biggest['params']:.0%} of the largest), "
+        f"{smallest['test_acc']:.2%}; the deepest, {deepest['name']} ({deepest['depth']} weight layers), "
+        f"{deepest['test_acc']:.2%}. Training took {_per_epoch(smallest):.1f} s per epoch for the smallest and "
+        f"{_per_epoch(biggest):.1f} s for the largest (a shared, loaded machine: compare times with care; the "
+        f"arithmetic per image is proportional to the parameter count, {biggest['params'] / smallest['params']:.0f}x "
+        f"between these two).")
+    text.append(
+        "Conclusion: " + (
+            f"in this run more parameters did raise test accuracy ({first['name']} -> {biggest['name']}: "
+            f"{(biggest['test_acc'] - first['test_acc']) * 100:+.2f} points)" if bigger_helps else
+            f"in this run extra depth and parameters bought no real accuracy ({first['name']} -> "
+            f"{biggest['name']}: {(biggest['test_acc'] - first['test_acc']) * 100:+.2f} points for "
+            f"{biggest['params'] / first['params']:.1f}x the parameters)")
+        + ". A fully connected network ignores that neighbouring pixels belong together, so it has to learn "
+          "every translation of a stroke separately; beyond two wide hidden layers it mostly adds capacity to "
+          "memorise the training set (compare the train and test columns). Task 4's convolutions add the right "
+          "inductive bias instead.")
+    return text
+
+
+TASK = Task(
+    name="task3",
+    title="Task 3: multi-layer perceptrons, depth and width",
+    config_cls=Config,
+    profiles=PROFILES,
+    run=run,
+    description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
+)

@@ -1,0 +1,198 @@
+"""Task 4: CNN-1 (conv 32-64-128, 4x4, strides 1-2-2, 'same'), four CNNs of other depth and width,
+and CNNs beside MLPs (accuracy, parameters, training and inference time).
+
+CNN-1 is trained with exactly `common.CNN1_TRAINING` through `common.train_classifier`, so Task 5 finds
+the same checkpoint in the sub-run cache; the MLPs are Task 3's sweep with Task 3's recipe (cache hits
+when Task 3 ran first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mnistlab.errors import ConfigError
+from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.common import (
+    CNN1_TRAINING,
+    MLP_SWEEP,
+    MLP_SWEEP_TRAINING,
+    build_model,
+    epoch_table,
+    slug,
+    summary_table,
+    sweep_table,
+    train_sweep,
+)
+from mnistlab.train import TrainConfig
+from mnistlab.viz.sweeps import accuracy_vs_size, curves_per_model
+
+# CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
+# stride-2 layer: depth 1-4 at fixed width, and width halved at fixed depth.
+DEFAULT_MODELS = ("32k4s1-64k4s2-128k4s2", "32k4s2", "32k4s1-64k4s2", "16k4s1-32k4s2-64k4s2",
+                  "32k4s1-64k4s2-128k4s2-256k4s2")
+
+
+@dataclass(frozen=True)
+class Config:
+    models: tuple[str, ...] = DEFAULT_MODELS  # <filters>k<kernel>s<stride> per conv layer, joined by '-'
+    epochs: int = CNN1_TRAINING["brief"]["epochs"]
+    batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
+    lr: float = 1e-3
+    precision: Literal["fp32", "bf16"] = CNN1_TRAINING["brief"]["precision"]
+    channels_last: bool = CNN1_TRAINING["brief"]["channels_last"]
+    train_limit: int | None = None
+    test_limit: int | None = None
+    mlp_models: tuple[str, ...] = MLP_SWEEP  # the MLPs set beside the CNNs (Task 3's sweep)
+    mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
+    mlp_precision: Literal["fp32", "bf16"] = MLP_SWEEP_TRAINING["precision"]
+    infer_repeats: int = 3
+
+    def validate(self) -> None:
+        if not self.models:
+            raise ConfigError("models must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2")
+        for text in self.models:
+            parse_cnn(text)  # raises a ConfigError naming the bad spec
+            build_model(parse_cnn(text))  # and one that shrinks the image to nothing
+        for text in self.mlp_models:
+            parse_mlp(text)
+        if len(set(self.models)) != len(self.models) or len(set(self.mlp_models)) != len(self.mlp_models):
+            raise ConfigError("models and mlp_models must not repeat a network")
+        _cnn_config(self).validate()
+        _mlp_config(self).validate()
+        for name, value, most in (("train_limit", self.train_limit, 60000), ("test_limit", self.test_limit, 10000)):
+            if value is not None and not 1 <= value <= most:
+                raise ConfigError(f"{name} must be between 1 and {most:,} (or None for all), got {value}")
+        if self.infer_repeats < 1:
+            raise ConfigError("infer_repeats must be at least 1")
+
+
+def _profile(name: str) -> dict:
+    return dict(CNN1_TRAINING[name])
+
+
+PROFILES = {"quick": _profile("quick"), "brief": _profile("brief")}
+
+
+def _cnn_config(config: Config) -> TrainConfig:
+    return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                       precision=config.precision, channels_last=config.channels_last)
+
+
+def _mlp_config(config: Config) -> TrainConfig:
+    return TrainConfig(epochs=config.epochs, batch_size=config.mlp_batch_size, lr=config.lr,
+                       precision=config.mlp_precision)
+
+
+def _per_epoch(row: dict) -> float:
+    return row["train_seconds"] / max(len(row["history"]), 1)
+
+
+def run(config: Config, ctx: Context) -> Result:
+    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit,
+              "infer_repeats": config.infer_repeats}
+    cnns = train_sweep(ctx, [parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
+    mlps = train_sweep(ctx, [parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+    for r in cnns + mlps:
+        r["mflops"] = 2 * forward_macs(r["model"]) / 1e6
+    result = Result()
+    for r in cnns:
+        key = slug(r["name"])
+        for metric in ("train_acc", "test_acc", "test_loss", "train_seconds", "infer_images_per_second"):
+            result.metrics[f"{key}_{metric}"] = r[metric]
+        result.metrics[f"{key}_params"] = r["params"]
+    first = cnns[0]
+    for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
+        result.metrics[f"first_{metric}"] = first[metric]
+    result.metrics["first_is_cnn1"] = float(first["spec"] == CNN1)
+    mlp = mlps[0]
+    result.metrics["mlp_first_test_acc"] = mlp["test_acc"]
+
+    n_train = config.train_limit or 60000
+    result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 4.1): 'same' "
+                                                           "padding with a 4x4 kernel pads 1 before and 2 after.")
+    result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
+                                                 f"({n_train:,} training images, batch {config.batch_size}).")
+    result.tables["sweep"] = sweep_table(cnns, "Task 4.2: accuracy vs depth (weight layers = conv + dense) vs "
+                                               "parameters. Times on a shared 2-core machine.")
+    result.tables["cnn_vs_mlp"] = Table(
+        ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
+        [[r["name"], r["params"], r["mflops"], r["test_acc"], _per_epoch(r), r["infer_images_per_second"]]
+         for r in cnns + mlps],
+        f"CNNs (batch {config.batch_size}) beside MLPs (batch {config.mlp_batch_size}), same data, epochs and "
+        "optimiser. Inference: the whole test set in batches of 5,000, best of several passes.")
+    result.figures.append(ctx.figure(
+        curves_per_model(cnns[:1], f"{first['name']}: train (dashed) and test (solid) per epoch"),
+        "curves_first", f"{first['name']}: accuracy and cross-entropy loss per epoch on train and test data "
+                        "(train: running mean over the epoch's batches)."))
+    result.figures.append(ctx.figure(
+        curves_per_model(cnns, "All CNNs: train (dashed) and test (solid) per epoch"),
+        "curves_all", "Learning curves of every CNN of the sweep."))
+    result.figures.append(ctx.figure(
+        accuracy_vs_size({"CNN": cnns, "MLP": mlps}, "CNNs and MLPs: depth vs parameters vs accuracy"),
+        "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count, CNNs and "
+                            "MLPs on the same axes; labels give the number of weight layers."))
+    result.text += _discussion(cnns, mlps, config)
+    return result
+
+
+def _discussion(cnns: list[dict], mlps: list[dict], config: Config) -> list[str]:
+    first, mlp = cnns[0], mlps[0]
+    hist = first["history"]
+    text = [
+        f"Task 4.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
+        f"batch {config.batch_size}, {len(hist)} epoch(s), {config.precision} autocast"
+        f"{', channels_last' if config.channels_last else ''}): {first['train_acc']:.2%} on the training data, "
+        f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). "
+        + (f"Batch {config.batch_size} rather than the MLP's {config.mlp_batch_size}: convolutions keep the CPU "
+           "busier on bigger batches (more images per second, see benchmarks/bench_engine.py) and Adam's steps "
+           "are less noisy, which matters late in training when the test loss starts to drift up."
+           if config.batch_size > config.mlp_batch_size else
+           f"Batch {config.batch_size}, as for the MLP, so the two families see the same number of updates."),
+    ]
+    if len(hist) > 1:
+        best_epoch = max(hist, key=lambda h: h["test_acc"])
+        text.append(
+            f"Learning curves: test accuracy is {hist[0]['test_acc']:.2%} after one epoch and peaks at "
+            f"{best_epoch['test_acc']:.2%} (epoch {int(best_epoch['epoch'])}); training accuracy keeps climbing to "
+            f"{hist[-1]['train_acc']:.2%} while the test loss moves from {min(h['test_loss'] for h in hist):.3f} "
+            f"(its minimum) to {hist[-1]['test_loss']:.3f}, the same mild over-fitting as the MLP, on a train-test "
+            f"gap of {(first['train_acc'] - first['test_acc']) * 100:.2f} points.")
+    best = max(cnns, key=lambda r: r["test_acc"])
+    worst = min(cnns, key=lambda r: r["test_acc"])
+    by_depth = sorted(cnns, key=lambda r: (r["depth"], r["params"]))
+    per_param = max(cnns, key=lambda r: r["test_acc"] / r["params"])
+    text.append(
+        f"Task 4.2: the {len(cnns)} CNNs range from {worst['test_acc']:.2%} ({worst['name']}, {worst['params']:,} "
+        f"parameters, {worst['depth']} weight layers) to {best['test_acc']:.2%} ({best['name']}, "
+        f"{best['params']:,} parameters, {best['depth']} weight layers). By depth: "
+        + "; ".join(f"{r['depth']} layers, {r['params']:,} parameters: {r['test_acc']:.2%}" for r in by_depth)
+        + ". A shallow CNN keeps a large feature map, so most of its parameters sit in the dense head; each "
+          "extra stride-2 convolution widens the receptive field and shrinks that head, which is why "
+          f"parameters and accuracy are only loosely linked here (most accuracy per parameter: {per_param['name']}).")
+    best_mlp = max(mlps, key=lambda r: r["test_acc"])
+    text.append(
+        f"CNN vs MLP: {first['name']} reaches {first['test_acc']:.2%} with {first['params']:,} parameters, the "
+        f"brief's MLP {mlp['test_acc']:.2%} with {mlp['params']:,} ({mlp['params'] / first['params']:.1f}x as "
+        f"many; the best MLP here: {best_mlp['test_acc']:.2%}). Parameters are not cost: a convolution reuses each "
+        f"weight at every position, so CNN-1 needs {first['mflops']:.1f} MFLOP per image forward against the "
+        f"MLP's {mlp['mflops']:.1f}, and trains at {_per_epoch(first):.1f} s per epoch against "
+        f"{_per_epoch(mlp):.1f} s, with {first['infer_images_per_second']:,.0f} against "
+        f"{mlp['infer_images_per_second']:,.0f} test images per second at inference (timings on a shared, loaded "
+        "machine). Conclusion: " + (
+            "the CNN's weight sharing and locality give better accuracy with far fewer parameters (a smaller "
+            "model to store), paid for in arithmetic per image."
+            if first["test_acc"] > best_mlp["test_acc"] and first["params"] < mlp["params"] else
+            "in this run the CNN did not beat the MLPs on both accuracy and size; see the table."))
+    return text
+
+
+TASK = Task(
+    name="task4",
+    title="Task 4: convolutional networks, and CNNs vs MLPs",
+    config_cls=Config,
+    profiles=PROFILES,
+    run=run,
+    description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
+)

@@ -1,0 +1,147 @@
+"""The training engine: learns, is deterministic, bf16 agrees with fp32, options and errors behave."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from mnistlab.cli import main
+from mnistlab.data import load
+from mnistlab.errors import ConfigError, TrainingError
+from mnistlab.models import CNN1, MLPSpec, build_cnn, build_mlp, parse_cnn
+from mnistlab.train import (
+    TrainConfig,
+    cross_entropy_objective,
+    evaluate,
+    fit,
+    inference_rate,
+    predict_logits,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """600 training and 300 test images, flat and as images."""
+    x, y = load("mnist", "train", view="image", limit=600)
+    xt, yt = load("mnist", "test", view="image", limit=300)
+    return x, y, xt, yt
+
+
+def _mlp(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return build_mlp(MLPSpec(hidden=(64,)))
+
+
+def test_one_epoch_lowers_the_loss_and_beats_chance(tiny):
+    x, y, xt, yt = tiny
+    model = _mlp()
+    before = evaluate(model, xt, yt)
+    result = fit(model, (x, y), (xt, yt), TrainConfig(epochs=1, batch_size=20, lr=3e-3), show_progress=False)
+    after = result.final()
+    assert after["test_loss"] < before["loss"] * 0.6
+    assert after["test_acc"] > 0.5  # chance is 0.1
+    assert set(after) >= {"epoch", "seconds", "train_loss", "train_acc", "test_loss", "test_acc"}
+
+
+def test_small_cnn_learns_in_bf16_with_channels_last(tiny):
+    x, y, xt, yt = tiny
+    torch.manual_seed(0)
+    model = build_cnn(parse_cnn("8k4s2-16k4s2"))
+    cfg = TrainConfig(epochs=1, batch_size=50, precision="bf16", channels_last=True)
+    result = fit(model, (x, y), (xt, yt), cfg, show_progress=False)
+    assert result.final()["test_acc"] > 0.3
+    assert torch.isfinite(torch.tensor(result.final()["train_loss"]))
+
+
+def test_same_seed_same_history(tiny):
+    x, y, xt, yt = tiny
+    cfg = TrainConfig(epochs=1, batch_size=100)
+    runs = [fit(_mlp(), (x, y), (xt, yt), cfg, seed=3, show_progress=False).final() for _ in range(2)]
+    assert runs[0]["train_loss"] == runs[1]["train_loss"]
+    assert runs[0]["test_acc"] == runs[1]["test_acc"]
+
+
+@pytest.mark.parametrize("build", [lambda: build_cnn(CNN1), lambda: build_mlp(MLPSpec(hidden=(1000, 1000)))])
+def test_bf16_forward_agrees_with_fp32(tiny, build):
+    x = tiny[2][:200]
+    torch.manual_seed(0)
+    model = build()
+    fp32 = predict_logits(model, x)[0]
+    bf16 = predict_logits(model, x, precision="bf16")[0]
+    assert bf16.dtype == torch.float32  # outputs come back as float32 whatever the compute precision
+    scale = fp32.abs().max()
+    assert (bf16 - fp32).abs().max() < 0.05 * scale
+    assert (bf16.argmax(1) == fp32.argmax(1)).float().mean() > 0.9
+
+
+def test_channels_last_is_the_same_function(tiny):
+    x = tiny[2][:100]
+    torch.manual_seed(0)
+    model = build_cnn(CNN1)
+    plain = predict_logits(model, x)[0]
+    model.to(memory_format=torch.channels_last)
+    cl = predict_logits(model, x, channels_last=True)[0]
+    torch.testing.assert_close(cl, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_module_objective_parameters_are_optimised_and_manual_backward_is_used(tiny):
+    x, y, _, _ = tiny
+
+    class Weighted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.log_scale = nn.Parameter(torch.zeros(()))
+            self.calls = 0
+
+        def forward(self, outputs, targets):
+            return cross_entropy_objective(outputs, targets) * torch.exp(-self.log_scale) + self.log_scale
+
+        def manual_backward(self, outputs, targets, model):
+            self.calls += 1
+            loss = self(outputs, targets)
+            loss.backward()
+            return loss
+
+    objective = Weighted()
+    fit(_mlp(), (x, y), None, TrainConfig(epochs=1, batch_size=100), objective=objective, show_progress=False)
+    assert objective.calls == 6
+    assert objective.log_scale.item() != 0.0
+
+
+def test_non_finite_loss_stops_with_a_training_error(tiny):
+    x, y, _, _ = tiny
+
+    def broken(outputs, targets):
+        return cross_entropy_objective(outputs, targets) * float("nan")
+
+    with pytest.raises(TrainingError, match="diverged"):
+        fit(_mlp(), (x, y), None, TrainConfig(epochs=1, batch_size=100), objective=broken, show_progress=False)
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"epochs": 0}, "positive"), ({"lr": 0.0}, "learning rate"), ({"optimizer": "lbfgs"}, "optimizer"),
+    ({"precision": "fp16"}, "precision"), ({"patience": 0}, "patience"),
+])
+def test_bad_train_config_is_a_config_error(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig(**kw).validate()
+
+
+def test_early_stopping_needs_validation_data(tiny):
+    x, y, _, _ = tiny
+    with pytest.raises(ConfigError, match="validation"):
+        fit(_mlp(), (x, y), None, TrainConfig(epochs=1, patience=2), show_progress=False)
+
+
+def test_inference_rate_is_positive(tiny):
+    assert inference_rate(_mlp(), tiny[2], repeats=2) > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_one_clear_error(tmp_path, capsys):
+    code = main(["run", "task3", "--device", "cuda", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no CUDA GPU" in err and "Traceback" not in err
+    assert not (tmp_path / "task3").exists()
