@@ -56,6 +56,12 @@ def test_cuda_without_gpu(capsys, tmp_path):
     assert_one_line_error(code, err, "no CUDA GPU")
 
 
+def test_bad_thread_count(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_THREADS", "two")
+    code, _, err = run_cli(capsys, "run", "data-overview", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "MNISTLAB_THREADS")
+
+
 def test_unwritable_output_folder(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

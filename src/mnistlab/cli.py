@@ -98,7 +98,7 @@ def _cmd_list() -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mnistlab.runner import run_task
-    from mnistlab.runtime import resolve_device
+    from mnistlab.runtime import configure_torch, resolve_device
     from mnistlab.store import check_writable
     from mnistlab.tasks import resolve_tasks
 
@@ -106,6 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides, tasks)
     configs = {t.name: t.config(args.profile, overrides[t.name]) for t in tasks}  # validate all first
     device = resolve_device(args.device)
+    configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
     show = False if args.no_progress else None
     for task in tasks:

@@ -22,6 +22,20 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+ENV_THREADS = "MNISTLAB_THREADS"
+
+
+def thread_count() -> int:
+    """Every core the process may use, unless $MNISTLAB_THREADS says otherwise (on a machine shared with
+    other busy processes, one thread each avoids threads waiting on one another)."""
+    raw = os.environ.get(ENV_THREADS, "").strip()
+    if not raw:
+        return available_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise MnistlabError(f"${ENV_THREADS} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
 def configure_torch(threads: int | None = None) -> None:
     """Use every core, and flush denormals.
 
@@ -29,7 +43,7 @@ def configure_torch(threads: int | None = None) -> None:
     into denormal floats, which the CPU handles very slowly: without the flush an
     epoch gets slower as training goes on.
     """
-    torch.set_num_threads(threads or available_cores())
+    torch.set_num_threads(threads or thread_count())
     torch.set_flush_denormal(True)
 
 
