@@ -77,7 +77,8 @@ def _figure(folder: Path, fig: dict) -> str:
 
 def _references(refs: list[dict], metrics: dict) -> str:
     if not refs:
-        return ""
+        return ('<p class="meta">No published reference numbers are recorded for this section: the published '
+                "solutions of this assignment that we could find report none for it.</p>")
     rows = []
     for ref in refs:
         ours = metrics.get(ref.get("metric", ""))
