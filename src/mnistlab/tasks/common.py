@@ -101,8 +101,22 @@ def cnn1_key_config(profile: str) -> tuple[TrainConfig, dict[str, int | None]]:
     return TrainConfig(**values), limits
 
 
-__all__ = ["CNN1", "CNN1_TRAINING", "MLP_SWEEP", "MLP_SWEEP_TRAINING", "build_model", "cnn1_key_config",
-           "epoch_table", "slug", "summary_table", "sweep_table", "train_classifier", "train_sweep"]
+__all__ = [
+    "CNN1",
+    "CNN1_TRAINING",
+    "MLP_SWEEP",
+    "MLP_SWEEP_TRAINING",
+    "build_model",
+    "cnn1_key_config",
+    "epoch_table",
+    "per_epoch_seconds",
+    "slug",
+    "summary_table",
+    "sweep_metrics",
+    "sweep_table",
+    "train_classifier",
+    "train_sweep",
+]
 
 
 def train_sweep(
@@ -134,6 +148,22 @@ def train_sweep(
     return rows
 
 
+def per_epoch_seconds(row: dict[str, Any]) -> float:
+    return row["train_seconds"] / max(len(row["history"]), 1)
+
+
+def sweep_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Flat metrics of a sweep: '<model>_<metric>' for every model, 'first_<metric>' for the brief's model."""
+    metrics: dict[str, float] = {}
+    for r in rows:
+        key = slug(r["name"])
+        for metric in ("train_acc", "test_acc", "test_loss", "train_seconds", "infer_images_per_second", "params"):
+            metrics[f"{key}_{metric}"] = r[metric]
+    for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
+        metrics[f"first_{metric}"] = rows[0][metric]
+    return metrics
+
+
 def slug(name: str) -> str:
     """A metric-key-safe form of a model name: 'MLP 1000-1000' -> 'mlp_1000_1000'."""
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
@@ -163,5 +193,5 @@ def sweep_table(rows: list[dict[str, Any]], caption: str) -> Table:
         ["model", "weight layers", "parameters", "train acc", "test acc", "test loss", "train s/epoch",
          "inference img/s"],
         [[r["name"], r["depth"], r["params"], r["train_acc"], r["test_acc"], r["test_loss"],
-          r["train_seconds"] / max(len(r["history"]), 1), r["infer_images_per_second"]] for r in rows],
+          per_epoch_seconds(r), r["infer_images_per_second"]] for r in rows],
         caption)

@@ -16,8 +16,9 @@ from mnistlab.tasks.common import (
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
     epoch_table,
-    slug,
+    per_epoch_seconds,
     summary_table,
+    sweep_metrics,
     sweep_table,
     train_sweep,
 )
@@ -66,15 +67,8 @@ def run(config: Config, ctx: Context) -> Result:
     specs = [parse_mlp(text) for text in config.models]
     rows = train_sweep(ctx, specs, _train_config(config), train_limit=config.train_limit,
                        test_limit=config.test_limit, infer_repeats=config.infer_repeats)
-    result = Result()
-    for r in rows:
-        key = slug(r["name"])
-        for metric in ("train_acc", "test_acc", "test_loss", "train_seconds", "infer_images_per_second"):
-            result.metrics[f"{key}_{metric}"] = r[metric]
-        result.metrics[f"{key}_params"] = r["params"]
+    result = Result(metrics=sweep_metrics(rows))
     first = rows[0]
-    for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
-        result.metrics[f"first_{metric}"] = first[metric]
 
     n_train = config.train_limit or 60000
     result.tables["summary"] = summary_table(rows[0]["spec"], f"Layers of {first['name']} (Task 3.1).")
@@ -95,10 +89,6 @@ def run(config: Config, ctx: Context) -> Result:
                             "the number of weight layers."))
     result.text += _discussion(rows, config)
     return result
-
-
-def _per_epoch(row: dict) -> float:
-    return row["train_seconds"] / max(len(row["history"]), 1)
 
 
 def _discussion(rows: list[dict], config: Config) -> list[str]:
@@ -135,8 +125,8 @@ def _discussion(rows: list[dict], config: Config) -> list[str]:
         f"the largest, {biggest['name']} ({biggest['params']:,}), scores {biggest['test_acc']:.2%} and the smallest, "
         f"{smallest['name']} ({smallest['params']:,}, {smallest['params'] / biggest['params']:.0%} of the largest), "
         f"{smallest['test_acc']:.2%}; the deepest, {deepest['name']} ({deepest['depth']} weight layers), "
-        f"{deepest['test_acc']:.2%}. Training took {_per_epoch(smallest):.1f} s per epoch for the smallest and "
-        f"{_per_epoch(biggest):.1f} s for the largest (a shared, loaded machine: compare times with care; the "
+        f"{deepest['test_acc']:.2%}. Training took {per_epoch_seconds(smallest):.1f} s per epoch for the smallest and "
+        f"{per_epoch_seconds(biggest):.1f} s for the largest (a shared, loaded machine: compare times with care; the "
         f"arithmetic per image is proportional to the parameter count, {biggest['params'] / smallest['params']:.0f}x "
         f"between these two).")
     text.append(

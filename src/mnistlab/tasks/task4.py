@@ -20,8 +20,9 @@ from mnistlab.tasks.common import (
     MLP_SWEEP_TRAINING,
     build_model,
     epoch_table,
-    slug,
+    per_epoch_seconds,
     summary_table,
+    sweep_metrics,
     sweep_table,
     train_sweep,
 )
@@ -85,10 +86,6 @@ def _mlp_config(config: Config) -> TrainConfig:
                        precision=config.mlp_precision)
 
 
-def _per_epoch(row: dict) -> float:
-    return row["train_seconds"] / max(len(row["history"]), 1)
-
-
 def run(config: Config, ctx: Context) -> Result:
     limits = {"train_limit": config.train_limit, "test_limit": config.test_limit,
               "infer_repeats": config.infer_repeats}
@@ -96,15 +93,8 @@ def run(config: Config, ctx: Context) -> Result:
     mlps = train_sweep(ctx, [parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
     for r in cnns + mlps:
         r["mflops"] = 2 * forward_macs(r["model"]) / 1e6
-    result = Result()
-    for r in cnns:
-        key = slug(r["name"])
-        for metric in ("train_acc", "test_acc", "test_loss", "train_seconds", "infer_images_per_second"):
-            result.metrics[f"{key}_{metric}"] = r[metric]
-        result.metrics[f"{key}_params"] = r["params"]
+    result = Result(metrics=sweep_metrics(cnns))
     first = cnns[0]
-    for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
-        result.metrics[f"first_{metric}"] = first[metric]
     result.metrics["first_is_cnn1"] = float(first["spec"] == CNN1)
     mlp = mlps[0]
     result.metrics["mlp_first_test_acc"] = mlp["test_acc"]
@@ -118,7 +108,7 @@ def run(config: Config, ctx: Context) -> Result:
                                                "parameters. Times on a shared 2-core machine.")
     result.tables["cnn_vs_mlp"] = Table(
         ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
-        [[r["name"], r["params"], r["mflops"], r["test_acc"], _per_epoch(r), r["infer_images_per_second"]]
+        [[r["name"], r["params"], r["mflops"], r["test_acc"], per_epoch_seconds(r), r["infer_images_per_second"]]
          for r in cnns + mlps],
         f"CNNs (batch {config.batch_size}) beside MLPs (batch {config.mlp_batch_size}), same data, epochs and "
         "optimiser. Inference: the whole test set in batches of 5,000, best of several passes.")
@@ -177,8 +167,8 @@ def _discussion(cnns: list[dict], mlps: list[dict], config: Config) -> list[str]
         f"brief's MLP {mlp['test_acc']:.2%} with {mlp['params']:,} ({mlp['params'] / first['params']:.1f}x as "
         f"many; the best MLP here: {best_mlp['test_acc']:.2%}). Parameters are not cost: a convolution reuses each "
         f"weight at every position, so CNN-1 needs {first['mflops']:.1f} MFLOP per image forward against the "
-        f"MLP's {mlp['mflops']:.1f}, and trains at {_per_epoch(first):.1f} s per epoch against "
-        f"{_per_epoch(mlp):.1f} s, with {first['infer_images_per_second']:,.0f} against "
+        f"MLP's {mlp['mflops']:.1f}, and trains at {per_epoch_seconds(first):.1f} s per epoch against "
+        f"{per_epoch_seconds(mlp):.1f} s, with {first['infer_images_per_second']:,.0f} against "
         f"{mlp['infer_images_per_second']:,.0f} test images per second at inference (timings on a shared, loaded "
         "machine). Conclusion: " + (
             "the CNN's weight sharing and locality give better accuracy with far fewer parameters (a smaller "
