@@ -73,7 +73,10 @@ def accuracy_vs_size(families: dict[str, list[dict[str, Any]]], title: str) -> p
     ax.set_title("accuracy vs parameters (labels: weight layers)")
     ax_t.set_ylabel("training seconds per epoch")
     ax_t.set_title("training time vs parameters")
-    ax.legend(fontsize=8, loc="lower right")
+    # One legend for both panels, above them, where it cannot cover a point.
+    handles, labels = ax.get_legend_handles_labels()
     fig.suptitle(title)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9, bbox_to_anchor=(0.5, 0.93))
+    fig.subplots_adjust(top=0.80)
     return fig
