@@ -10,7 +10,7 @@ from torch import nn
 
 from mnistlab.data import load
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
-from mnistlab.tasks.base import Context, Table
+from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, train_or_load
 
 # How CNN-1 (Task 4.1) is trained in each profile. Task 5 visualises the very same network, so it
@@ -112,6 +112,7 @@ __all__ = [
     "per_epoch_seconds",
     "slug",
     "summary_table",
+    "sweep_curve_figures",
     "sweep_metrics",
     "sweep_table",
     "train_classifier",
@@ -162,6 +163,20 @@ def sweep_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     for metric in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds"):
         metrics[f"first_{metric}"] = rows[0][metric]
     return metrics
+
+
+def sweep_curve_figures(ctx: Context, rows: list[dict[str, Any]], family: str) -> list[Figure]:
+    """Learning curves of a sweep's first model (the brief's) and of every model, saved as figures."""
+    from mnistlab.viz.sweeps import curves_per_model
+
+    first = rows[0]
+    return [
+        ctx.figure(curves_per_model(rows[:1], f"{first['name']}: train (dashed) and test (solid) per epoch"),
+                   "curves_first", f"{first['name']}: accuracy and cross-entropy loss per epoch on train and test "
+                                   "data (train: running mean over the epoch's batches)."),
+        ctx.figure(curves_per_model(rows, f"All {family}s: train (dashed) and test (solid) per epoch"),
+                   "curves_all", f"Learning curves of every {family} of the sweep."),
+    ]
 
 
 def slug(name: str) -> str:

@@ -18,12 +18,13 @@ from mnistlab.tasks.common import (
     epoch_table,
     per_epoch_seconds,
     summary_table,
+    sweep_curve_figures,
     sweep_metrics,
     sweep_table,
     train_sweep,
 )
 from mnistlab.train import TrainConfig
-from mnistlab.viz.sweeps import accuracy_vs_size, curves_per_model
+from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
 
@@ -76,13 +77,7 @@ def run(config: Config, ctx: Context) -> Result:
                                                  f"({n_train:,} training images, batch {config.batch_size}).")
     result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
                                                "parameters. Times on a shared 2-core machine.")
-    result.figures.append(ctx.figure(
-        curves_per_model(rows[:1], f"{first['name']}: train (dashed) and test (solid) per epoch"),
-        "curves_first", f"{first['name']}: accuracy and cross-entropy loss per epoch on train and test data "
-                        "(train: running mean over the epoch's batches)."))
-    result.figures.append(ctx.figure(
-        curves_per_model(rows, "All MLPs: train (dashed) and test (solid) per epoch"),
-        "curves_all", "Learning curves of every MLP of the sweep."))
+    result.figures += sweep_curve_figures(ctx, rows, "MLP")
     result.figures.append(ctx.figure(
         accuracy_vs_size({"MLP": rows}, "MLPs: depth vs parameters vs accuracy"),
         "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count; labels give "

@@ -22,12 +22,13 @@ from mnistlab.tasks.common import (
     epoch_table,
     per_epoch_seconds,
     summary_table,
+    sweep_curve_figures,
     sweep_metrics,
     sweep_table,
     train_sweep,
 )
 from mnistlab.train import TrainConfig
-from mnistlab.viz.sweeps import accuracy_vs_size, curves_per_model
+from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
 # stride-2 layer: depth 1-4 at fixed width, and width halved at fixed depth.
@@ -112,13 +113,7 @@ def run(config: Config, ctx: Context) -> Result:
          for r in cnns + mlps],
         f"CNNs (batch {config.batch_size}) beside MLPs (batch {config.mlp_batch_size}), same data, epochs and "
         "optimiser. Inference: the whole test set in batches of 5,000, best of several passes.")
-    result.figures.append(ctx.figure(
-        curves_per_model(cnns[:1], f"{first['name']}: train (dashed) and test (solid) per epoch"),
-        "curves_first", f"{first['name']}: accuracy and cross-entropy loss per epoch on train and test data "
-                        "(train: running mean over the epoch's batches)."))
-    result.figures.append(ctx.figure(
-        curves_per_model(cnns, "All CNNs: train (dashed) and test (solid) per epoch"),
-        "curves_all", "Learning curves of every CNN of the sweep."))
+    result.figures += sweep_curve_figures(ctx, cnns, "CNN")
     result.figures.append(ctx.figure(
         accuracy_vs_size({"CNN": cnns, "MLP": mlps}, "CNNs and MLPs: depth vs parameters vs accuracy"),
         "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count, CNNs and "
