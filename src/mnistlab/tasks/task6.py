@@ -177,6 +177,10 @@ def item_as_group_acc(model: nn.Module, xt: Tensor, groups_t: Tensor, cfg: Train
     return (mapped == groups_t).float().mean().item()
 
 
+def _at_lambdas(names: list[str]) -> str:
+    return f"at lambda = {', '.join(names)}" if names else "at none of them"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
@@ -462,10 +466,10 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
         text.append(
             f"Best mixed lambda (largest sum of both accuracies): {lam_name(best['lambda'])}, with items "
             f"{_pct(best['item'])} ({_pp(best['item'] - s_item)} against the single-task CNN) and groups "
-            f"{_pct(best['group'])} ({_pp(best['group'] - s_group)}). MTL beat the single-task item CNN at lambda = "
-            f"{', '.join(helped_item) or 'none'} and the single-task group CNN at lambda = "
-            f"{', '.join(helped_group) or 'none'} of the mixed values "
-            f"{', '.join(lam_name(r['lambda']) for r in inner)}. An accuracy of {_pct(s_item)} measured on "
+            f"{_pct(best['group'])} ({_pp(best['group'] - s_group)}). Of the mixed values lambda = "
+            f"{', '.join(lam_name(r['lambda']) for r in inner)}, MTL beat the single-task item CNN "
+            f"{_at_lambdas(helped_item)} and the single-task group CNN {_at_lambdas(helped_group)}. "
+            f"An accuracy of {_pct(s_item)} measured on "
             f"{n_test:,} test images carries a 95% sampling interval of about "
             f"+/-{100 * 1.96 * math.sqrt(s_item * (1 - s_item) / n_test):.1f} pp, "
             f"so only gaps beyond that say that MTL helped or hurt. "
