@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -303,18 +303,21 @@ def train_or_load(
     `train(model)` trains in place and returns a JSON-able record (history, metrics). The key must
     describe everything that determines the weights: model spec, data, TrainConfig, seed.
     """
+    trained: list[nn.Module] = []
+
     def compute(folder: Path) -> dict[str, Any]:
         model = build().to(device)
         record = train(model)
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
+        trained.append(model)
         return record
 
     record = cache.get_or_run(key, compute)
+    if trained:  # just trained: no need to build the network again and reload what was saved
+        # ...but in the layout a loaded checkpoint has, so a first run and a cached rerun compute alike.
+        return trained[0].to(memory_format=torch.contiguous_format).eval(), record
     model = build()
     state = torch.load(cache.folder(key) / "model.pt", map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.to(device).eval(), record
 
-
-def config_dict(cfg: TrainConfig) -> dict[str, Any]:
-    return asdict(cfg)
