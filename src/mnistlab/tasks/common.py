@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from mnistlab.data import load
+from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, train_or_load
@@ -32,6 +33,13 @@ CNN1_TRAINING = {
 MLP_SWEEP = ("1000-1000", "1000-1000-1000", "512-512-512-512", "256-256-256-256-256",
              "128-128-128-128-128-128-128")
 MLP_SWEEP_TRAINING = {"batch_size": 50, "precision": "bf16"}
+
+
+def check_data_limits(train_limit: int | None, test_limit: int | None) -> None:
+    """Refuse subset sizes that the datasets cannot give (60,000 training, 10,000 test images)."""
+    for name, value, most in (("train_limit", train_limit, 60_000), ("test_limit", test_limit, 10_000)):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{name} must be between 1 and {most:,} (or None for all), got {value}")
 
 
 def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
@@ -107,6 +115,7 @@ __all__ = [
     "MLP_SWEEP",
     "MLP_SWEEP_TRAINING",
     "build_model",
+    "check_data_limits",
     "cnn1_key_config",
     "epoch_table",
     "per_epoch_seconds",

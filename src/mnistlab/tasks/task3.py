@@ -15,6 +15,7 @@ from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
+    check_data_limits,
     epoch_table,
     per_epoch_seconds,
     summary_table,
@@ -48,9 +49,7 @@ class Config:
         if len(set(self.models)) != len(self.models):
             raise ConfigError("models must not repeat a network")
         _train_config(self).validate()
-        for name, value, most in (("train_limit", self.train_limit, 60000), ("test_limit", self.test_limit, 10000)):
-            if value is not None and not 1 <= value <= most:
-                raise ConfigError(f"{name} must be between 1 and {most:,} (or None for all), got {value}")
+        check_data_limits(self.train_limit, self.test_limit)
         if self.infer_repeats < 1:
             raise ConfigError("infer_repeats must be at least 1")
 

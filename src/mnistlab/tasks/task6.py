@@ -22,6 +22,7 @@ from mnistlab.errors import ConfigError
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task, single_task_spec
 from mnistlab.mtl_weighting import STRATEGIES, Weighting, make_weighting
 from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.common import check_data_limits
 from mnistlab.train import TrainConfig, count_parameters, fit, predict_logits, train_or_load
 from mnistlab.viz import CLASS_COLOURS
 
@@ -56,18 +57,10 @@ class Config:
         if bad:
             raise ConfigError(f"unknown weighting strategy {bad[0]!r}; choose from {', '.join(LEARNED)} "
                               "(fixed weighting is set by lambdas)")
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1 or any(b < 1 for b in self.batch_probe) or self.eval_batch_size < 1:
-            raise ConfigError("batch_size, batch_probe and eval_batch_size must be positive")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
-        if self.train_limit is not None and not 1 <= self.train_limit <= 60000:
-            raise ConfigError(f"train_limit must be between 1 and 60000 (or None), got {self.train_limit}")
-        if self.test_limit is not None and not 1 <= self.test_limit <= 10000:
-            raise ConfigError(f"test_limit must be between 1 and 10000 (or None), got {self.test_limit}")
+        if any(b < 1 for b in self.batch_probe):
+            raise ConfigError(f"batch_probe sizes must be positive, got {list(self.batch_probe)}")
+        self.train_config().validate()  # epochs, batch sizes, lr, precision
+        check_data_limits(self.train_limit, self.test_limit)
 
     def train_config(self, batch_size: int | None = None) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=batch_size or self.batch_size, lr=self.lr,
