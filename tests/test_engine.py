@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -122,6 +124,7 @@ def test_non_finite_loss_stops_with_a_training_error(tiny):
 @pytest.mark.parametrize(("kw", "match"), [
     ({"epochs": 0}, "positive"), ({"lr": 0.0}, "learning rate"), ({"optimizer": "lbfgs"}, "optimizer"),
     ({"precision": "fp16"}, "precision"), ({"patience": 0}, "patience"),
+    ({"lr_schedule": "step"}, "lr_schedule"), ({"warmup": 1.0}, "warmup"), ({"augment": "rotate"}, "augment"),
 ])
 def test_bad_train_config_is_a_config_error(kw, match):
     with pytest.raises(ConfigError, match=match):
@@ -145,3 +148,58 @@ def test_device_cuda_without_cuda_is_one_clear_error(tmp_path, capsys):
     assert code == 2
     assert "no CUDA GPU" in err and "Traceback" not in err
     assert not (tmp_path / "task3").exists()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_lr_schedule_warms_up_then_decays_to_zero(schedule):
+    cfg = TrainConfig(lr=1e-3, lr_schedule=schedule, warmup=0.1)
+    lrs = [cfg.lr_at(step, 100) for step in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # 10 warm-up steps
+    assert all(a <= b for a, b in itertools.pairwise(lrs[:10]))
+    if schedule == "constant":
+        assert set(lrs[10:]) == {1e-3}
+    else:
+        assert lrs[10] == pytest.approx(1e-3)
+        assert all(a >= b for a, b in itertools.pairwise(lrs[10:]))
+        assert lrs[-1] < 0.03e-3
+
+
+def test_fit_follows_the_schedule(tiny):
+    x, y, _, _ = tiny
+    seen: list[float] = []
+
+    class Spy(nn.Module):  # an objective module: the engine optimises its (empty) parameters too
+        def forward(self, outputs, targets):
+            return cross_entropy_objective(outputs, targets)
+
+    model = _mlp()
+    cfg = TrainConfig(epochs=2, batch_size=100, lr=1e-2, lr_schedule="linear")
+    optimizer_step = torch.optim.Adam.step
+
+    def spying_step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return optimizer_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spying_step
+    try:
+        fit(model, (x, y), None, cfg, objective=Spy(), show_progress=False)
+    finally:
+        torch.optim.Adam.step = optimizer_step
+    assert len(seen) == 12  # 600 images / 100, two epochs
+    assert seen[0] == pytest.approx(1e-2) and seen[-1] == pytest.approx(1e-2 / 12)
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_training_with_augmentation_learns(tiny):
+    x, y, xt, yt = tiny
+    torch.manual_seed(0)
+    model = build_cnn(parse_cnn("8k4s2-16k4s2"))
+    cfg = TrainConfig(epochs=2, batch_size=50, lr=3e-3, augment="shift")
+    result = fit(model, (x, y), (xt, yt), cfg, show_progress=False)
+    assert result.final()["test_acc"] > 0.3
+
+
+def test_flat_inputs_cannot_be_augmented(tiny):
+    x, y, _, _ = tiny
+    with pytest.raises(ValueError, match="image batches"):
+        fit(_mlp(), (x.flatten(1), y), None, TrainConfig(epochs=1, augment="shift"), show_progress=False)

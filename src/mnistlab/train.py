@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mnistlab.augment import AUGMENTATIONS, augment_batch
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
 from mnistlab.store import SubRunCache
@@ -34,6 +35,7 @@ Targets = Tensor | tuple[Tensor, ...]
 Objective = Callable[[tuple[Tensor, ...], tuple[Tensor, ...]], Tensor]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class TrainConfig:
     compile: bool = False
     eval_batch_size: int = 5000
     patience: int | None = None  # early stopping on validation loss (needs validation data)
+    # Learning rate per step: "constant" (the brief's), or a decay from lr to 0 over the whole run,
+    # "linear" or "cosine", after `warmup` (a fraction of all steps) of linear warm-up from 0.
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    warmup: float = 0.0
+    augment: Literal["none", "shift", "flip-shift"] = "none"  # see mnistlab.augment
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -63,6 +70,24 @@ class TrainConfig:
             raise ConfigError(f"unknown precision {self.precision!r}; choose fp32 or bf16")
         if self.patience is not None and self.patience < 1:
             raise ConfigError("patience must be positive (or None for no early stopping)")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        if not 0 <= self.warmup < 1:
+            raise ConfigError(f"warmup is a fraction of all steps in [0, 1), got {self.warmup}")
+        if self.augment not in AUGMENTATIONS:
+            raise ConfigError(f"unknown augment {self.augment!r}; choose one of {', '.join(AUGMENTATIONS)}")
+
+    def lr_at(self, step: int, total_steps: int) -> float:
+        """The learning rate for optimiser step `step` (0-based) of `total_steps`."""
+        warm = int(self.warmup * total_steps)
+        if step < warm:
+            return self.lr * (step + 1) / warm
+        if self.lr_schedule == "constant":
+            return self.lr
+        progress = (step - warm) / max(1, total_steps - warm)
+        if self.lr_schedule == "linear":
+            return self.lr * (1 - progress)
+        return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 @dataclass
@@ -217,6 +242,8 @@ def fit(
     result = FitResult()
     best_val, best_state, bad_epochs = math.inf, None, 0
     steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    scheduled = cfg.lr_schedule != "constant" or cfg.warmup > 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), device=device)
@@ -228,7 +255,10 @@ def fit(
         bar = progress(range(steps_per_epoch), desc=f"{desc} {epoch}/{cfg.epochs}", enabled=show_progress)
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            xb = _prepare_input(x_train[idx], cfg)
+            xb = x_train[idx]
+            if cfg.augment != "none":
+                xb = augment_batch(xb, cfg.augment, generator)
+            xb = _prepare_input(xb, cfg)
             yb = tuple(t[idx] for t in y_train)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, cfg.precision):
@@ -238,6 +268,10 @@ def fit(
             else:
                 loss = objective(outputs, yb)
                 loss.backward()
+            if scheduled:
+                lr = cfg.lr_at((epoch - 1) * steps_per_epoch + step, total_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
             optimizer.step()
             with torch.no_grad():
                 loss_sum += loss.detach().float() * len(idx)
