@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from mnistlab.mtl_weighting import (
     project_conflicting,
 )
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task6 import TASK, Config
+from mnistlab.tasks.task6 import TASK, Config, cross_group_errors
 from mnistlab.train import TrainConfig, count_parameters, fit
 
 
@@ -168,7 +169,7 @@ def test_small_mtl_learns_beyond_chance(fashion):
 
 
 def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
-    config = Config(lambdas=(1.0,), strategies=(), epochs=1, batch_size=50, batch_probe=(),
+    config = Config(lambdas=(1.0,), strategies=(), epochs=1, batch_size=50, batch_probe=(), recipe_probe=False,
                     train_limit=50, test_limit=100)
     config.validate()
     result = TASK.run(config, ctx)
@@ -188,3 +189,32 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     again = TASK.run(config, ctx)
     assert ctx.cache.misses == misses and ctx.cache.hits == 3
     assert again.metrics["mtl_lambda_1_item_test_acc"] == m["mtl_lambda_1_item_test_acc"]
+
+
+def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
+    config = Config(lambdas=(0.5,), strategies=(), epochs=1, batch_size=50, batch_probe=(25, 50),
+                    train_limit=50, test_limit=100)
+    assert [name for name, _, _ in config.probes()] == ["batch_25", "plain"]  # the default batch is no probe
+    assert config.train_config(**config.probes()[1][2]).lr_schedule == "constant"
+    result = TASK.run(config, ctx)
+    assert ctx.cache.misses == 5  # two single-task nets, lambda 0.5, and the two probes
+    table = result.tables["probes"]
+    assert [row[1] for row in table.rows] == [50, 25, 50]
+    assert [row[2] for row in table.rows] == ["linear", "linear", "constant"]
+    for name in ("batch_25", "plain"):
+        assert 0 <= result.metrics[f"probe_{name}_item_test_acc"] <= 1
+        assert result.metrics[f"probe_{name}_seconds_per_epoch"] > 0
+    assert (ctx.out_dir / "confusions.png").is_file()
+    assert 0 <= result.metrics["best_mixed_item_errors_crossing_groups_pct"] <= 100
+    assert any(p.startswith("Where the errors are") for p in result.text)
+    assert any(p.startswith("Training recipe") for p in result.text)
+    assert any(p.startswith("Batch size") for p in result.text)
+
+
+def test_cross_group_errors_count_only_errors_between_groups():
+    # shirt (gendered) as T-shirt (unisex) crosses; T-shirt as pullover and sandal as sneaker stay inside
+    items_t = np.array([6, 6, 0, 5, 6, 3])
+    pred = np.array([0, 6, 2, 7, 0, 4])
+    errors, crossing, pairs = cross_group_errors(items_t, pred)
+    assert (errors, crossing) == (5, 3)
+    assert pairs == [(6, 0, 2), (3, 4, 1)]
