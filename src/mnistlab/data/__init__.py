@@ -38,7 +38,8 @@ FASHION_GROUP_OF_ITEM = np.array([2, 2, 2, 1, 2, 0, 1, 0, 1, 0], dtype=np.int64)
 
 __all__ = [
     "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS",
-    "fashion_groups", "load", "load_arrays", "normalise_images", "verify_all",
+    "fashion_groups", "load", "load_arrays", "normalise_images", "permute_pixels", "pixel_permutation",
+    "verify_all",
 ]
 
 
@@ -143,6 +144,19 @@ def load(
     x = normalise_images(x.to(dtype), normalise)
     x = x.reshape(len(x), 784) if view == "flat" else x.reshape(len(x), 1, 28, 28)
     return x.contiguous(), torch.from_numpy(labels).to(device)
+
+
+def pixel_permutation(seed: int, pixels: int = 784) -> torch.Tensor:
+    """One fixed permutation of the pixel positions, the same for a given seed on every machine."""
+    return torch.randperm(pixels, generator=torch.Generator().manual_seed(seed))
+
+
+def permute_pixels(x: torch.Tensor, permutation: torch.Tensor) -> torch.Tensor:
+    """Shuffle the pixel positions of every image by `permutation`; flat (n, 784) or image (n, 1, 28, 28)."""
+    flat = x.reshape(len(x), -1)
+    if flat.shape[1] != len(permutation):
+        raise DataError(f"a permutation of {len(permutation)} pixels cannot shuffle images of {flat.shape[1]}")
+    return flat[:, permutation.to(x.device)].reshape(x.shape).contiguous()
 
 
 def verify_all(data_dir: str | Path | None = None) -> list[tuple[str, Path, str]]:

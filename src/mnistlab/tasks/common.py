@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mnistlab.data import load
+from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
 from mnistlab.tasks.base import Context, Figure, Table
@@ -55,28 +55,39 @@ def train_classifier(
     normalise: str = "unit",
     train_limit: int | None = None,
     test_limit: int | None = None,
+    permutation_seed: int | None = None,
     desc: str = "",
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train `spec` on `dataset` with the one engine, once per (spec, data, config, seed).
+
+    With `permutation_seed`, train and test images have their pixels shuffled by that fixed permutation
+    (`mnistlab.data.pixel_permutation`).
 
     Returns the trained model (on ctx.device) and its record: per-epoch history, parameter count,
     training seconds, final train/test accuracy and loss. A rerun, or another task asking for the
     same key, loads the checkpoint from the sub-run cache instead of training again.
     """
     view = "flat" if isinstance(spec, MLPSpec) else "image"
+    data_key: dict[str, Any] = {"dataset": dataset, "normalise": normalise, "view": view,
+                                "train_limit": train_limit, "test_limit": test_limit}
+    if permutation_seed is not None:  # only then, so unpermuted keys stay what they always were
+        data_key["pixel_permutation_seed"] = permutation_seed
     key = {
         "kind": "classifier",
         "model": type(spec).__name__,
         "spec": asdict(spec),
-        "data": {"dataset": dataset, "normalise": normalise, "view": view,
-                 "train_limit": train_limit, "test_limit": test_limit},
+        "data": data_key,
         "train": asdict(cfg),
         "seed": ctx.seed,
     }
 
     def data():
         kw = {"normalise": normalise, "view": view, "device": ctx.device, "data_dir": ctx.data_dir}
-        return (load(dataset, "train", limit=train_limit, **kw), load(dataset, "test", limit=test_limit, **kw))
+        splits = [load(dataset, "train", limit=train_limit, **kw), load(dataset, "test", limit=test_limit, **kw)]
+        if permutation_seed is not None:
+            permutation = pixel_permutation(permutation_seed)
+            splits = [(permute_pixels(x, permutation), y) for x, y in splits]
+        return splits
 
     def build() -> nn.Module:
         torch.manual_seed(ctx.seed)
