@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from mnistlab.errors import ConfigError
-from mnistlab.models.mlp import ACTIVATIONS
+from mnistlab.models.mlp import ACTIVATIONS, initialise
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
@@ -36,6 +36,7 @@ class CNNSpec:
     classes: int = 10
     in_channels: int = 1
     image_size: int = 28
+    init: str = "default"  # or "glorot" (see models.mlp.initialise)
 
     @property
     def name(self) -> str:
@@ -96,4 +97,4 @@ def build_cnn(spec: CNNSpec) -> nn.Sequential:
         layers += [nn.Linear(width, h), act()]
         width = h
     layers.append(nn.Linear(width, spec.classes))
-    return nn.Sequential(*layers)
+    return initialise(nn.Sequential(*layers), spec.init)

@@ -10,6 +10,22 @@ from mnistlab.errors import ConfigError
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
                "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+INITS = ("default", "glorot")
+
+
+def initialise(model: nn.Module, init: str) -> nn.Module:
+    """'default': PyTorch's own (Kaiming-uniform, a=sqrt(5)); 'glorot': Xavier-uniform weights and zero
+    biases, Keras' default and the initialisation Glorot & Bengio (2010) derived for sigmoid and tanh
+    networks, which with PyTorch's default sit on a long plateau before they start to learn."""
+    if init not in INITS:
+        raise ConfigError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if init == "glorot":
+        for module in model.modules():
+            if isinstance(module, nn.Linear | nn.Conv2d):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+    return model
 
 
 @dataclass(frozen=True)
@@ -19,6 +35,7 @@ class MLPSpec:
     dropout: float = 0.0
     inputs: int = 784
     classes: int = 10
+    init: str = "default"
 
     @property
     def name(self) -> str:
@@ -56,4 +73,4 @@ def build_mlp(spec: MLPSpec) -> nn.Sequential:
             layers.append(nn.Dropout(spec.dropout))
         width = h
     layers.append(nn.Linear(width, spec.classes))
-    return nn.Sequential(*layers)
+    return initialise(nn.Sequential(*layers), spec.init)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -113,6 +114,19 @@ def train_classifier(
     return train_or_load(ctx.cache, key, build, train, ctx.device)
 
 
+def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float = 30.0, seed: int = 0,
+            jobs: int = 1) -> np.ndarray:
+    """A 2-D t-SNE embedding of `features` (n, d): openTSNE (several times faster here) or scikit-learn."""
+    if impl == "opentsne":
+        from openTSNE import TSNE as OpenTSNE
+
+        return np.asarray(OpenTSNE(perplexity=perplexity, n_jobs=jobs, random_state=seed, verbose=False)
+                          .fit(features), dtype=np.float64)
+    from sklearn.manifold import TSNE
+
+    return TSNE(perplexity=perplexity, init="pca", random_state=seed, n_jobs=jobs).fit_transform(features)
+
+
 def cnn1_key_config(profile: str) -> tuple[TrainConfig, dict[str, int | None]]:
     """The TrainConfig and data limits with which CNN-1 is trained in `profile`."""
     values = dict(CNN1_TRAINING[profile])
@@ -137,6 +151,7 @@ __all__ = [
     "sweep_table",
     "train_classifier",
     "train_sweep",
+    "tsne_2d",
 ]
 
 

@@ -23,6 +23,7 @@ from mnistlab.data import CLASS_NAMES, load_arrays, normalise_images
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
 from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.common import tsne_2d
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.embedding import (
     Gaussian2D,
@@ -155,16 +156,8 @@ def tsne_embedding(ctx: Context, config: Config, features: np.ndarray) -> tuple[
 
     def compute(folder) -> dict:
         start = time.perf_counter()
-        if config.tsne_impl == "opentsne":
-            from openTSNE import TSNE as OpenTSNE
-
-            emb = np.asarray(OpenTSNE(perplexity=config.tsne_perplexity, n_jobs=config.tsne_jobs,
-                                      random_state=ctx.seed, verbose=False).fit(features))
-        else:
-            from sklearn.manifold import TSNE
-
-            emb = TSNE(perplexity=config.tsne_perplexity, init="pca", random_state=ctx.seed,
-                       n_jobs=config.tsne_jobs).fit_transform(features)
+        emb = tsne_2d(features, impl=config.tsne_impl, perplexity=config.tsne_perplexity, seed=ctx.seed,
+                      jobs=config.tsne_jobs)
         np.save(folder / "embedding.npy", emb.astype(np.float64))
         return {"seconds": time.perf_counter() - start, "impl": config.tsne_impl, "n": len(emb)}
 
