@@ -5,12 +5,24 @@ from __future__ import annotations
 import difflib
 
 from mnistlab.errors import ConfigError
-from mnistlab.tasks import baselines, data_overview, hparams, permutation, task1, task2, task3, task4, task5, task6
+from mnistlab.tasks import (
+    baselines,
+    clock,
+    data_overview,
+    hparams,
+    permutation,
+    task1,
+    task2,
+    task3,
+    task4,
+    task5,
+    task6,
+)
 from mnistlab.tasks.base import Task
 
 REGISTRY: dict[str, Task] = {
     t.name: t for t in (data_overview.TASK, task1.TASK, task2.TASK, task3.TASK, task4.TASK, task5.TASK, task6.TASK,
-              permutation.TASK, baselines.TASK, hparams.TASK)
+              permutation.TASK, baselines.TASK, hparams.TASK, clock.TASK)
 }
 
 

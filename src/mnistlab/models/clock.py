@@ -1,0 +1,174 @@
+"""Networks that read analogue clocks (SPEC 8.3): one small CNN backbone and five ways to phrase the answer.
+
+Every variant shares the backbone and differs only in its head, its loss and how its outputs are decoded
+into minutes since 12 o'clock (0-719), so they are compared by one metric, the common-sense error
+(`mnistlab.data.clocks.common_sense_error`):
+
+- `regression`: one number, the time in dial units (hours, 0-12), trained with a cyclic loss;
+- `classes24`: 24 half-hour classes, cross-entropy; the prediction is the bin's centre;
+- `classes720`: one class per minute, cross-entropy;
+- `multihead`: 12 hour classes (cross-entropy) + the minute as one number in dial units (the minute hand
+  points at 0-12 as well) with the cyclic loss;
+- `sincos`: (sin, cos) of the hour-hand angle and of the minute-hand angle, mean squared error, decoded
+  with atan2 and the two hands reconciled.
+
+The targets of every variant are computed from minutes since 12 (int64, shape (n,)); the multi-head
+variant takes the tuple (hour, minute). Heads run in float32 even under bfloat16 autocast: bfloat16 keeps
+8 bits of mantissa, which on a 0-12 output is a step of up to 0.06 h, nearly 4 minutes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mnistlab.errors import ConfigError
+
+VARIANTS = ("regression", "classes24", "classes720", "multihead", "sincos")
+VARIANT_TITLES = {
+    "regression": "regression, cyclic loss",
+    "classes24": "24 classes (half hours)",
+    "classes720": "720 classes (minutes)",
+    "multihead": "hour class + minute regression",
+    "sincos": "sin/cos of both hands",
+}
+DIAL = 12.0  # the dial's period in its own units: 12 hours for the hour hand, 12 five-minute marks for the minute
+
+
+def check_variant(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown clock variant {variant!r}; choose from {', '.join(VARIANTS)}")
+
+
+def _conv(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True)]
+
+
+class ClockBackbone(nn.Sequential):
+    """A 5x5 stride-2 stem, then three stages of (3x3 stride 2, 3x3 stride 1) convolutions doubling the
+    width, BatchNorm and ReLU throughout, and global average pooling to 8 * width features.
+
+    Global pooling, not a flatten, because the face sits anywhere in the image: what is worth knowing
+    (which way each hand points from the hub) is the same wherever the clock is, and the last stage's
+    receptive field (89 pixels) spans the hub and most of a hand on a 150-pixel image.
+    """
+
+    def __init__(self, width: int = 16):
+        layers = _conv(1, width, 5, 2)
+        c = width
+        for _ in range(3):
+            layers += _conv(c, 2 * c, 3, 2) + _conv(2 * c, 2 * c, 3, 1)
+            c *= 2
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        super().__init__(*layers)
+        self.features = c
+
+
+class ClockNet(nn.Module):
+    """Backbone + the head(s) of one variant. forward() gives the raw outputs (a tuple for `multihead`);
+    `minutes(outputs)` decodes them into minutes since 12 o'clock."""
+
+    def __init__(self, variant: str, width: int = 16):
+        super().__init__()
+        check_variant(variant)
+        self.variant = variant
+        self.backbone = ClockBackbone(width)
+        f = self.backbone.features
+        sizes = {"regression": (1,), "classes24": (24,), "classes720": (720,), "multihead": (12, 1),
+                 "sincos": (4,)}[variant]
+        self.heads = nn.ModuleList(nn.Linear(f, s) for s in sizes)
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
+        features = self.backbone(x)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            outs = tuple(head(features.float()) for head in self.heads)
+        return outs if len(outs) > 1 else outs[0]
+
+    def minutes(self, outputs: Tensor | tuple[Tensor, ...]) -> Tensor:
+        return decode_minutes(self.variant, outputs)
+
+
+def wrapped(diff: Tensor, period: float = DIAL) -> Tensor:
+    """A difference taken the short way round a cycle: into [-period/2, period/2)."""
+    return torch.remainder(diff + period / 2, period) - period / 2
+
+
+def cyclic_square_loss(pred: Tensor, target: Tensor, period: float = DIAL) -> Tensor:
+    """Mean squared *wrapped* difference (the squared common-sense error), divided by its chance level.
+
+    A prediction that ignores the image is period/4 off on average and scores period^2/12 = 12 in dial
+    units; dividing by that makes 1 mean "no better than chance", and keeps the minute term of the
+    multi-head loss on the scale of the hour head's cross-entropy (ln 12 = 2.5 at chance) instead of
+    drowning it. Chosen over 1 - cos(angle difference) because its gradient grows with the error all the way to half a
+    cycle (1 - cos has a gradient of sin, which fades towards 6 hours off: the clocks that are most wrong,
+    many of them at the start, would barely be corrected). It is not smooth only at exactly half a cycle,
+    where which way to turn is genuinely undecided.
+    """
+    return wrapped(pred.float().squeeze(-1) - target.float(), period).pow(2).mean() / (period ** 2 / 12)
+
+
+def variant_targets(variant: str, minutes: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+    """The training targets of `variant` for times given as minutes since 12 (int64, (n,))."""
+    check_variant(variant)
+    minutes = minutes.long()
+    if variant == "classes24":
+        return minutes // 30
+    if variant == "multihead":
+        return minutes // 60, minutes % 60
+    return minutes  # regression, classes720, sincos: the objective derives what it needs
+
+
+def _hand_angles(minutes: Tensor) -> tuple[Tensor, Tensor]:
+    m = minutes.float()
+    return m * (2 * math.pi / 720), torch.remainder(m, 60) * (2 * math.pi / 60)
+
+
+def clock_objective(variant: str):
+    """The loss of `variant` as the engine's objective: (outputs tuple, targets tuple) -> scalar."""
+    check_variant(variant)
+
+    def objective(outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
+        if variant in ("classes24", "classes720"):
+            return F.cross_entropy(outputs[0].float(), targets[0])
+        if variant == "regression":
+            return cyclic_square_loss(outputs[0], targets[0].float() / 60)  # hours on the 12-hour dial
+        if variant == "multihead":
+            return (F.cross_entropy(outputs[0].float(), targets[0])
+                    + cyclic_square_loss(outputs[1], targets[1].float() / 5))  # minute in five-minute marks
+        hour, minute = _hand_angles(targets[0])
+        wanted = torch.stack([hour.sin(), hour.cos(), minute.sin(), minute.cos()], dim=1)
+        return F.mse_loss(outputs[0].float(), wanted)
+
+    objective.__name__ = f"{variant}_objective"
+    return objective
+
+
+def decode_minutes(variant: str, outputs: Tensor | tuple[Tensor, ...]) -> Tensor:
+    """Raw outputs of `variant` -> predicted minutes since 12 o'clock, float in [0, 720)."""
+    check_variant(variant)
+    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    o = outs[0].float()
+    if variant == "regression":
+        return torch.remainder(o.squeeze(-1) * 60, 720)
+    if variant == "classes24":
+        return o.argmax(1).float() * 30 + 15
+    if variant == "classes720":
+        return o.argmax(1).float()
+    if variant == "multihead":
+        minute = torch.remainder(outs[1].float().squeeze(-1) * 5, 60)
+        return o.argmax(1).float() * 60 + minute
+    # sincos: the minute hand gives the minute; the hour hand, read as a fraction of 720 minutes, picks
+    # the hour whose hour + minute/60 lies closest to it (so 2:59 is not read as 3:59 because the hour hand
+    # is almost at 3).
+    coarse = torch.remainder(torch.atan2(o[:, 0], o[:, 1]), 2 * math.pi) * (720 / (2 * math.pi))
+    minute = torch.remainder(torch.atan2(o[:, 2], o[:, 3]), 2 * math.pi) * (60 / (2 * math.pi))
+    hour = torch.remainder(torch.round((coarse - minute) / 60), 12)
+    return torch.remainder(hour * 60 + minute, 720)
+
+
+__all__ = ["DIAL", "VARIANTS", "VARIANT_TITLES", "ClockBackbone", "ClockNet", "check_variant", "clock_objective",
+           "cyclic_square_loss", "decode_minutes", "variant_targets", "wrapped"]

@@ -1,0 +1,162 @@
+"""SPEC 8.3: the clock generator, the common-sense error, the five read-out variants and the task end to end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.data.clocks import (
+    ClockStyle,
+    clock_parameters,
+    common_sense_error,
+    generate_clocks,
+    hand_angles,
+    minutes_of,
+)
+from mnistlab.errors import ConfigError
+from mnistlab.models.clock import VARIANTS, ClockNet, clock_objective, decode_minutes, variant_targets
+from mnistlab.tasks.clock import TASK, Config, clock_text
+
+
+def test_generator_is_deterministic_per_seed_and_labels_are_in_range():
+    x, y = generate_clocks(40, 48, seed=3)
+    x2, y2 = generate_clocks(40, 48, seed=3)
+    assert x.shape == (40, 48, 48) and x.dtype == np.uint8 and y.shape == (40, 2) and y.dtype == np.int64
+    assert x.tobytes() == x2.tobytes() and np.array_equal(y, y2)
+    x3, _ = generate_clocks(40, 48, seed=4)
+    assert not np.array_equal(x, x3)
+    assert y[:, 0].min() >= 0 and y[:, 0].max() <= 11 and y[:, 1].min() >= 0 and y[:, 1].max() <= 59
+    assert x.std() > 20  # faces, hands and backgrounds differ: not a blank image
+    assert np.array_equal(minutes_of(y), y[:, 0] * 60 + y[:, 1])
+
+
+def _angular_gap(a: np.ndarray, b: float) -> np.ndarray:
+    return np.abs((a - b + math.pi) % (2 * math.pi) - math.pi)
+
+
+def test_hands_point_where_the_label_says_the_hour_hand_at_hour_plus_minute_over_60():
+    style = ClockStyle(noise_std=(0.0, 0.0), second_hand_prob=0.0)
+    size = 96
+    images, labels = generate_clocks(60, size, seed=1, style=style)
+    p = clock_parameters(60, size, seed=1, style=style)
+    hour_angle, minute_angle = hand_angles(labels)
+    grid = np.arange(size) + 0.5
+    checked = 0
+    for i in range(60):
+        if p["ticks"][i] != 0 or _angular_gap(hour_angle[i], minute_angle[i]) < math.radians(40):
+            continue  # ticks would add ink on the rings; hands too close together cannot be told apart
+        x, y = grid[None, :] - p["cx"][i], grid[:, None] - p["cy"][i]
+        r = np.hypot(x, y)
+        alpha = np.arctan2(x, -y) - p["rotation"][i]  # clockwise from the clock's own 12
+        inked = np.abs(images[i].astype(float) - p["face"][i]) > 0.6 * abs(p["ink"][i] - p["face"][i])
+        # Between the hour hand's tip and the minute hand's: only the minute hand.
+        ring = inked & (np.abs(r - (p["hour_len"][i] + p["minute_len"][i]) / 2) < 1.0)
+        assert ring.sum() >= 1
+        assert _angular_gap(alpha[ring], minute_angle[i]).max() < math.radians(12)
+        # Closer in: both hands, and the hour hand where hour + minute/60 puts it.
+        ring = inked & (np.abs(r - 0.65 * p["hour_len"][i]) < 1.0)
+        to_hour, to_minute = _angular_gap(alpha[ring], hour_angle[i]), _angular_gap(alpha[ring], minute_angle[i])
+        assert to_hour.min() < math.radians(8)
+        assert np.minimum(to_hour, to_minute).max() < math.radians(20)
+        checked += 1
+    assert checked >= 5
+
+
+def test_common_sense_error_goes_the_short_way_round_the_twelve_hour_dial():
+    assert common_sense_error(0, 719) == 1 and common_sense_error(719, 0) == 1
+    assert common_sense_error(360, 0) == 360 and common_sense_error(5, 5) == 0
+    assert common_sense_error(1080.5, 0) == pytest.approx(359.5)  # beyond 720 wraps
+    grid = np.arange(720)
+    err = common_sense_error(grid[:, None], grid[None, :])
+    assert err.max() == 360 and np.array_equal(err, err.T)
+    t = common_sense_error(torch.tensor([0.0, 710.0]), torch.tensor([719.0, 10.0]))
+    assert torch.equal(t, torch.tensor([1.0, 20.0]))
+    assert clock_text(0) == "12:00" and clock_text(719.6) == "12:00" and clock_text(185) == "3:05"
+
+
+def test_decoders_turn_ideal_outputs_back_into_the_true_minutes():
+    minutes = torch.tensor([0, 1, 59, 60, 179, 359, 600, 719])
+    hour_angle, minute_angle = minutes * (2 * math.pi / 720), (minutes % 60) * (2 * math.pi / 60)
+    sincos = torch.stack([hour_angle.sin(), hour_angle.cos(), minute_angle.sin(), minute_angle.cos()], 1)
+    assert torch.allclose(decode_minutes("sincos", sincos), minutes.float(), atol=1e-3)
+    assert torch.allclose(decode_minutes("regression", (minutes / 60)[:, None]), minutes.float(), atol=1e-3)
+    hours = torch.nn.functional.one_hot(minutes // 60, 12).float()
+    assert torch.allclose(decode_minutes("multihead", (hours, ((minutes % 60) / 5)[:, None])), minutes.float(),
+                          atol=1e-3)
+    assert torch.equal(decode_minutes("classes720", torch.nn.functional.one_hot(minutes, 720).float()),
+                       minutes.float())
+    assert torch.equal(decode_minutes("classes24", torch.nn.functional.one_hot(minutes // 30, 24).float()),
+                       (minutes // 30 * 30 + 15).float())
+    # The sin/cos decode trusts the minute hand: an hour hand a little past 3 with the minute hand at 59 is 2:59.
+    h, m = torch.tensor(3.0 * 2 * math.pi / 12), torch.tensor(59 * 2 * math.pi / 60)
+    assert decode_minutes("sincos", torch.stack([h.sin(), h.cos(), m.sin(), m.cos()])[None]).item() == \
+        pytest.approx(179, abs=1e-3)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_variant_has_its_output_shapes_and_a_few_steps_lower_its_loss(variant):
+    images, labels = generate_clocks(16, 32, seed=2)
+    x = torch.from_numpy(images).unsqueeze(1).float() / 255
+    targets = variant_targets(variant, torch.from_numpy(minutes_of(labels)))
+    targets = targets if isinstance(targets, tuple) else (targets,)
+    torch.manual_seed(0)
+    model = ClockNet(variant, width=4)
+    out = model(x)
+    outs = out if isinstance(out, tuple) else (out,)
+    expected = {"regression": [(16, 1)], "classes24": [(16, 24)], "classes720": [(16, 720)],
+                "multihead": [(16, 12), (16, 1)], "sincos": [(16, 4)]}[variant]
+    assert [tuple(o.shape) for o in outs] == expected
+    pred = model.minutes(out)
+    assert pred.shape == (16,) and bool(((pred >= 0) & (pred < 720)).all())
+    objective = clock_objective(variant)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(25):
+        opt.zero_grad()
+        out = model(x)
+        loss = objective(out if isinstance(out, tuple) else (out,), targets)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx):
+    config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4)
+    config.validate()
+    result = TASK.run(config, ctx)
+    m = result.metrics
+    for v in VARIANTS:
+        assert 0 <= m[f"{v}_mae_minutes"] <= 360 and 0 <= m[f"{v}_within5"] <= m[f"{v}_within15"] <= 1
+        assert m[f"{v}_params"] > 1000
+    assert m["n_test"] == 30 and m["best_mae_minutes"] == min(m[f"{v}_mae_minutes"] for v in VARIANTS)
+    assert ctx.cache.misses == 1 + len(VARIANTS)  # the data set and one network per variant
+    assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
+    assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
+    again = TASK.run(config, ctx)
+    assert ctx.cache.misses == 1 + len(VARIANTS) and ctx.cache.hits == 1 + len(VARIANTS)
+    assert again.metrics == pytest.approx(m)
+
+
+def test_variants_parse_from_the_command_line():
+    assert TASK.parse_override("variants", "sincos,regression") == ("sincos", "regression")
+    assert TASK.config("quick", {"variants": ("sincos",)}).variants == ("sincos",)
+
+
+@pytest.mark.parametrize("bad", [{"n_images": 10}, {"image_size": 8}, {"test_fraction": 1.0}, {"test_fraction": 0.001},
+                                 {"variants": ("nope",)}, {"variants": ()}, {"variants": ("sincos", "sincos")},
+                                 {"max_rotation_deg": 20.0}, {"noise_max": 1.0}, {"width": 2}, {"epochs": 0},
+                                 {"precision": "fp16"}, {"samples": 0}, {"second_hand_prob": 1.5}])
+def test_bad_options_are_config_errors(bad):
+    with pytest.raises(ConfigError):
+        TASK.config("quick", bad)
+
+
+def test_generator_refuses_impossible_requests():
+    with pytest.raises(ConfigError):
+        generate_clocks(0, 32)
+    with pytest.raises(ConfigError, match="max_rotation_deg"):
+        generate_clocks(2, 32, style=ClockStyle(max_rotation_deg=30))
