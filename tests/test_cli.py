@@ -96,7 +96,7 @@ def test_run_then_skip_then_report(capsys, tmp_path):
     record = json.loads((out / "data-overview" / "result.json").read_text())
     assert record["task"] == "data-overview" and record["config"] == {"samples_per_class": 3}
     assert record["metrics"]["mnist_train_size"] == 60_000
-    assert {"python", "torch", "device"} <= set(record["environment"])
+    assert {"python", "torch", "device", "bf16_native"} <= set(record["environment"])
     assert all((out / "data-overview" / f["file"]).is_file() for f in record["figures"])
     code, stdout, _ = run_cli(capsys, "run", "data-overview", "--out", str(out), "--set", "samples_per_class=3")
     assert code == 0 and "up to date" in stdout

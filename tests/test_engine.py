@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from mnistlab import runtime
 from mnistlab.cli import main
 from mnistlab.data import load
-from mnistlab.errors import ConfigError, TrainingError
+from mnistlab.errors import ConfigError, MnistlabError, TrainingError
 from mnistlab.models import CNN1, MLPSpec, build_cnn, build_mlp, parse_cnn
+from mnistlab.runtime import resolve_precision
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import for_device
 from mnistlab.train import (
     TrainConfig,
     cross_entropy_objective,
@@ -203,3 +208,49 @@ def test_flat_inputs_cannot_be_augmented(tiny):
     x, y, _, _ = tiny
     with pytest.raises(ValueError, match="image batches"):
         fit(_mlp(), (x.flatten(1), y), None, TrainConfig(epochs=1, augment="shift"), show_progress=False)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it(native, monkeypatch):
+    monkeypatch.setattr(runtime, "bf16_is_native", lambda device: native)
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(MnistlabError, match="unknown precision 'fp16'"):
+        resolve_precision("fp16", cpu)
+
+
+def test_this_machines_answer_matches_its_cpu_flags():
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo")
+    flags = cpuinfo.read_text()
+    has = " avx512_bf16" in flags or " amx_tile" in flags
+    assert runtime.bf16_is_native(torch.device("cpu")) == has
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_for_device_resolves_every_auto_precision_field_of_every_task(native, monkeypatch):
+    monkeypatch.setattr(runtime, "bf16_is_native", lambda device: native)
+    want = "bf16" if native else "fp32"
+    seen = 0
+    for task in REGISTRY.values():
+        config = for_device(task.config("brief"), torch.device("cpu"))
+        for name in task.field_names():
+            if name == "precision" or name.endswith("_precision"):
+                assert getattr(config, name) == want, (task.name, name)
+                seen += 1
+    assert seen >= 8  # tasks 3, 4 (two), 6 and the four extensions train networks
+    pinned = for_device(REGISTRY["task3"].config("brief", {"precision": "fp32"}), torch.device("cpu"))
+    assert pinned.precision == "fp32"  # an explicit choice is kept
+
+
+def test_auto_precision_trains_like_the_precision_it_resolves_to(tiny):
+    x, y, xt, yt = tiny
+    histories = []
+    for precision in ("auto", resolve_precision("auto", x.device)):
+        model = _mlp()
+        result = fit(model, (x.flatten(1), y), (xt.flatten(1), yt),
+                     TrainConfig(epochs=1, batch_size=100, precision=precision), show_progress=False)
+        histories.append([{k: v for k, v in h.items() if k != "seconds"} for h in result.history])
+    assert histories[0] == histories[1]

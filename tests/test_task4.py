@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
+from mnistlab import runtime
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1
 from mnistlab.tasks import get_task
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.common import cnn1_key_config
 from mnistlab.tasks.task4 import TASK, _cnn_config
 
@@ -19,10 +22,14 @@ def test_registered_and_first_model_is_cnn1():
     assert TASK.config("brief").models[0] == "32k4s1-64k4s2-128k4s2"
 
 
+@pytest.mark.parametrize("native_bf16", [False, True])
 @pytest.mark.parametrize("profile", ["quick", "brief"])
-def test_cnn1_is_trained_with_the_recipe_task5_looks_up(profile):
-    config = TASK.config(profile)
-    train_cfg, limits = cnn1_key_config(profile)
+def test_cnn1_is_trained_with_the_recipe_task5_looks_up(profile, native_bf16, monkeypatch):
+    monkeypatch.setattr(runtime, "bf16_is_native", lambda device: native_bf16)
+    cpu = torch.device("cpu")
+    config = for_device(TASK.config(profile), cpu)  # as the runner hands it to Task 4
+    train_cfg, limits = cnn1_key_config(profile, cpu)
+    assert train_cfg.precision == ("bf16" if native_bf16 else "fp32")
     assert _cnn_config(config) == train_cfg
     assert (config.train_limit, config.test_limit) == (limits["train_limit"], limits["test_limit"])
 

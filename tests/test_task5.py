@@ -173,8 +173,8 @@ def test_task5_is_registered_and_its_profiles_validate():
 def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx, monkeypatch):
     # A tiny CNN-1 recipe for the test; Task 4 and Task 5 both read it from the same place.
     monkeypatch.setitem(common.CNN1_TRAINING, "quick",
-                        {"epochs": 1, "batch_size": 50, "train_limit": 300, "test_limit": 200})
-    cfg, limits = common.cnn1_key_config("quick")
+                        {"epochs": 1, "batch_size": 50, "precision": "auto", "train_limit": 300, "test_limit": 200})
+    cfg, limits = common.cnn1_key_config("quick", ctx.device)
     common.train_classifier(ctx, CNN1, cfg, **limits)  # what Task 4 does
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 1)
 

@@ -54,7 +54,7 @@ def test_lambda_extremes_leave_one_head_untrained(fashion, lam, frozen, trained)
     model = build_mtl()
     before_frozen, before_trained = _head_state(model, frozen), _head_state(model, trained)
     trunk_before = model.trunk[-2].weight.detach().clone()  # the shared dense 3136 layer
-    cfg = TrainConfig(epochs=1, batch_size=16, precision="bf16")
+    cfg = TrainConfig(epochs=1, batch_size=16, precision="auto")
     fit(model, (x[:32], (items[:32], groups[:32])), cfg=cfg, objective=FixedWeighting.from_lambda(lam),
         show_progress=False)
     after_frozen, after_trained = _head_state(model, frozen), _head_state(model, trained)
@@ -70,7 +70,7 @@ def test_learned_strategies_train_a_few_steps_and_stay_finite(fashion, name):
     model = build_mtl()
     before = model.trunk[-2].weight.detach().clone()
     objective = make_weighting(name)
-    cfg = TrainConfig(epochs=1, batch_size=16, precision="bf16")
+    cfg = TrainConfig(epochs=1, batch_size=16, precision="auto")
     result = fit(model, (x[:32], (items[:32], groups[:32])), cfg=cfg, objective=objective, show_progress=False)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert math.isfinite(result.final()["train_loss"])

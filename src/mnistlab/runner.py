@@ -12,7 +12,7 @@ import torch
 from mnistlab import __version__
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import SubRunCache, config_hash, read_json, to_jsonable, write_json
-from mnistlab.tasks.base import Context, Result, Task
+from mnistlab.tasks.base import Context, Result, Task, for_device
 
 
 def result_path(out: Path, task_name: str) -> Path:
@@ -40,6 +40,7 @@ def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.
              data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None,
              log=print) -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
+    config = for_device(config, device)
     key = run_key(task, profile, config, seed)
     if not force and is_up_to_date(out, task, key):
         log(f"{task.name}: up to date (same config and seed); use --force to run again")

@@ -29,12 +29,15 @@ from torch import Tensor, nn
 from mnistlab.augment import AUGMENTATIONS, augment_batch
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
+from mnistlab.runtime import PRECISIONS, resolve_precision
 from mnistlab.store import SubRunCache
 
 Targets = Tensor | tuple[Tensor, ...]
 Objective = Callable[[tuple[Tensor, ...], tuple[Tensor, ...]], Tensor]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+# "auto": bf16 autocast where the device computes bf16 natively, else fp32 (mnistlab.runtime.resolve_precision).
+Precision = Literal["auto", "fp32", "bf16"]
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
@@ -48,7 +51,7 @@ class TrainConfig:
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop", "adagrad"] = "adam"
     momentum: float = 0.0
     weight_decay: float = 0.0
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Precision = "fp32"
     channels_last: bool = False
     compile: bool = False
     eval_batch_size: int = 5000
@@ -66,8 +69,8 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be positive, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"unknown precision {self.precision!r}; choose fp32 or bf16")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError("patience must be positive (or None for no early stopping)")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -135,8 +138,8 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.opti
 
 
 def autocast(device: torch.device, precision: str):
-    """bfloat16 autocast (AMX on recent Xeons, tensor cores on GPUs), or nothing for fp32."""
-    if precision == "bf16":
+    """bfloat16 autocast (AVX512-BF16 or AMX on a CPU, tensor cores on a GPU), or nothing for fp32."""
+    if resolve_precision(precision, device) == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
 

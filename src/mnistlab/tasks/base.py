@@ -10,6 +10,9 @@ A task module defines
 
 and is listed in `mnistlab.tasks.REGISTRY`. The runner (not the task) writes
 OUT/<task>/result.json; the task saves its figures through `ctx.figure`.
+
+A field named `precision` or `*_precision` may be "auto": the runner replaces it with the precision
+this device computes fastest (`for_device`) before anything is keyed, trained or recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch
 
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
+from mnistlab.runtime import resolve_precision
 from mnistlab.store import SubRunCache
 
 PROFILE_NAMES = ("quick", "brief")
@@ -137,6 +141,15 @@ class Task:
             return parse_value(raw, hints[key])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{self.name}: bad value for {key}: {raw!r} ({exc})") from None
+
+
+def for_device(config: Any, device: torch.device) -> Any:
+    """`config` with each "auto" precision field resolved for `device` (bf16 where it is native, else fp32),
+    so that cache keys, result.json and the report name the precision that actually ran."""
+    resolved = {f.name: resolve_precision(value, device) for f in dataclasses.fields(config)
+                if (f.name == "precision" or f.name.endswith("_precision"))
+                and (value := getattr(config, f.name)) == "auto"}
+    return dataclasses.replace(config, **resolved) if resolved else config
 
 
 def parse_value(raw: str, annotation: Any) -> Any:

@@ -25,7 +25,7 @@ from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, train_classifier, tsne_2d
-from mnistlab.train import TrainConfig
+from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.embedding import class_legend_handles, scatter_classes, separation
 
@@ -44,7 +44,7 @@ class Config:
     epochs: int = 10
     batch_size: int = 50
     lr: float = 1e-3
-    precision: str = "bf16"
+    precision: Precision = "auto"
     train_limit: int | None = None
     test_limit: int | None = None
     tsne_subset: int = 5_000          # the first n test images are embedded

@@ -29,7 +29,7 @@ from mnistlab.models.clock import (
     variant_targets,
 )
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.train import TrainConfig, count_parameters, fit, predict_logits, train_or_load
+from mnistlab.train import Precision, TrainConfig, count_parameters, fit, predict_logits, train_or_load
 from mnistlab.viz import CLASS_COLOURS, bare
 
 MODEL_VERSION = 1  # bump when a change to models/clock.py changes what a cached checkpoint means
@@ -45,7 +45,7 @@ class Config:
     batch_size: int = 64
     lr: float = 3e-3
     lr_schedule: str = "cosine"     # decay to 0: the regression heads settle instead of jittering by minutes
-    precision: str = "bf16"
+    precision: Precision = "auto"
     width: int = 16                 # backbone channels of the stem; 8x after three stages
     variants: tuple[str, ...] = VARIANTS
     max_rotation_deg: float = 15.0  # generator: the whole clock turned by up to this much
@@ -97,9 +97,9 @@ PROFILES = {
     # busy core: enough for the sin/cos variant to get well below chance, not for the others.
     "quick": {"n_images": 3000, "image_size": 64, "epochs": 4, "batch_size": 32, "samples": 12},
     # The spec's 18,000 clocks at 150 px and Config's 12 epochs (2,700 steps of batch 64 per variant, 9x the
-    # quick profile's 300, which already took the best variants from 180 to about 80 minutes). Measured here:
-    # about 29 s per variant and epoch on one busy core in bf16, so the five variants take about 30 minutes,
-    # plus about 70 s to generate the data set once.
+    # quick profile's 300, which already took the best variants from 180 to about 80 minutes). Measured on an
+    # AVX512-BF16 CPU: about 29 s per variant and epoch on one busy core in bf16, so the five variants take
+    # about 30 minutes, plus about 70 s to generate the data set once.
     "brief": {},
 }
 

@@ -12,19 +12,21 @@ from torch import nn
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
+from mnistlab.runtime import resolve_precision
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, train_or_load
 
 # How CNN-1 (Task 4.1) is trained in each profile. Task 5 visualises the very same network, so it
 # builds the same sub-run key from these values and finds Task 4's checkpoint in the cache.
-# bf16 autocast + channels_last, measured faster than fp32 at the same accuracy on this CPU
-# (benchmarks/bench_engine.py). Batch 128 for the full data: convolutions use the CPU better on bigger
-# batches and the less noisy Adam steps gave 99.0% after 10 epochs where batch 50 ended at 98.9%. The
-# quick profile's single epoch on 6,000 images keeps batch 50, for 120 updates instead of 47.
+# Precision "auto": bf16 autocast where the hardware computes bf16 natively (measured faster than fp32 at
+# the same accuracy on an AVX512-BF16 CPU, benchmarks/bench_engine.py), fp32 elsewhere. Batch 128 for
+# the full data: convolutions use the CPU better on bigger batches and the less noisy Adam steps gave
+# 99.0% after 10 epochs where batch 50 ended at 98.9%. The quick profile's single epoch on 6,000 images
+# keeps batch 50, for 120 updates instead of 47.
 CNN1_TRAINING = {
-    "quick": {"epochs": 1, "batch_size": 50, "precision": "bf16", "channels_last": True,
+    "quick": {"epochs": 1, "batch_size": 50, "precision": "auto", "channels_last": True,
               "train_limit": 6000, "test_limit": 2000},
-    "brief": {"epochs": 10, "batch_size": 128, "precision": "bf16", "channels_last": True,
+    "brief": {"epochs": 10, "batch_size": 128, "precision": "auto", "channels_last": True,
               "train_limit": None, "test_limit": None},
 }
 
@@ -33,7 +35,7 @@ CNN1_TRAINING = {
 # Task 4 trains the same list (a cache hit after Task 3) to set CNNs beside MLPs.
 MLP_SWEEP = ("1000-1000", "1000-1000-1000", "512-512-512-512", "256-256-256-256-256",
              "128-128-128-128-128-128-128")
-MLP_SWEEP_TRAINING = {"batch_size": 50, "precision": "bf16"}
+MLP_SWEEP_TRAINING = {"batch_size": 50, "precision": "auto"}
 
 
 def check_data_limits(train_limit: int | None, test_limit: int | None) -> None:
@@ -127,10 +129,12 @@ def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float =
     return TSNE(perplexity=perplexity, init="pca", random_state=seed, n_jobs=jobs).fit_transform(features)
 
 
-def cnn1_key_config(profile: str) -> tuple[TrainConfig, dict[str, int | None]]:
-    """The TrainConfig and data limits with which CNN-1 is trained in `profile`."""
+def cnn1_key_config(profile: str, device: torch.device) -> tuple[TrainConfig, dict[str, int | None]]:
+    """The TrainConfig and data limits with which CNN-1 is trained in `profile` on `device` (its precision
+    resolved as the runner resolves Task 4's, so both tasks build the same sub-run key)."""
     values = dict(CNN1_TRAINING[profile])
     limits = {"train_limit": values.pop("train_limit"), "test_limit": values.pop("test_limit")}
+    values["precision"] = resolve_precision(values["precision"], device)
     return TrainConfig(**values), limits
 
 

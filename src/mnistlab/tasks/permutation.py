@@ -21,7 +21,7 @@ from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import CNN1_TRAINING, MLP_SWEEP_TRAINING, check_data_limits, train_classifier
-from mnistlab.train import TrainConfig, evaluate
+from mnistlab.train import Precision, TrainConfig, evaluate
 from mnistlab.viz import CLASS_COLOURS, bare
 
 
@@ -34,7 +34,7 @@ class Config:
     mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
     cnn_batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
     lr: float = 1e-3
-    precision: str = "bf16"
+    precision: Precision = "auto"
     train_limit: int | None = None
     test_limit: int | None = None
 

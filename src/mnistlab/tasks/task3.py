@@ -7,7 +7,6 @@ interrupted sweep resumes and a rerun only redraws the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import parse_mlp
@@ -24,7 +23,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     train_sweep,
 )
-from mnistlab.train import TrainConfig
+from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
@@ -36,7 +35,7 @@ class Config:
     epochs: int = 10
     batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
     lr: float = 1e-3
-    precision: Literal["fp32", "bf16"] = MLP_SWEEP_TRAINING["precision"]  # bf16 autocast: faster, same accuracy
+    precision: Precision = MLP_SWEEP_TRAINING["precision"]  # bf16 where native: faster, same accuracy
     train_limit: int | None = None
     test_limit: int | None = None
     infer_repeats: int = 3

@@ -9,7 +9,6 @@ when Task 3 ran first).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
@@ -28,7 +27,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     train_sweep,
 )
-from mnistlab.train import TrainConfig
+from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
@@ -43,13 +42,13 @@ class Config:
     epochs: int = CNN1_TRAINING["brief"]["epochs"]
     batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
     lr: float = 1e-3
-    precision: Literal["fp32", "bf16"] = CNN1_TRAINING["brief"]["precision"]
+    precision: Precision = CNN1_TRAINING["brief"]["precision"]
     channels_last: bool = CNN1_TRAINING["brief"]["channels_last"]
     train_limit: int | None = None
     test_limit: int | None = None
     mlp_models: tuple[str, ...] = MLP_SWEEP  # the MLPs set beside the CNNs (Task 3's sweep)
     mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
-    mlp_precision: Literal["fp32", "bf16"] = MLP_SWEEP_TRAINING["precision"]
+    mlp_precision: Precision = MLP_SWEEP_TRAINING["precision"]
     infer_repeats: int = 3
 
     def validate(self) -> None:

@@ -107,7 +107,7 @@ def run(config: Config, ctx: Context) -> Result:
     dream_cfg = config.dream()
 
     # ---- the network: Task 4's CNN-1, from the sub-run cache when Task 4 has trained it ---------------
-    train_cfg, limits = cnn1_key_config(ctx.profile)
+    train_cfg, limits = cnn1_key_config(ctx.profile, ctx.device)
     hits = ctx.cache.hits
     model, record = train_classifier(ctx, CNN1, train_cfg, desc="CNN-1", **limits)
     reused = ctx.cache.hits > hits

@@ -23,7 +23,7 @@ from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_si
 from mnistlab.mtl_weighting import STRATEGIES, Weighting, make_weighting
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import TrainConfig, count_parameters, fit, predict_logits, train_or_load
+from mnistlab.train import Precision, TrainConfig, count_parameters, fit, predict_logits, train_or_load
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
 
@@ -49,7 +49,7 @@ class Config:
     augment: str = "none"
     batch_probe: tuple[int, ...] = (10,)  # extra batch sizes for the lambda = 0.5 network
     recipe_probe: bool = True
-    precision: str = "bf16"
+    precision: Precision = "auto"
     eval_batch_size: int = 2500
     train_limit: int | None = None
     test_limit: int | None = None
@@ -553,7 +553,7 @@ def _probe_text(config: Config, probe_rows: list[dict]) -> list[str]:
             f"{config.batch_size} reached items {_pct(ref['item'])}, groups {_pct(ref['group'])} at "
             f"{ref['spe']:.0f} s per epoch; " + "; ".join(parts) + f", {verdict}. At batch 10 a 26 M-parameter "
             f"network spends most of each step in the optimiser (one Adam update per 10 images), and the large "
-            f"matrix products cannot use the CPU's bf16 units efficiently. Batch 10 stays available: "
+            f"matrix products run far below the processor's peak on 10 rows at a time. Batch 10 stays available: "
             f"--set task6.batch_size=10.")
     elif not batch:
         text.append(f"Batch size: no batch-size probe in this run; all networks use batch {config.batch_size}. "
