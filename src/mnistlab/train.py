@@ -137,6 +137,11 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.opti
     return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
 
 
+def precision_words(precision: str) -> str:
+    """How the report names a (resolved) precision."""
+    return {"bf16": "bf16 autocast", "fp32": "fp32"}.get(precision, precision)
+
+
 def autocast(device: torch.device, precision: str):
     """bfloat16 autocast (AVX512-BF16 or AMX on a CPU, tensor cores on a GPU), or nothing for fp32."""
     if resolve_precision(precision, device) == "bf16":

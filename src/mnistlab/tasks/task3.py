@@ -23,7 +23,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     train_sweep,
 )
-from mnistlab.train import Precision, TrainConfig
+from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
@@ -94,7 +94,7 @@ def _discussion(rows: list[dict], config: Config) -> list[str]:
     spread = (best["test_acc"] - min(r["test_acc"] for r in rows)) * 100
     text = [
         f"Task 3.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
-        f"batch {config.batch_size}, {len(hist)} epoch(s), {config.precision} autocast). It reaches "
+        f"batch {config.batch_size}, {len(hist)} epoch(s), {precision_words(config.precision)}). It reaches "
         f"{first['train_acc']:.2%} accuracy on the training data and {first['test_acc']:.2%} on the test data "
         f"(test loss {first['test_loss']:.3f}). The softmax is folded into the loss: the network outputs logits "
         f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.",

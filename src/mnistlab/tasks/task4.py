@@ -27,7 +27,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     train_sweep,
 )
-from mnistlab.train import Precision, TrainConfig
+from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
@@ -125,7 +125,7 @@ def _discussion(cnns: list[dict], mlps: list[dict], config: Config) -> list[str]
     hist = first["history"]
     text = [
         f"Task 4.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
-        f"batch {config.batch_size}, {len(hist)} epoch(s), {config.precision} autocast"
+        f"batch {config.batch_size}, {len(hist)} epoch(s), {precision_words(config.precision)}"
         f"{', channels_last' if config.channels_last else ''}): {first['train_acc']:.2%} on the training data, "
         f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). "
         + (f"Batch {config.batch_size} rather than the MLP's {config.mlp_batch_size}: convolutions keep the CPU "

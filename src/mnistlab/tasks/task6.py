@@ -23,7 +23,7 @@ from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_si
 from mnistlab.mtl_weighting import STRATEGIES, Weighting, make_weighting
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import Precision, TrainConfig, count_parameters, fit, predict_logits, train_or_load
+from mnistlab.train import Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits, train_or_load
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
 
@@ -570,8 +570,8 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
         f"Setup: Fashion-MNIST scaled to [0, 1], {n_train:,} training and {n_test:,} test images; item labels "
         f"(10 classes) and the brief's group labels (shoes / gendered / unisex). Every network is trained with "
         f"Adam (lr {config.lr:g}, {config.lr_schedule} schedule, augmentation {config.augment}) for "
-        f"{config.epochs} epoch(s) at batch {config.batch_size}, in {config.precision} "
-        f"autocast, from the same seed; all MTL networks start from identical weights, so rows differ only in how "
+        f"{config.epochs} epoch(s) at batch {config.batch_size}, in {precision_words(config.precision)}, "
+        f"from the same seed; all MTL networks start from identical weights, so rows differ only in how "
         f"the two losses are combined. The single-task CNNs have {single['item']['params']:,} (items) and "
         f"{single['group']['params']:,} (groups) parameters; one MTL network has {m['params_mtl']:,}, "
         f"{m['params_saving']:,.0f} ({m['params_saving_pct']:.1f}%) fewer than the pair, because the 6,272 x 3,136 "
