@@ -105,23 +105,41 @@ class UncertaintyWeighting(Weighting):
         return out
 
 
-def project_conflicting(grads: list[Tensor], order: Sequence[Sequence[int]] | None = None) -> list[Tensor]:
-    """PCGrad's surgery on flat per-task gradients: g_i loses its component along g_j where g_i . g_j < 0.
+# One task's gradient: a tensor, or one tensor per shared parameter. The list form is never flattened into
+# one vector: concatenating the Task 6 network's 20 M shared gradients cost as much time as its backward pass.
+TaskGradient = Tensor | Sequence[Tensor]
+
+
+def _parts(g: TaskGradient) -> list[Tensor]:
+    return [g] if isinstance(g, Tensor) else list(g)
+
+
+def gradient_dot(a: TaskGradient, b: TaskGradient) -> Tensor:
+    """The dot product of two task gradients, summed over their tensors."""
+    return torch.stack([torch.dot(x.reshape(-1), y.reshape(-1))
+                        for x, y in zip(_parts(a), _parts(b), strict=True)]).sum()
+
+
+def project_conflicting(grads: Sequence[TaskGradient],
+                        order: Sequence[Sequence[int]] | None = None) -> list[TaskGradient]:
+    """PCGrad's surgery on per-task gradients: g_i loses its component along g_j where g_i . g_j < 0.
 
     Each g_i is projected against the *original* g_j (in `order[i]`, default j ascending), as in the
-    paper's algorithm 1. Returns new tensors; the inputs are not modified.
+    paper's algorithm 1. Each gradient comes back in the form it came in; the inputs are not modified
+    (a gradient that needed no projection comes back as it is).
     """
-    out = []
+    out: list[TaskGradient] = []
     for i, g in enumerate(grads):
-        g = g.clone()
+        current = _parts(g)
         others = order[i] if order is not None else [j for j in range(len(grads)) if j != i]
         for j in others:
             if j == i:
                 continue
-            dot = torch.dot(g, grads[j])
+            dot = gradient_dot(current, grads[j]).item()
             if dot < 0:
-                g -= dot / grads[j].dot(grads[j]).clamp_min(1e-20) * grads[j]
-        out.append(g)
+                coef = dot / max(gradient_dot(grads[j], grads[j]).item(), 1e-20)
+                current = [torch.add(c, gj, alpha=-coef) for c, gj in zip(current, _parts(grads[j]), strict=True)]
+        out.append(current[0] if isinstance(g, Tensor) else current)
     return out
 
 
@@ -142,33 +160,34 @@ class PCGradWeighting(Weighting):
         shared = [p for p in shared_fn() if p.requires_grad]
         shared_ids = {id(p) for p in shared}
         heads = [p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids]
-        flat = []
+        task_grads: list[list[Tensor]] = []
         head_grads: list[Tensor | None] = [None] * len(heads)
         for t, loss in enumerate(losses):
             # One backward pass per task over shared and head parameters: a task's loss does not reach the
             # other heads (their gradients come back None, uncomputed), so the heads need no extra pass.
             grads = torch.autograd.grad(loss, shared + heads, retain_graph=t < len(losses) - 1, allow_unused=True)
-            flat.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
-                                   for p, g in zip(shared, grads[:len(shared)], strict=True)]))
+            task_grads.append([torch.zeros_like(p) if g is None else g
+                               for p, g in zip(shared, grads[:len(shared)], strict=True)])
             for k, g in enumerate(grads[len(shared):]):
                 if g is not None:
                     head_grads[k] = g if head_grads[k] is None else head_grads[k] + g
-        self._record(flat)
+        self._record(task_grads)
         order = [[int(j) for j in torch.randperm(self.tasks) if int(j) != i] for i in range(self.tasks)]
-        total = torch.stack(project_conflicting(flat, order)).sum(0)
+        projected = project_conflicting(task_grads, order)
         for p, g in zip(heads, head_grads, strict=True):
             p.grad = g
-        offset = 0
-        for p in shared:
-            n = p.numel()
-            p.grad = total[offset:offset + n].view_as(p).to(p.dtype)
-            offset += n
+        for k, p in enumerate(shared):
+            total = projected[0][k]
+            for other in projected[1:]:
+                total = total + other[k]
+            p.grad = total
         return losses.sum().detach()
 
-    def _record(self, flat: list[Tensor]) -> None:
-        if len(flat) < 2:
+    def _record(self, grads: list[list[Tensor]]) -> None:
+        if len(grads) < 2:
             return
-        cos = F.cosine_similarity(flat[0], flat[1], dim=0).item()
+        norms = gradient_dot(grads[0], grads[0]) * gradient_dot(grads[1], grads[1])
+        cos = (gradient_dot(grads[0], grads[1]) / norms.sqrt().clamp_min(1e-20)).item()
         self.steps += 1
         self.conflicts += int(cos < 0)
         self.cosine_sum += cos
@@ -195,4 +214,4 @@ def make_weighting(name: str, *, lam: float = 0.5, tasks: int = 2) -> Weighting:
 
 
 __all__ = ["STRATEGIES", "FixedWeighting", "PCGradWeighting", "UncertaintyWeighting", "Weighting",
-           "make_weighting", "project_conflicting"]
+           "gradient_dot", "make_weighting", "project_conflicting"]
