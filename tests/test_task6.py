@@ -20,7 +20,7 @@ from mnistlab.mtl_weighting import (
     project_conflicting,
 )
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task6 import TASK, Config, cross_group_errors
+from mnistlab.tasks.task6 import TASK, Config, bar_text, cross_group_errors
 from mnistlab.train import TrainConfig, count_parameters, fit
 
 
@@ -218,3 +218,11 @@ def test_cross_group_errors_count_only_errors_between_groups():
     errors, crossing, pairs = cross_group_errors(items_t, pred)
     assert (errors, crossing) == (5, 3)
     assert pairs == [(6, 0, 2), (3, 4, 1)]
+
+
+def test_the_bar_is_judged_only_on_full_brief_runs():
+    brief = TASK.config("brief")
+    assert "meets the bar" in bar_text(brief, {"item": 0.915, "group": 0.951})
+    missed = bar_text(brief, {"item": 0.915, "group": 0.9455})
+    assert "misses the bar" in missed and "group 94.55% < 95%" in missed and "item" not in missed.split(":")[-1]
+    assert bar_text(TASK.config("quick"), {"item": 0.2, "group": 0.5}) == ""  # a subset says nothing about it
