@@ -189,6 +189,9 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     again = TASK.run(config, ctx)
     assert ctx.cache.misses == misses and ctx.cache.hits == 3
     assert again.metrics["mtl_lambda_1_item_test_acc"] == m["mtl_lambda_1_item_test_acc"]
+    speed = [p for p in result.text if p.startswith("Speed")], [p for p in again.text if p.startswith("Speed")]
+    assert "all in this run" in speed[0][0]
+    assert "3 of them loaded from the cache keep the time of the run that trained them" in speed[1][0]
 
 
 def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
