@@ -181,6 +181,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
                                                                                     26_395_689)
     assert m["params_saving"] == 23_080_598 + 23_079_891 - 26_395_689
     assert m["mtl_lambda_1_untrained_head_max_weight_change"] == 0.0
+    assert 1 <= m["mtl_lambda_1_untrained_head_classes_used"] <= 3  # the group head has 3 classes
     assert {"accuracy", "parameters"} <= set(result.tables)
     assert (ctx.out_dir / "accuracy_vs_lambda.png").is_file()
     assert any("lambda = 1" in p for p in result.text)

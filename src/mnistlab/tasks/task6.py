@@ -408,6 +408,11 @@ def run(config: Config, ctx: Context) -> Result:
                 head = 1 if arg == 1.0 else 0  # lambda = 1 never trains the group head, 0 the item head
                 head_change[name] = max_head_change(model, head, ctx.seed)
                 result.metrics[f"mtl_{name}_untrained_head_max_weight_change"] = head_change[name]
+                # How many classes the untrained head really uses (each taking at least 1% of the test images)
+                shares = np.bincount(preds[name][head], minlength=(ITEM_CLASSES, GROUP_CLASSES)[head])
+                shares = shares / len(items_np)
+                row["untrained_classes_used"] = int((shares >= 0.01).sum())
+                result.metrics[f"mtl_{name}_untrained_head_classes_used"] = row["untrained_classes_used"]
             if kind != "fixed":
                 for k, v in w.items():
                     result.metrics[f"mtl_{name}_{k}"] = v
@@ -604,12 +609,20 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
             untrained, trained = ("group", "item") if r["lambda"] == 1.0 else ("item", "group")
             baseline = s_item if trained == "item" else s_group
             change = head_change.get(r["name"], math.nan)
+            n_classes = ITEM_CLASSES if untrained == "item" else GROUP_CLASSES
+            used = r.get("untrained_classes_used")
+            below = r[untrained] < chance[untrained] / 2
             parts.append(
                 f"At lambda = {lam_name(r['lambda'])} the {untrained} loss has weight 0, so the {untrained} head "
                 f"receives exactly zero gradient (its largest weight change is {change:.1g}) and scores "
                 f"{_pct(r[untrained])} ({untrained} chance {chance[untrained]:.0%}"
                 + (f", majority class {majority_group:.0%}" if untrained == "group" else "")
-                + f"), while the {trained} task reaches {_pct(r[trained])} against {_pct(baseline)} "
+                + ")"
+                + (f", far below chance rather than at it: its random weights send whole clusters of the trunk's "
+                   f"trained features to a few classes ({used} of {n_classes} take at least 1% of the test images "
+                   f"each), and which class a cluster lands on is luck, here mostly the wrong one"
+                   if below and used is not None else "")
+                + f"; the {trained} task reaches {_pct(r[trained])} against {_pct(baseline)} "
                 f"for its single-task CNN")
         text.append("What makes lambda = 0 and lambda = 1 special: they are not multi-task learning at all. "
                     + ". ".join(parts) + ". Each is a single-task network with a shared 3,136 layer and an unused "
