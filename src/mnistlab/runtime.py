@@ -69,7 +69,9 @@ def bf16_is_native(device: torch.device) -> bool:
     Task 6 network was then about 50x slower than in fp32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    # Private helpers of torch.cpu (present in the pinned 2.13); without them, assume emulation.
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
