@@ -664,8 +664,12 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
                     if r["weights"][0] < r["weights"][1] else "the item loss kept the larger weight")
                    if abs(r["eff_lambda"] - 0.5) > 0.01 else "the two weights stayed within 2% of each other")
                 + f". It reached items {_pct(r['item'])} ({_pp(r['item'] - s_item)} vs single) and groups "
-                f"{_pct(r['group'])} ({_pp(r['group'] - s_group)}). The weights move slowly at lr {config.lr:g}, "
-                f"so over a short schedule it stays close to equal weighting.")
+                f"{_pct(r['group'])} ({_pp(r['group'] - s_group)})."
+                + (f" The weights move slowly at lr {config.lr:g}, so over this short schedule it stayed close to "
+                   "equal weighting." if abs(r["eff_lambda"] - 0.5) <= 0.05 else
+                   f" In {config.epochs} epoch(s) it moved well away from equal weighting, towards the group task."
+                   if r["eff_lambda"] < 0.5 else
+                   f" In {config.epochs} epoch(s) it moved well away from equal weighting, towards the item task."))
         elif r["strategy"] == "pcgrad":
             st = r["state"]
             agree = st.get("mean_cosine", 0.0) > 0 and st.get("conflict_rate", 1.0) < 0.5
