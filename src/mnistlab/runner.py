@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any
 import torch
 
 from mnistlab import __version__
+from mnistlab.errors import MnistlabError
 from mnistlab.runtime import configure_torch, environment, seed_everything
-from mnistlab.store import SubRunCache, config_hash, read_json, to_jsonable, write_json
+from mnistlab.store import SubRunCache, config_hash, read_result, to_jsonable, write_json
 from mnistlab.tasks.base import Context, Result, Task, for_device
 
 
@@ -26,11 +28,12 @@ def run_key(task: Task, profile: str, config: Any, seed: int) -> str:
 
 def is_up_to_date(out: Path, task: Task, key: str) -> bool:
     path = result_path(out, task.name)
-    if not path.is_file():
-        return False
     try:
-        stored = read_json(path)
-    except ValueError:
+        stored = read_result(path)
+    except FileNotFoundError:
+        return False
+    except MnistlabError as exc:  # a damaged result is not a reason to stop: the run writes a new one
+        print(f"mnistlab: warning: {exc}; running {task.name} again", file=sys.stderr, flush=True)
         return False
     figures_present = all((path.parent / f["file"]).is_file() for f in stored.get("figures", []))
     return stored.get("run_key") == key and figures_present
@@ -44,7 +47,7 @@ def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.
     key = run_key(task, profile, config, seed)
     if not force and is_up_to_date(out, task, key):
         log(f"{task.name}: up to date (same config and seed); use --force to run again")
-        return read_json(result_path(out, task.name))
+        return read_result(result_path(out, task.name))
     configure_torch()
     seed_everything(seed)
     ctx = Context(out_dir=out / task.name, device=device, seed=seed, profile=profile,

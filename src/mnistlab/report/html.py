@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import html
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mnistlab import __version__
-from mnistlab.store import atomic_write_text, read_json
+from mnistlab.errors import MnistlabError
+from mnistlab.store import atomic_write_text, read_result
 
 CSS = """
 :root { --ink:#1d2330; --muted:#5b6475; --rule:#d9dee7; --accent:#0b5fa5; --bg:#fbfcfe; }
@@ -94,6 +96,13 @@ def _references(refs: list[dict], metrics: dict) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
+def _damaged_section(name: str, title: str, damage: str) -> str:
+    anchor = html.escape(name)
+    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2>'
+            f'<p class="notrun">Warning: {html.escape(damage)}. Run it again: '
+            f"<code>mnistlab run {anchor}</code></p></section>")
+
+
 def _section(name: str, title: str, folder: Path, record: dict | None) -> str:
     anchor = html.escape(name)
     if record is None:
@@ -127,15 +136,18 @@ def render(out: Path) -> str:
     sections, toc = [], []
     for name, task in REGISTRY.items():
         path = out / name / "result.json"
-        record = None
-        if path.is_file():
-            try:
-                record = read_json(path)
-            except ValueError:
-                record = None
-        status = "" if record else " (not run)"
+        record, damage = None, ""
+        try:
+            record = read_result(path)
+        except FileNotFoundError:
+            pass
+        except MnistlabError as exc:
+            damage = str(exc)
+            print(f"mnistlab: warning: {damage}", file=sys.stderr)
+        status = "" if record else " (damaged)" if damage else " (not run)"
         toc.append(f'<li><a href="#{html.escape(name)}">{html.escape(task.title)}</a>{status}</li>')
-        sections.append(_section(name, task.title, out / name, record))
+        sections.append(_damaged_section(name, task.title, damage) if damage
+                        else _section(name, task.title, out / name, record))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
