@@ -20,7 +20,13 @@ from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.tasks.common import CNN1_TRAINING, MLP_SWEEP_TRAINING, check_data_limits, train_classifier
+from mnistlab.tasks.common import (
+    CNN1_TRAINING,
+    MLP_SWEEP_TRAINING,
+    check_data_limits,
+    check_model_fits,
+    train_classifier,
+)
 from mnistlab.train import Precision, TrainConfig, evaluate
 from mnistlab.viz import CLASS_COLOURS, bare
 
@@ -39,10 +45,11 @@ class Config:
     test_limit: int | None = None
 
     def validate(self) -> None:
-        parse_mlp(self.mlp)
-        parse_cnn(self.cnn)
-        if self.permutation_seed < 0:
-            raise ConfigError(f"permutation_seed must be a non-negative integer, got {self.permutation_seed}")
+        check_model_fits(parse_mlp(self.mlp), "mlp")
+        check_model_fits(parse_cnn(self.cnn), "cnn")
+        if not 0 <= self.permutation_seed < 2**63:  # torch.Generator.manual_seed overflows beyond
+            raise ConfigError(f"permutation_seed must be a whole number between 0 and 2**63 - 1, "
+                              f"got {self.permutation_seed}")
         self.mlp_config().validate()
         self.cnn_config().validate()
         check_data_limits(self.train_limit, self.test_limit)

@@ -15,6 +15,8 @@ from mnistlab.tasks.common import (
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
     check_data_limits,
+    check_model_fits,
+    check_no_repeats,
     epoch_table,
     per_epoch_seconds,
     summary_table,
@@ -43,14 +45,13 @@ class Config:
     def validate(self) -> None:
         if not self.models:
             raise ConfigError("models must name at least one MLP, e.g. 1000-1000")
+        check_no_repeats("models", self.models, "models=1000-1000,500")
         for text in self.models:
-            parse_mlp(text)
-        if len(set(self.models)) != len(self.models):
-            raise ConfigError("models must not repeat a network")
+            check_model_fits(parse_mlp(text), "models")
         _train_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
-        if self.infer_repeats < 1:
-            raise ConfigError("infer_repeats must be at least 1")
+        if not 1 <= self.infer_repeats <= 1000:
+            raise ConfigError(f"infer_repeats must be between 1 and 1,000, got {self.infer_repeats}")
 
 
 PROFILES = {
