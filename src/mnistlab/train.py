@@ -71,7 +71,7 @@ class TrainConfig:
         for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH), ("eval_batch_size", MAX_BATCH)):
             value = getattr(self, name)
             if not 1 <= value <= most:
-                raise ConfigError(f"{name} must be between 1 and {most:,}, got {value}")
+                raise ConfigError(f"{name} must be positive and at most {most:,}, got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr (the learning rate) must be a positive number, got {self.lr}")
         for name in ("momentum", "weight_decay"):

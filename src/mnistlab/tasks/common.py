@@ -83,7 +83,7 @@ def check_no_repeats(option: str, texts: tuple[str, ...], example: str) -> None:
     seen: set[str] = set()
     for text in texts:
         if text in seen:
-            raise ConfigError(f"{option} lists the network {text!r} twice (items are separated by commas, "
+            raise ConfigError(f"{option} repeats the network {text!r} (items are separated by commas, "
                               f"the layers of one network by '-', e.g. {example})")
         seen.add(text)
 
