@@ -158,6 +158,10 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
         folder = out / sub
         if folder.exists() and not folder.is_dir():
             raise MnistlabError(f"{folder} is a file, not a folder; move it away so that results can go there")
+    for name in task_names:
+        result = out / name / "result.json"
+        if result.exists() and not result.is_file():
+            raise MnistlabError(f"{result} is not a file; move it away so that the result can be stored there")
     for folder in (out, *(out / name for name in task_names)):
         clean_stale_temps(folder)
 
