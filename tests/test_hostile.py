@@ -221,7 +221,8 @@ def test_refused_before_any_work(capsys, tmp_path, argv, needle):
 AWKWARD = ["nan", "inf", "-inf", "Infinity", "1e400", "-1e400", "٣", "１", "²", "", " ", "none", "None", "true",
            "(1000,1000)", "((1000, 1000), (500,))", "[]", "()", "1_000", "0x10", "1e3", "-0", "0.0", "-1",
            "18446744073709551616", "9" * 5000, "32k4s1-64k4s2", "1000-1000,500", "fp32", "bf16", "auto",
-           "mnist", "adam", "\x00", "a\nb", "1000000000", "10**12", "1.5e-7", ".5", "5."]
+           "mnist", "adam", "1e300", "-1e300", "1000000000000", "\x00", "a\nb", "1000000000", "10**12", "1.5e-7",
+           ".5", "5."]
 VALUES = st.one_of(
     st.sampled_from(AWKWARD),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
@@ -230,6 +231,39 @@ VALUES = st.one_of(
     st.text(max_size=16),
 )
 FIELDS = sorted({(task.name, f.name) for task in REGISTRY.values() for f in dataclasses.fields(task.config_cls)})
+
+
+def _check_runnable(task_name: str, config) -> None:
+    """What a run relies on: every number finite and within 64 bits, and the config survives JSON."""
+    def walk(v):
+        if isinstance(v, float):
+            assert math.isfinite(v), (task_name, config)
+        elif isinstance(v, int) and not isinstance(v, bool):
+            assert -(2**63) <= v < 2**63, (task_name, config)
+        elif isinstance(v, tuple | list):
+            for item in v:
+                walk(item)
+    for f in dataclasses.fields(config):
+        walk(getattr(config, f.name))
+    json.dumps(dataclasses.asdict(config), allow_nan=False)
+
+
+EDGES = ["0", "-1", "1", "1000000000000", "-1000000000000", "1e300", "-1e300", "1e-300", "nan", "", "none", "()",
+         "0.5", "2", "99999", "1e6"]
+
+
+@pytest.mark.parametrize("task_name", list(REGISTRY))
+def test_every_option_takes_edge_values_without_a_crash(task_name):
+    """Each option of each task, each edge value: a ConfigError or a config a run can rely on. (The
+    fuzz below samples; this covers every field, where a crash like octave_scale=1e300 hid.)"""
+    task = REGISTRY[task_name]
+    for f in dataclasses.fields(task.config_cls):
+        for raw in EDGES:
+            try:
+                config = task.config("quick", {f.name: task.parse_override(f.name, raw)})
+            except MnistlabError:
+                continue
+            _check_runnable(task_name, config)
 
 
 @pytest.fixture(scope="module")
@@ -250,17 +284,7 @@ def test_fuzzed_set_is_one_line_or_a_valid_config(monkeypatch, capsys, fuzz_out,
     started = []
 
     def probe(task, *, config, **kw):
-        def walk(v):
-            if isinstance(v, float):
-                assert math.isfinite(v), (task.name, config)
-            elif isinstance(v, int) and not isinstance(v, bool):
-                assert -(2**63) <= v < 2**63, (task.name, config)
-            elif isinstance(v, tuple | list):
-                for item in v:
-                    walk(item)
-        for f in dataclasses.fields(config):
-            walk(getattr(config, f.name))
-        json.dumps(dataclasses.asdict(config), allow_nan=False)
+        _check_runnable(task.name, config)
         started.append(task.name)
         return {}
 

@@ -238,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("mnistlab: error: out of memory; use smaller models, batches or data limits", file=sys.stderr)
         return EXIT_USAGE
+    except RuntimeError as exc:
+        if type(exc).__name__ != "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch here
+            raise
+        print("mnistlab: error: the GPU ran out of memory; use smaller models or batches, or --device cpu",
+              file=sys.stderr)
+        return EXIT_USAGE
     except Terminated:
         print("mnistlab: terminated; finished sub-runs are cached, run the same command to resume",
               file=sys.stderr)

@@ -159,12 +159,10 @@ class DreamConfig:
             raise ConfigError(f"steps_per_octave must be between 1 and 100,000, got {self.steps_per_octave}")
         if not 1 <= self.octaves <= 10:
             raise ConfigError(f"octaves must be between 1 and 10, got {self.octaves}")
-        if not self.octave_scale >= 1.0:
-            raise ConfigError(f"octave_scale must be at least 1, got {self.octave_scale}")
+        if not 1.0 <= self.octave_scale <= 10.0:
+            raise ConfigError(f"octave_scale must be between 1 and 10, got {self.octave_scale}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"the dream learning rate lr must be a positive number, got {self.lr}")
-        if not math.isfinite(self.octave_scale):
-            raise ConfigError(f"octave_scale must be a finite number, got {self.octave_scale}")
         if not 0 <= self.jitter <= 27:
             raise ConfigError(f"jitter must be between 0 and 27 pixels, got {self.jitter}")
         for name in ("l2_weight", "tv_weight"):
