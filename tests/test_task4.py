@@ -14,7 +14,7 @@ from mnistlab.tasks.common import cnn1_key_config
 from mnistlab.tasks.task4 import TASK, _cnn_config
 
 TINY = {"models": ("8k4s2", "8k4s1-16k4s2"), "mlp_models": ("32",), "epochs": 1, "train_limit": 400,
-        "test_limit": 200, "infer_repeats": 1}
+        "test_limit": 200}
 
 
 def test_registered_and_first_model_is_cnn1():

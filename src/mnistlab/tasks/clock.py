@@ -340,7 +340,7 @@ TASK = Task(
     title="Extension: tell the time from analogue clocks (SPEC 8.3)",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="generated analogue clocks read by five heads on one CNN: cyclic regression, 24/720 classes, "
                 "hour class + minute, sin/cos; mean common-sense error in minutes",
 )

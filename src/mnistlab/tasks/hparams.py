@@ -709,6 +709,6 @@ TASK = Task(
     title="Extension: hyperparameter studies, one variable at a time (SPEC 8.1)",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
 )

@@ -490,7 +490,7 @@ TASK = Task(
     title="Task 1: PCA, t-SNE and linear separability",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="PCA and t-SNE of MNIST; linear SVM for all 45 digit pairs in 2-D and 784-D",
 )
 

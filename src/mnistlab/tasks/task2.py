@@ -488,6 +488,6 @@ TASK = Task(
     title="Task 2 — the single-layer perceptron from scratch, on all 45 digit pairs",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
 )

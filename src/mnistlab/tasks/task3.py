@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import parse_mlp
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
     MLP_SWEEP,
@@ -20,8 +21,9 @@ from mnistlab.tasks.common import (
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
+    sweep_rows,
+    sweep_runs,
     sweep_table,
-    train_sweep,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -38,7 +40,6 @@ class Config:
     precision: Precision = MLP_SWEEP_TRAINING["precision"]  # bf16 where native: faster, same accuracy
     train_limit: int | None = None
     test_limit: int | None = None
-    infer_repeats: int = 3
 
     def validate(self) -> None:
         if not self.models:
@@ -49,8 +50,6 @@ class Config:
             raise ConfigError("models must not repeat a network")
         _train_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
-        if self.infer_repeats < 1:
-            raise ConfigError("infer_repeats must be at least 1")
 
 
 PROFILES = {
@@ -62,10 +61,13 @@ def _train_config(config: Config) -> TrainConfig:
     return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, precision=config.precision)
 
 
-def run(config: Config, ctx: Context) -> Result:
-    specs = [parse_mlp(text) for text in config.models]
-    rows = train_sweep(ctx, specs, _train_config(config), train_limit=config.train_limit,
-                       test_limit=config.test_limit, infer_repeats=config.infer_repeats)
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
+                      train_limit=config.train_limit, test_limit=config.test_limit)
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    rows = sweep_rows(ctx, plan(config, ctx.seed))
     result = Result(metrics=sweep_metrics(rows))
     first = rows[0]
 
@@ -141,6 +143,7 @@ TASK = Task(
     title="Task 3: multi-layer perceptrons, depth and width",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
 )

@@ -1,7 +1,7 @@
 """Task 4: CNN-1 (conv 32-64-128, 4x4, strides 1-2-2, 'same'), four CNNs of other depth and width,
 and CNNs beside MLPs (accuracy, parameters, training and inference time).
 
-CNN-1 is trained with exactly `common.CNN1_TRAINING` through `common.train_classifier`, so Task 5 finds
+CNN-1 is trained with exactly `common.CNN1_TRAINING` as `common.classifier_run`, so Task 5 finds
 the same checkpoint in the sub-run cache; the MLPs are Task 3's sweep with Task 3's recipe (cache hits
 when Task 3 ran first).
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
@@ -24,8 +25,9 @@ from mnistlab.tasks.common import (
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
+    sweep_rows,
+    sweep_runs,
     sweep_table,
-    train_sweep,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -49,7 +51,6 @@ class Config:
     mlp_models: tuple[str, ...] = MLP_SWEEP  # the MLPs set beside the CNNs (Task 3's sweep)
     mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
     mlp_precision: Precision = MLP_SWEEP_TRAINING["precision"]
-    infer_repeats: int = 3
 
     def validate(self) -> None:
         if not self.models:
@@ -64,8 +65,6 @@ class Config:
         _cnn_config(self).validate()
         _mlp_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
-        if self.infer_repeats < 1:
-            raise ConfigError("infer_repeats must be at least 1")
 
 
 def _profile(name: str) -> dict:
@@ -85,13 +84,23 @@ def _mlp_config(config: Config) -> TrainConfig:
                        precision=config.mlp_precision)
 
 
-def run(config: Config, ctx: Context) -> Result:
-    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit,
-              "infer_repeats": config.infer_repeats}
-    cnns = train_sweep(ctx, [parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
-    mlps = train_sweep(ctx, [parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+def _runs(config: Config, seed: int) -> tuple[list[SubRun], list[SubRun]]:
+    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit, "seed": seed}
+    cnns = sweep_runs([parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
+    mlps = sweep_runs([parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+    return cnns, mlps
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    cnns, mlps = _runs(config, seed)
+    return cnns + mlps
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    cnn_runs, mlp_runs = _runs(config, ctx.seed)
+    cnns, mlps = sweep_rows(ctx, cnn_runs), sweep_rows(ctx, mlp_runs)
     for r in cnns + mlps:
-        r["mflops"] = 2 * forward_macs(r["model"]) / 1e6
+        r["mflops"] = 2 * forward_macs(build_model(r["spec"])) / 1e6
     result = Result(metrics=sweep_metrics(cnns))
     first = cnns[0]
     result.metrics["first_is_cnn1"] = float(first["spec"] == CNN1)
@@ -176,6 +185,7 @@ TASK = Task(
     title="Task 4: convolutional networks, and CNNs vs MLPs",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
 )

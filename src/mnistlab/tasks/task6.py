@@ -711,6 +711,6 @@ TASK = Task(
     title="Task 6: multi-task learning on Fashion-MNIST (lambda study and learned loss weighting)",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
 )
