@@ -45,7 +45,6 @@ MEMO_VERSIONS: dict[str, int] = {
     "pair-svm": 2,
     "perceptron-sweep": 2,
     "sklearn-perceptron": 2,
-    "pixel-svm": 2,
 }
 
 

@@ -13,7 +13,6 @@ from torch import Tensor, nn
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
-from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
@@ -139,15 +138,6 @@ def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float =
     return TSNE(perplexity=perplexity, init="pca", random_state=seed, n_jobs=jobs).fit_transform(features)
 
 
-def cnn1_key_config(profile: str, device: torch.device) -> tuple[TrainConfig, dict[str, int | None]]:
-    """The TrainConfig and data limits with which CNN-1 is trained in `profile` on `device` (its precision
-    resolved as the runner resolves Task 4's, so both tasks build the same sub-run key)."""
-    values = dict(CNN1_TRAINING[profile])
-    limits = {"train_limit": values.pop("train_limit"), "test_limit": values.pop("test_limit")}
-    values["precision"] = resolve_precision(values["precision"], device)
-    return TrainConfig(**values), limits
-
-
 __all__ = [
     "CNN1",
     "CNN1_TRAINING",
@@ -156,7 +146,6 @@ __all__ = [
     "build_model",
     "check_data_limits",
     "classifier_run",
-    "cnn1_key_config",
     "epoch_table",
     "per_epoch_seconds",
     "slug",

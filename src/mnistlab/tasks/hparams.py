@@ -17,10 +17,11 @@ import itertools
 import math
 import re
 import statistics
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib import ticker
@@ -31,9 +32,10 @@ from mnistlab.errors import ConfigError
 from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp
 from mnistlab.models.mlp import initialise
 from mnistlab.runtime import PRECISIONS
+from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
-from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit, train_or_load
+from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit
 from mnistlab.viz import CLASS_COLOURS
 
 INITS = ("default", "glorot", "he", "normal", "zeros")
@@ -350,54 +352,48 @@ def fit_recipe(model: nn.Module, recipe: Recipe, train: Split, val: Split, test:
     }
 
 
-class _Data:
-    """Each dataset's train/validation/test tensors, loaded on the first cache miss that needs them (a
-    fully cached rerun loads nothing), one dataset at a time."""
+@dataclass(frozen=True)
+class StudyData:
+    """A dataset split three ways: the first n_train training images, the next n_val for validation
+    (early stopping, best epoch), and the test set, scored once after the best weights are restored."""
 
-    def __init__(self, config: Config, ctx: Context):
-        self.config, self.ctx = config, ctx
-        self.name: str | None = None
-        self.splits: tuple[Split, Split, Split] | None = None
+    dataset: str
+    view: str
+    n_train: int
+    n_val: int
+    test_limit: int | None = None
 
-    def get(self, dataset: str, family: str) -> tuple[Split, Split, Split]:
-        if self.name != dataset or self.splits is None:
-            kw = {"normalise": "unit", "view": "flat", "device": self.ctx.device, "data_dir": self.ctx.data_dir}
-            x, y = load(dataset, "train", limit=self.config.train_limit, **kw)
-            xt, yt = load(dataset, "test", limit=self.config.test_limit, **kw)
-            n_train, _ = self.config.split_sizes()
-            self.name = dataset
-            self.splits = ((x[:n_train], y[:n_train]), (x[n_train:], y[n_train:]), (xt, yt))
-        if family == "MLP":
-            return self.splits
-        train, val, test = ((x.view(len(x), 1, 28, 28), y) for x, y in self.splits)
-        return train, val, test
+    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
+        kw = {"normalise": "unit", "view": self.view, "device": device, "data_dir": data_dir}
+        x, y = load(self.dataset, "train", limit=self.n_train + self.n_val, **kw)
+        xt, yt = load(self.dataset, "test", limit=self.test_limit, **kw)
+        return (x[:self.n_train], y[:self.n_train]), (x[self.n_train:], y[self.n_train:]), (xt, yt)
 
 
-def train_recipe(ctx: Context, config: Config, dataset: str, recipe: Recipe, data: _Data,
-                 desc: str = "") -> dict[str, Any]:
-    """One cached sub-run: the key holds everything that determines the weights."""
-    cfg = config.train_config(recipe)
+def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: str = "") -> SubRun:
+    """One run of a study: the key holds everything that determines the weights. The same first weights
+    (seed) for every value with the same architecture."""
     n_train, n_val = config.split_sizes()
-    key = {
-        "kind": "hparams",
-        "model": type(recipe.spec).__name__,
-        "recipe": asdict(recipe),
-        "data": {"dataset": dataset, "normalise": "unit", "train_limit": config.train_limit, "n_train": n_train,
-                 "n_val": n_val, "test_limit": config.test_limit},
-        "train": asdict(cfg),
-        "seed": ctx.seed,
-    }
+    data = StudyData(dataset, "flat" if recipe.family == "MLP" else "image", n_train, n_val, config.test_limit)
+    return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
+                  name=name or f"{dataset} {recipe.family}")
 
-    def build() -> nn.Module:
-        torch.manual_seed(ctx.seed)  # the same first weights for every value with the same architecture
-        return build_net(recipe)
 
-    def train(model: nn.Module) -> dict[str, Any]:
-        return fit_recipe(model, recipe, *data.get(dataset, recipe.family), cfg, seed=ctx.seed, desc=desc,
-                          show_progress=ctx.show_progress)
+def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    return fit_recipe(model, run.model, *run.data.load(env.device, env.data_dir), run.train, seed=run.seed,
+                      desc=run.label, show_progress=env.show_progress), {}
 
-    _, record = train_or_load(ctx.cache, key, build, train, ctx.device)
-    return record
+
+KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_recipe)
+
+
+def _runs(config: Config, seed: int) -> list[tuple[str, Study, str, SubRun]]:
+    return [(d, s, label, recipe_run(config, d, recipe, seed, f"{d} {s.family} {s.name}={label}"))
+            for d in config.datasets for s in config.studies() for label, recipe in s.values.items()]
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return [run for *_, run in _runs(config, seed)]
 
 
 # ----------------------------------------------------------------------------------------------- task
@@ -413,19 +409,14 @@ def accuracy_noise_pp(acc: float, n: int) -> float:
     return 100 * 1.96 * math.sqrt(max(acc * (1 - acc), 1e-12) / n)
 
 
-def run(config: Config, ctx: Context) -> Result:
+def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
-    data = _Data(config, ctx)
-    plan = [(d, s, label, recipe) for d in config.datasets for s in config.studies()
-            for label, recipe in s.values.items()]
     records: dict[tuple[str, Recipe], dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
-    for dataset, study, label, recipe in ctx.progress(plan, desc="hparams runs"):
-        if (dataset, recipe) not in records:
-            records[(dataset, recipe)] = train_recipe(ctx, config, dataset, recipe, data,
-                                                      desc=f"{dataset} {study.family} {study.name}={label}")
-        rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family, "recipe": recipe,
-                     "reference": label == study.reference, **records[(dataset, recipe)]})
+    for dataset, study, label, run in _runs(config, ctx.seed):
+        records[(dataset, run.model)] = ctx.trained(run).record
+        rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family,
+                     "recipe": run.model, "reference": label == study.reference, **records[(dataset, run.model)]})
     n_test = config.test_limit or 10_000
     for r in rows:
         ref = next(x for x in rows if x["dataset"] == r["dataset"] and x["study"] is r["study"] and x["reference"])
@@ -709,6 +700,7 @@ TASK = Task(
     title="Extension: hyperparameter studies, one variable at a time (SPEC 8.1)",
     config_cls=Config,
     profiles=PROFILES,
-    analyse=run,
+    plan=plan,
+    analyse=analyse,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -19,11 +19,12 @@ from torch import Tensor, nn
 
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
 from mnistlab.errors import ConfigError
-from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task, single_task_spec
-from mnistlab.mtl_weighting import STRATEGIES, Weighting, make_weighting
+from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
+from mnistlab.mtl_weighting import STRATEGIES, make_weighting
+from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits, train_or_load
+from mnistlab.train import Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
 
@@ -97,101 +98,113 @@ def lam_name(lam: float) -> str:
     return f"{lam:g}"
 
 
-@dataclass
-class Data:
-    x: Tensor
-    items: Tensor
-    groups: Tensor
-    xt: Tensor
-    items_t: Tensor
-    groups_t: Tensor
+@dataclass(frozen=True)
+class MTLSpec:
+    """The brief's hard-sharing network (models.mtl.build_mtl): its shape is fixed by the brief."""
+
+    name: str = "brief-hard-sharing"
 
 
-def load_data(ctx: Context, train_limit: int | None, test_limit: int | None) -> Data:
-    kw = {"normalise": "unit", "view": "image", "device": ctx.device, "data_dir": ctx.data_dir}
-    x, items = load("fashion-mnist", "train", limit=train_limit, **kw)
-    xt, items_t = load("fashion-mnist", "test", limit=test_limit, **kw)
-    return Data(x, items, fashion_groups(items), xt, items_t, fashion_groups(items_t))
+@dataclass(frozen=True)
+class FashionData:
+    """Fashion-MNIST with item labels (10 classes) and the brief's groups (3 classes) as two targets."""
+
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+    def load(self, device: torch.device, data_dir) -> tuple[tuple[Tensor, tuple[Tensor, Tensor]],
+                                                            tuple[Tensor, tuple[Tensor, Tensor]]]:
+        kw = {"normalise": "unit", "view": "image", "device": device, "data_dir": data_dir}
+        x, items = load("fashion-mnist", "train", limit=self.train_limit, **kw)
+        xt, items_t = load("fashion-mnist", "test", limit=self.test_limit, **kw)
+        return (x, (items, fashion_groups(items))), (xt, (items_t, fashion_groups(items_t)))
 
 
-def _record(model: nn.Module, result, objective: Weighting | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WeightingSpec:
+    """How the two losses become one: 'fixed' with lambda (the brief's), or a learned strategy."""
+
+    strategy: str = "fixed"
+    lam: float | None = 0.5
+
+
+def mtl_run(strategy: str, lam: float | None, cfg: TrainConfig, config: Config, seed: int, name: str) -> SubRun:
+    data = FashionData(config.train_limit, config.test_limit)
+    n_train = config.train_limit or 60_000
+    return SubRun(kind="mtl", model=MTLSpec(), data=data, train=cfg,
+                  objective=WeightingSpec(strategy, lam if strategy == "fixed" else None), seed=seed, name=name,
+                  cost=6.0 * MTL_FORWARD_MACS * n_train * cfg.epochs)
+
+
+# Multiply-adds of one forward pass of the brief's MTL network (models.forward_macs), for cost estimates.
+MTL_FORWARD_MACS = 33_748_756
+
+
+def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one MTL network; record its history and weighting, how far each head moved from its first
+    weights (a head whose loss weight is 0 must not move), and its test predictions per head."""
+    cfg: TrainConfig = run.train
+    train, test = run.data.load(env.device, env.data_dir)
+    spec: WeightingSpec = run.objective
+    objective = make_weighting(spec.strategy, lam=0.5 if spec.lam is None else spec.lam).to(env.device)
+    initial = [{k: v.detach().clone() for k, v in head.state_dict().items()} for head in model.heads]
+    result = fit(model, train, test, cfg, seed=run.seed, objective=objective, desc=run.label,
+                 show_progress=env.show_progress)
+    head_change = [max((head.state_dict()[k].float() - v.float()).abs().max().item() for k, v in init.items())
+                   for head, init in zip(model.heads, initial, strict=True)]
     seconds = [h["seconds"] for h in result.history]
-    return {
+    record = {
         "params": count_parameters(model),
         "history": result.history,
         "train_seconds": result.train_seconds,
         "seconds_per_epoch": result.train_seconds / len(seconds),
         "min_seconds_per_epoch": min(seconds),
         "final": result.final(),
-        "weighting": objective.state() if objective is not None else {},
+        "weighting": objective.state(),
+        "head_max_change": head_change,
     }
+    logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision)
+    return record, {f"pred_{i}": out.argmax(1).to(torch.int16).cpu().numpy() for i, out in enumerate(logits)}
 
 
-def train_single(ctx: Context, data_fn, target: str, cfg: TrainConfig, limits: dict) -> tuple[nn.Module, dict]:
-    """A single-task CNN for 'item' (10 classes) or 'group' (3 classes), trained once per key."""
-    classes = ITEM_CLASSES if target == "item" else GROUP_CLASSES
-    key = {"kind": "task6-single", "target": target, "spec": asdict(single_task_spec(classes)),
-           "data": {"dataset": "fashion-mnist", "normalise": "unit", **limits}, "train": asdict(cfg),
-           "seed": ctx.seed}
-
-    def build() -> nn.Module:
-        torch.manual_seed(ctx.seed)
-        return build_single_task(classes)
-
-    def train(model: nn.Module) -> dict[str, Any]:
-        d = data_fn()
-        y, yt = (d.items, d.items_t) if target == "item" else (d.groups, d.groups_t)
-        result = fit(model, (d.x, y), (d.xt, yt), cfg, seed=ctx.seed, desc=f"single {target}",
-                     show_progress=ctx.show_progress)
-        return _record(model, result, None)
-
-    return train_or_load(ctx.cache, key, build, train, ctx.device)
+KIND_MTL = SubRunKind(build=lambda run: build_mtl(), train=_train_mtl)
 
 
-def train_mtl(ctx: Context, data_fn, strategy: str, lam: float | None, cfg: TrainConfig,
-              limits: dict) -> tuple[nn.Module, dict]:
-    """One MTL network with a weighting strategy ('fixed' with lam, or a learned one), trained once per key."""
-    key = {"kind": "task6-mtl", "arch": "brief-hard-sharing", "weighting": strategy,
-           "lambda": lam if strategy == "fixed" else None,
-           "data": {"dataset": "fashion-mnist", "normalise": "unit", **limits}, "train": asdict(cfg),
-           "seed": ctx.seed}
+def _runs(config: Config, seed: int) -> list[tuple[str, Any, SubRun]]:
+    """(kind, argument, sub-run) of every network. The single-task CNNs are the lambda = 1 and lambda = 0
+    networks: an MTL network whose group (item) loss weight is 0 trains its trunk and item (group) head
+    exactly as a single-task CNN that starts from the same weights (tests/test_task6.py checks it bit for
+    bit), so each is one sub-run, trained once."""
+    cfg = config.train_config()
+    out: list[tuple[str, Any, SubRun]] = [
+        ("single", "item", mtl_run("fixed", 1.0, cfg, config, seed, "MTL lambda=1 (single-task item CNN)")),
+        ("single", "group", mtl_run("fixed", 0.0, cfg, config, seed, "MTL lambda=0 (single-task group CNN)")),
+    ]
+    out += [("fixed", lam, mtl_run("fixed", lam, cfg, config, seed, f"MTL lambda={lam_name(lam)}"))
+            for lam in config.lambdas]
+    out += [(s, None, mtl_run(s, None, cfg, config, seed, f"MTL {s}")) for s in config.strategies]
+    out += [("probe", p, mtl_run("fixed", 0.5, config.train_config(**p[2]), config, seed, f"MTL probe {p[0]}"))
+            for p in config.probes()]
+    return out
 
-    def build() -> nn.Module:
-        # The same seed for every variant: all MTL networks start from identical weights,
-        # so differences between rows come from the loss weighting alone.
-        torch.manual_seed(ctx.seed)
-        return build_mtl()
 
-    def train(model: nn.Module) -> dict[str, Any]:
-        d = data_fn()
-        objective = make_weighting(strategy, lam=0.5 if lam is None else lam).to(ctx.device)
-        label = f"mtl lambda={lam_name(lam)}" if strategy == "fixed" else f"mtl {strategy}"
-        result = fit(model, (d.x, (d.items, d.groups)), (d.xt, (d.items_t, d.groups_t)), cfg, seed=ctx.seed,
-                     objective=objective, desc=label, show_progress=ctx.show_progress)
-        return _record(model, result, objective)
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return [run for _, _, run in _runs(config, seed)]
 
-    return train_or_load(ctx.cache, key, build, train, ctx.device)
+
+def single_record(rec: dict[str, Any], head: int, classes: int) -> dict[str, Any]:
+    """The single-task CNN's view of an MTL network with only head `head` trained."""
+    history = [{"epoch": h["epoch"], "seconds": h["seconds"], "test_acc": h[f"test_acc_{head}"],
+                "test_loss": h.get(f"test_loss_{head}", math.nan)} for h in rec["history"]]
+    return {"params": count_parameters(build_single_task(classes)), "history": history,
+            "train_seconds": rec["train_seconds"], "seconds_per_epoch": rec["seconds_per_epoch"],
+            "final": {"test_acc": rec["final"][f"test_acc_{head}"]}}
 
 
 def _probe_row(name: str, label: str, cfg: TrainConfig, item: float, group: float, seconds: float,
                spe: float) -> dict[str, Any]:
     return {"name": name, "label": label, "batch": cfg.batch_size, "schedule": cfg.lr_schedule,
             "augment": cfg.augment, "item": item, "group": group, "seconds": seconds, "spe": spe}
-
-
-def max_head_change(model: nn.Module, head: int, seed: int) -> float:
-    """Largest absolute change of any weight in MTL head `head` since initialisation (same seed)."""
-    torch.manual_seed(seed)
-    init = build_mtl()
-    trained = model.heads[head].state_dict()
-    return max((trained[k].detach().cpu().float() - v.float()).abs().max().item()
-               for k, v in init.heads[head].state_dict().items())
-
-
-def test_predictions(model: nn.Module, xt: Tensor, cfg: TrainConfig) -> list[np.ndarray]:
-    """The predicted class of every test image, one array per head."""
-    logits = predict_logits(model, xt, batch_size=cfg.eval_batch_size, precision=cfg.precision)
-    return [out.argmax(1).cpu().numpy() for out in logits]
 
 
 def item_as_group_acc(item_pred: np.ndarray, groups_t: np.ndarray) -> float:
@@ -333,29 +346,15 @@ def plot_curves(histories: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
-def run(config: Config, ctx: Context) -> Result:
+def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
     load_before = os.getloadavg()[0]
-    hits_before = ctx.cache.hits
-    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit}
-    cached: dict[str, Data] = {}
-
-    def data_fn() -> Data:  # loaded only if some sub-run is not cached
-        if "d" not in cached:
-            cached["d"] = load_data(ctx, config.train_limit, config.test_limit)
-        return cached["d"]
-
     cfg = config.train_config()
     xt, items_t = load("fashion-mnist", "test", normalise="unit", limit=config.test_limit, device=ctx.device,
                        data_dir=ctx.data_dir)
     groups_t = fashion_groups(items_t)
     chance = {"item": 1 / ITEM_CLASSES, "group": 1 / GROUP_CLASSES}
     majority_group = torch.bincount(groups_t, minlength=3).max().item() / len(groups_t)
-
-    plan: list[tuple[str, Any]] = [("single", "item"), ("single", "group")]
-    plan += [("fixed", lam) for lam in config.lambdas]
-    plan += [(s, None) for s in config.strategies]
-    plan += [("probe", p) for p in config.probes()]
 
     rows: list[dict] = []
     single: dict[str, dict] = {}
@@ -364,30 +363,33 @@ def run(config: Config, ctx: Context) -> Result:
     probe_rows: list[dict] = []
     preds: dict[str, list[np.ndarray]] = {}  # test predictions per network and head
     items_np, groups_np = items_t.cpu().numpy(), groups_t.cpu().numpy()
-    for kind, arg in ctx.progress(plan, desc="task6 networks"):
+    runs = _runs(config, ctx.seed)
+    from_cache = sum(not ctx.trained(run).fresh for run in dict.fromkeys(run for _, _, run in runs))
+    for kind, arg, run in runs:
+        trained = ctx.trained(run)
+        rec = trained.record
+        net_preds = [trained.arrays["pred_0"].astype(np.int64), trained.arrays["pred_1"].astype(np.int64)]
         if kind == "single":
-            model, rec = train_single(ctx, data_fn, arg, cfg, limits)
-            single[arg] = rec
-            result.metrics[f"single_{arg}_test_acc"] = rec["final"]["test_acc"]
-            result.metrics[f"params_single_{arg}"] = rec["params"]
+            head = 0 if arg == "item" else 1
+            single[arg] = single_record(rec, head, ITEM_CLASSES if arg == "item" else GROUP_CLASSES)
+            result.metrics[f"single_{arg}_test_acc"] = single[arg]["final"]["test_acc"]
+            result.metrics[f"params_single_{arg}"] = single[arg]["params"]
             result.metrics[f"single_{arg}_train_seconds"] = rec["train_seconds"]
             result.metrics[f"single_{arg}_seconds_per_epoch"] = rec["seconds_per_epoch"]
-            preds[f"single {arg}"] = test_predictions(model, xt, cfg)
+            preds[f"single {arg}"] = [net_preds[head]]
             if arg == "item":
-                single["item_as_group"] = item_as_group_acc(preds["single item"][0], groups_np)
+                single["item_as_group"] = item_as_group_acc(net_preds[0], groups_np)
                 result.metrics["single_item_as_group_test_acc"] = single["item_as_group"]
-            histories[f"single {arg}"] = (rec["history"], {arg: "test_acc"})
+            histories[f"single {arg}"] = (single[arg]["history"], {arg: "test_acc"})
         elif kind == "probe":
             probe_name, label, overrides = arg
             probe_cfg = config.train_config(**overrides)
-            model, rec = train_mtl(ctx, data_fn, "fixed", 0.5, probe_cfg, limits)
             probe_rows.append(_probe_row(probe_name, label, probe_cfg, rec["final"]["test_acc_0"],
                                          rec["final"]["test_acc_1"], rec["train_seconds"], rec["seconds_per_epoch"]))
             result.metrics[f"probe_{probe_name}_item_test_acc"] = rec["final"]["test_acc_0"]
             result.metrics[f"probe_{probe_name}_group_test_acc"] = rec["final"]["test_acc_1"]
             result.metrics[f"probe_{probe_name}_seconds_per_epoch"] = rec["seconds_per_epoch"]
         else:
-            model, rec = train_mtl(ctx, data_fn, kind, arg, cfg, limits)
             name = f"lambda_{lam_name(arg)}" if kind == "fixed" else kind
             w = rec["weighting"]
             weights = (w.get("weight_0", 1.0), w.get("weight_1", 1.0))
@@ -396,7 +398,7 @@ def run(config: Config, ctx: Context) -> Result:
                    "spe": rec["seconds_per_epoch"], "weights": weights,
                    "eff_lambda": weights[0] / (weights[0] + weights[1]), "state": w,
                    "item_as_group": math.nan}
-            preds[name] = test_predictions(model, xt, cfg)
+            preds[name] = net_preds
             row["item_as_group"] = item_as_group_acc(preds[name][0], groups_np)
             rows.append(row)
             result.metrics[f"mtl_{name}_item_test_acc"] = row["item"]
@@ -406,7 +408,7 @@ def run(config: Config, ctx: Context) -> Result:
             result.metrics["params_mtl"] = rec["params"]
             if kind == "fixed" and arg in (0.0, 1.0):
                 head = 1 if arg == 1.0 else 0  # lambda = 1 never trains the group head, 0 the item head
-                head_change[name] = max_head_change(model, head, ctx.seed)
+                head_change[name] = rec["head_max_change"][head]
                 result.metrics[f"mtl_{name}_untrained_head_max_weight_change"] = head_change[name]
                 # How many classes the untrained head really uses (each taking at least 1% of the test images)
                 shares = np.bincount(preds[name][head], minlength=(ITEM_CLASSES, GROUP_CLASSES)[head])
@@ -425,7 +427,6 @@ def run(config: Config, ctx: Context) -> Result:
             if not (kind == "fixed" and arg == 1.0):
                 trained_heads["group"] = "test_acc_1"
             histories[f"MTL {name.replace('_', ' ')}"] = (rec["history"], trained_heads)
-        del model
     load_after = os.getloadavg()[0]
 
     _tables(result, config, rows, single, probe_rows, chance, majority_group)
@@ -468,7 +469,7 @@ def run(config: Config, ctx: Context) -> Result:
     result.metrics["load_average_start"] = load_before
     result.metrics["load_average_end"] = load_after
     result.text += _text(config, rows, single, probe_rows, head_change, chance, majority_group, result.metrics,
-                         (load_before, load_after), len(xt), ctx.cache.hits - hits_before)
+                         (load_before, load_after), len(xt), from_cache)
     result.text[-1:-1] = error_text  # before the closing considerations
     return result
 
@@ -711,6 +712,7 @@ TASK = Task(
     title="Task 6: multi-task learning on Fashion-MNIST (lambda study and learned loss weighting)",
     config_cls=Config,
     profiles=PROFILES,
-    analyse=run,
+    plan=plan,
+    analyse=analyse,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
 )
