@@ -201,7 +201,8 @@ class SubRunCache:
                 (folder / MODEL).write_bytes(buffer.getvalue())
             return outcome.record
 
-        self._publish(run.hash, run.key(), write, {"kind": run.kind, "name": run.label, "tasks": [task]})
+        self._publish(run.hash, run.key(), write,
+                      {"kind": run.kind, "name": run.label, "tasks": [task], "cost": run.cost})
 
     def load(self, run: SubRun) -> Trained:
         folder = self.folder(run)
@@ -215,7 +216,7 @@ class SubRunCache:
 
     # ------------------------------------------------------------------ results that are not networks
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
-             label: str = "") -> tuple[dict[str, Any], Path]:
+             label: str = "", task: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (t-SNE, pair classifiers, ...): `compute(folder)` writes
         its files into `folder` and returns a JSON-able record. Returns (record, entry folder)."""
         key = {"memo": kind, "version": MEMO_VERSIONS[kind], "params": canonical(params)}
@@ -227,7 +228,7 @@ class SubRunCache:
                 self.hits += 1
             else:
                 self.misses += 1
-                self._publish(digest, key, compute, {"kind": kind, "name": label, "tasks": []})
+                self._publish(digest, key, compute, {"kind": kind, "name": label, "tasks": [task]})
             return read_json(folder / RECORD)["record"], folder
 
     # ------------------------------------------------------------------ inspection (mnistlab cache ...)

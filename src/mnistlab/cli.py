@@ -40,6 +40,27 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and their cost")
+    plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
+    plan.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    plan.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    plan.add_argument("--seed", type=int, default=0)
+    plan.add_argument("--out", type=Path, default=Path("results"), help="results folder whose cache to look in")
+    plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a config field, as for run")
+
+    cache = sub.add_parser("cache", help="inspect or prune the sub-run cache (OUT/cache)")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, parser_class=_Parser)
+    for name, text in (("ls", "one line per cached sub-run"), ("du", "disk used, per kind"),
+                       ("prune", "remove cached sub-runs (all, or only their checkpoints)")):
+        p = cache_sub.add_parser(name, help=text)
+        p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
+        if name == "prune":
+            p.add_argument("--checkpoints", action="store_true",
+                           help="remove only model.pt files (tasks that reload a network will retrain it)")
+            p.add_argument("--unused", action="store_true",
+                           help="keep what the current results of every task use (their sub-runs)")
+
     report = sub.add_parser("report", help="write the HTML report from the stored results")
     report.add_argument("--out", type=Path, default=Path("results"), help="results folder to read")
     report.add_argument("--report-dir", type=Path, default=Path("report"), help="where index.html goes")
@@ -116,6 +137,93 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from mnistlab.cache import SubRunCache
+    from mnistlab.planning import estimate_seconds, throughput_table
+    from mnistlab.runtime import resolve_device
+    from mnistlab.tasks import resolve_tasks
+    from mnistlab.tasks.base import for_device
+
+    tasks = resolve_tasks(args.tasks)
+    overrides = parse_overrides(args.overrides, tasks)
+    device = resolve_device(args.device)
+    cache = SubRunCache(args.out / "cache", log=lambda line: None)
+    rates = throughput_table(cache)
+    seen: set[str] = set()
+    total_runs = total_missing = 0
+    total_seconds = 0.0
+    for task in tasks:
+        config = for_device(task.config(args.profile, overrides[task.name]), device)
+        runs = task.sub_runs(config, args.seed)
+        print(f"{task.name}: {len(runs)} sub-run(s)" if runs else f"{task.name}: no networks (analysis only)")
+        for run in runs:
+            shared = run.hash in seen
+            seen.add(run.hash)
+            cached = cache.has(run)
+            seconds = estimate_seconds(run, rates)
+            state = "cached" if cached else ("planned above" if shared else "to train")
+            if not cached and not shared:
+                total_missing += 1
+                total_seconds += seconds or 0.0
+            total_runs += not shared
+            when = "" if cached or shared or seconds is None else f"  ~{_duration(seconds)}"
+            print(f"  {run.hash[:10]}  {run.kind:<10} {state:<13} {run.label}{when}")
+    print(f"{total_runs} distinct sub-run(s), {total_runs - total_missing} cached, {total_missing} to train"
+          + (f", about {_duration(total_seconds)} on one worker (estimated from {rates.source})"
+             if total_missing else ""))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from mnistlab.cache import SubRunCache
+
+    cache = SubRunCache(args.out / "cache")
+    entries = cache.entries()
+    if args.cache_command == "ls":
+        for e in entries:
+            print(f"{e.hash[:10]}  {e.kind:<18} {e.bytes / 1e6:9.1f} MB  {'model' if e.has_model else '     '}  "
+                  f"{e.name}")
+        print(f"{len(entries)} entries, {sum(e.bytes for e in entries) / 1e6:.1f} MB in {cache.root}")
+        return 0
+    if args.cache_command == "du":
+        by_kind: dict[str, list[int]] = {}
+        for e in entries:
+            slot = by_kind.setdefault(e.kind, [0, 0, 0])
+            slot[0] += 1
+            slot[1] += e.bytes
+            slot[2] += e.has_model
+        for kind, (count, size, models) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
+            print(f"{kind:<18} {count:5d} entries {size / 1e6:10.1f} MB  ({models} with a checkpoint)")
+        print(f"{'total':<18} {len(entries):5d} entries {sum(e.bytes for e in entries) / 1e6:10.1f} MB")
+        return 0
+    keep = _used_entries(args.out) if args.unused else None
+    count, freed = cache.prune(keep=keep, checkpoints_only=args.checkpoints)
+    what = "checkpoints" if args.checkpoints else "entries"
+    print(f"removed {count} {what}, {freed / 1e6:.1f} MB freed")
+    return 0
+
+
+def _used_entries(out: Path) -> set[str]:
+    """The sub-runs that the stored results of every task were computed from."""
+    from mnistlab.store import read_json
+
+    used: set[str] = set()
+    for path in out.glob("*/result.json"):
+        try:
+            used |= {r["hash"] for r in read_json(path).get("sub_runs", []) if isinstance(r, dict) and "hash" in r}
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return used
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from mnistlab.report.html import write_report
     from mnistlab.store import check_writable
@@ -149,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_list()
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "plan":
+            return _cmd_plan(args)
+        if args.command == "cache":
+            return _cmd_cache(args)
         if args.command == "report":
             return _cmd_report(args)
         if args.command == "notebook":

@@ -184,7 +184,8 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
             "analysis_seconds": round(seconds, 2),
             "plan_seconds": round(train_seconds, 2),
             "environment": environment(device),
-            "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs],
+            "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
+                        + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(ctx.memos)],
             "cache": {"hits": cache.hits, "misses": cache.misses},
             "metrics": result.metrics,
             "tables": result.tables,

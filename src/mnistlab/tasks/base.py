@@ -94,6 +94,7 @@ class Context:
     show_progress: bool | None = None
     tensorboard_dir: Path | None = None
     finished: dict[SubRun, Trained] = field(default_factory=dict)  # the executed plan, filled by the runner
+    memos: list[str] = field(default_factory=list)  # cache entries of memoised results this analysis used
 
     def trained(self, run: SubRun) -> Trained:
         """The finished sub-run `run` of this task's plan (the analysis never trains)."""
@@ -105,7 +106,9 @@ class Context:
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""
-        return self.cache.memo(kind, params, compute, label)
+        record, folder = self.cache.memo(kind, params, compute, label, task=self.out_dir.name)
+        self.memos.append(folder.name)
+        return record, folder
 
     def progress(self, iterable: Iterable | None = None, *, desc: str = "", total: int | None = None):
         return progress(iterable, desc=desc, total=total, enabled=self.show_progress)

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp
+from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mlp import initialise
 from mnistlab.runtime import PRECISIONS
 from mnistlab.subrun import Env, SubRun, SubRunKind
@@ -375,8 +375,11 @@ def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: st
     (seed) for every value with the same architecture."""
     n_train, n_val = config.split_sizes()
     data = StudyData(dataset, "flat" if recipe.family == "MLP" else "image", n_train, n_val, config.test_limit)
+    # Cost at the epoch cap (early stopping usually ends sooner): an upper bound for plans.
+    cost = 6.0 * forward_macs(build_net(recipe), (784,) if data.view == "flat" else (1, 28, 28)) * n_train \
+        * config.max_epochs
     return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
-                  name=name or f"{dataset} {recipe.family}")
+                  name=name or f"{dataset} {recipe.family}", cost=cost)
 
 
 def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
