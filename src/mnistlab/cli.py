@@ -33,6 +33,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="quick: subsets and 1 epoch, minutes on 2 cores; brief: the assignment's settings")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seeds", default=None, metavar="N|S,S,...",
+                     help="several seeds: a count (3 = seeds 0, 1, 2) or a list; metrics get 95%% intervals")
     run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--data-dir", type=Path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -118,8 +120,9 @@ def _cmd_list() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mnistlab.runner import run_task
+    from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
+    from mnistlab.seeds import parse_seeds
     from mnistlab.store import check_writable
     from mnistlab.tasks import resolve_tasks
 
@@ -130,10 +133,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
     show = False if args.no_progress else None
-    for task in tasks:
-        print(f"{task.name}: running ({args.profile} profile, {device}, seed {args.seed})", flush=True)
-        run_task(task, profile=args.profile, config=configs[task.name], out=args.out, device=device,
-                 seed=args.seed, data_dir=args.data_dir, force=args.force, show_progress=show)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    names = ", ".join(t.name for t in tasks)
+    print(f"{names}: running ({args.profile} profile, {device}, seed{'s' if len(seeds) > 1 else ''} "
+          f"{', '.join(map(str, seeds))})", flush=True)
+    run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
+              data_dir=args.data_dir, force=args.force, show_progress=show)
     return 0
 
 

@@ -126,68 +126,82 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int,
-             data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None,
-             log=print, executor: Any = None, tensorboard_dir: Path | None = None) -> dict:
+def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int = 0,
+             seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
+             show_progress: bool | None = None, log=print, executor: Any = None,
+             tensorboard_dir: Path | None = None) -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
     return run_tasks([task], profile=profile, configs={task.name: config}, out=out, device=device, seed=seed,
-                     data_dir=data_dir, force=force, show_progress=show_progress, log=log, executor=executor,
-                     tensorboard_dir=tensorboard_dir)[task.name]
+                     seeds=seeds, data_dir=data_dir, force=force, show_progress=show_progress, log=log,
+                     executor=executor, tensorboard_dir=tensorboard_dir)[task.name]
 
 
 def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], out: Path, device: torch.device,
-              seed: int, data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None,
-              log=print, executor: Any = None, tensorboard_dir: Path | None = None) -> dict[str, dict]:
-    """Run several tasks: plan them all, execute the union of their missing sub-runs, analyse each."""
+              seed: int = 0, seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
+              show_progress: bool | None = None, log=print, executor: Any = None,
+              tensorboard_dir: Path | None = None) -> dict[str, dict]:
+    """Run several tasks over one or more seeds: plan them all, execute the union of their missing
+    sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval)."""
+    seeds = list(seeds) if seeds else [seed]
     cache = SubRunCache(out / "cache")
     stored: dict[str, dict] = {}
     todo: list[tuple[Task, Any, str]] = []
     for task in tasks:
         config = for_device(configs[task.name], device)
-        key = run_key(task, profile, config, seed)
+        key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
         if not force and is_up_to_date(out, task, key):
-            log(f"{task.name}: up to date (same config and seed); use --force to run again")
+            log(f"{task.name}: up to date (same config and seeds); use --force to run again")
             stored[task.name] = read_json(result_path(out, task.name))
         else:
             todo.append((task, config, key))
     if not todo:
         return stored
     configure_torch()
-    plans = {task.name: task.sub_runs(config, seed) for task, config, _ in todo}
-    union = list(dict.fromkeys(run for plan in plans.values() for run in plan))
+    plans = {(task.name, s): task.sub_runs(config, s) for task, config, _ in todo for s in seeds}
+    union = _merged(run for plan in plans.values() for run in plan)
+    names = list(dict.fromkeys(name for name, _ in plans))
     start_all = time.perf_counter()
     finished = execute_plan(union, cache, executor=executor, device=device, data_dir=data_dir,
-                            show_progress=show_progress, task="+".join(plans) if len(plans) > 1 else todo[0][0].name)
-    train_seconds = time.perf_counter() - start_all
+                            show_progress=show_progress, task="+".join(names) if len(names) > 1 else names[0])
+    plan_seconds = time.perf_counter() - start_all
     for task, config, key in todo:
-        seed_everything(seed)
-        ctx = Context(out_dir=out / task.name, device=device, seed=seed, profile=profile, cache=cache,
-                      data_dir=data_dir, show_progress=show_progress, tensorboard_dir=tensorboard_dir,
-                      finished={run: finished[run] for run in plans[task.name]})
-        ctx.out_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        result: Result = task.analyse(config, ctx)
+        per_seed: dict[int, Result] = {}
+        used_memos: list[str] = []
+        for s in seeds:
+            seed_everything(s)
+            folder = out / task.name if len(seeds) == 1 else out / task.name / f"seed-{s}"
+            ctx = Context(out_dir=folder, device=device, seed=s, profile=profile, cache=cache, data_dir=data_dir,
+                          show_progress=show_progress, tensorboard_dir=tensorboard_dir,
+                          finished={run: finished[run] for run in plans[(task.name, s)]})
+            ctx.out_dir.mkdir(parents=True, exist_ok=True)
+            per_seed[s] = task.analyse(config, ctx)
+            used_memos += ctx.memos
         seconds = time.perf_counter() - start
-        runs = plans[task.name]
+        runs = list(dict.fromkeys(run for s in seeds for run in plans[(task.name, s)]))
+        result = per_seed[seeds[0]] if len(seeds) == 1 else _aggregate(task, config, per_seed, seeds, out / task.name)
+        extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
         record = {
             "task": task.name,
             "title": task.title,
             "profile": profile,
-            "seed": seed,
+            "seed": seeds[0],
+            "seeds": seeds,
             "config": to_jsonable(config),
             "run_key": key,
             "mnistlab_version": __version__,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             # Training time of this task's own networks (as recorded when they trained) plus its analysis.
-            "seconds": round(seconds + sum(float(ctx.finished[r].record.get("wall_seconds", 0.0)) for r in runs
-                                           if r in ctx.finished), 2),
+            "seconds": round(seconds + sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs), 2),
             "analysis_seconds": round(seconds, 2),
-            "plan_seconds": round(train_seconds, 2),
+            "plan_seconds": round(plan_seconds, 2),
             "environment": environment(device),
             "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
-                        + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(ctx.memos)],
+                        + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(used_memos)],
             "cache": {"hits": cache.hits, "misses": cache.misses},
             "metrics": result.metrics,
+            "per_seed_metrics": {str(s): per_seed[s].metrics for s in seeds} if len(seeds) > 1 else {},
+            "comparisons": extra,
             "tables": result.tables,
             "figures": result.figures,
             "text": result.text,
@@ -196,4 +210,85 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         write_json(result_path(out, task.name), record)
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
+    return stored
+
+
+def _merged(runs) -> list[SubRun]:
+    """Distinct sub-runs; one that any task wants with its checkpoint keeps it."""
+    out: dict[SubRun, SubRun] = {}
+    for run in runs:
+        if run in out and run.keep_checkpoint and not out[run].keep_checkpoint:
+            out[run] = run
+        out.setdefault(run, run)
+    return list(out.values())
+
+
+def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list[int], folder: Path) -> Result:
+    """One result from several seeds: metrics as means with _mean, _std and _ci95; the first seed's
+    tables, figures and prose (labelled as such); an interval table and figure of the key metrics."""
+    from mnistlab.seeds import aggregate_metrics, interval_figure, key_metrics
+    from mnistlab.stats import t_interval
+    from mnistlab.tasks.base import Figure, Table
+    from mnistlab.viz import save_figure
+
+    first = per_seed[seeds[0]]
+    per = {s: per_seed[s].metrics for s in seeds}
+    result = Result(metrics=aggregate_metrics(seeds, per), references=first.references)
+    contrasts = task.contrasts(config) if task.contrasts is not None else []
+    names = key_metrics(contrasts, result.metrics)
+    rows = []
+    for name in names:
+        interval = t_interval([per[s][name] for s in seeds])
+        rows.append([name, round(interval.mean, 5), round(interval.std, 5),
+                     f"[{interval.low:.4f}, {interval.high:.4f}]", ", ".join(f"{per[s][name]:.4f}" for s in seeds)])
+    result.tables["seeds"] = Table(["metric", "mean", "std", "95% t-interval", "per seed"], rows,
+                                   f"Key metrics over {len(seeds)} seeds ({', '.join(map(str, seeds))}).")
+    if names:
+        import matplotlib.pyplot as plt
+
+        fig = interval_figure(names, seeds, per)
+        save_figure(fig, folder / "seeds.png")
+        plt.close(fig)
+        result.figures.append(Figure("seeds.png", f"Key metrics over {len(seeds)} seeds: mean with its 95% "
+                                                   "t-interval, and each seed's value."))
+    for name, table in first.tables.items():
+        result.tables[name] = Table(table.columns, table.rows, f"Seed {seeds[0]}: {table.caption}")
+    result.figures += [Figure(f"seed-{seeds[0]}/{f.file}", f"Seed {seeds[0]}: {f.caption}") for f in first.figures]
+    result.text = [f"The metrics of this section are means over {len(seeds)} seeds (their intervals: the 'seeds' "
+                   f"table and figure); the discussion below describes seed {seeds[0]}.", *first.text]
+    return result
+
+
+def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed: dict[int, Result],
+               finished: dict[SubRun, Trained], result: Result) -> list[dict[str, Any]]:
+    """Test every comparison the task makes; add a table and one paragraph of computed verdicts."""
+    if task.contrasts is None:
+        return []
+    from mnistlab.seeds import compare
+    from mnistlab.tasks.base import Table
+
+    outcomes = [compare(c, seeds, {s: per_seed[s].metrics for s in seeds}, finished) for c in task.contrasts(config)]
+    if not outcomes:
+        return []
+    rows, stored = [], []
+    for o in outcomes:
+        c = o.comparison
+        rows.append([o.contrast.about, o.contrast.a.label, o.contrast.b.label,
+                     "-" if c is None else f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f}",
+                     "-" if c is None else (f"{c.p:.4f}" if c.p >= 0.0001 else "< 0.0001"),
+                     "-" if c is None else c.test, o.text])
+        stored.append({"about": o.contrast.about, "a": o.contrast.a.label, "b": o.contrast.b.label,
+                       "difference": None if c is None else c.difference,
+                       "half_width": None if c is None else c.half_width, "p": None if c is None else c.p,
+                       "test": None if c is None else c.test, "n": None if c is None else c.n, "verdict": o.text})
+    how = (f"paired t-tests across {len(seeds)} seeds" if len(seeds) > 1 else
+           "McNemar's exact test on the two networks' test-set predictions (one seed)")
+    result.tables["comparisons"] = Table(
+        ["question", "A", "B", "A - B, points (95%)", "p", "test", "verdict"], rows,
+        f"Every comparison this section draws, tested by {how}; 'beat' only where p < 0.05.")
+    if profile == "quick":
+        result.text.append("Comparisons (quick profile: subsets and 1-2 epochs, so these verdicts test the "
+                           "machinery, not the networks): " + "; ".join(o.text for o in outcomes) + ".")
+    else:
+        result.text.append(f"Comparisons, tested by {how}: " + "; ".join(o.text for o in outcomes) + ".")
     return stored

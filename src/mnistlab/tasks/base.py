@@ -133,6 +133,7 @@ class Task:
     profiles: dict[str, dict[str, Any]]
     analyse: Callable[[Any, Context], Result]
     plan: Callable[[Any, int], list[SubRun]] | None = None
+    contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.seeds)
     description: str = ""
 
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:

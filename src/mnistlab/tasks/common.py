@@ -119,7 +119,8 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
         "test_loss": result.final()["test_loss"],
         "infer_images_per_second": inference_rate(model, xt, repeats=3, **eval_kw),
     }
-    return record, {"test_pred": logits.argmax(1).to(torch.int16).cpu().numpy()}
+    pred = logits.argmax(1)
+    return record, {"test_pred": pred.to(torch.int16).cpu().numpy(), "test_correct": (pred == yt).cpu().numpy()}
 
 
 KIND_CLASSIFIER = SubRunKind(build=lambda run: build_model(run.model), train=_train_classifier)

@@ -32,10 +32,11 @@ from mnistlab.errors import ConfigError
 from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mlp import initialise
 from mnistlab.runtime import PRECISIONS
+from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
-from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit
+from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 
 INITS = ("default", "glorot", "he", "normal", "zeros")
@@ -383,8 +384,13 @@ def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: st
 
 
 def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    return fit_recipe(model, run.model, *run.data.load(env.device, env.data_dir), run.train, seed=run.seed,
-                      desc=run.label, show_progress=env.show_progress), {}
+    train, val, test = run.data.load(env.device, env.data_dir)
+    record = fit_recipe(model, run.model, train, val, test, run.train, seed=run.seed, desc=run.label,
+                        show_progress=env.show_progress)
+    cfg = run.train
+    pred = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision,
+                          channels_last=cfg.channels_last)[0].argmax(1)
+    return record, {"test_correct": (pred == test[1]).cpu().numpy()}
 
 
 KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_recipe)
@@ -393,6 +399,23 @@ KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_r
 def _runs(config: Config, seed: int) -> list[tuple[str, Study, str, SubRun]]:
     return [(d, s, label, recipe_run(config, d, recipe, seed, f"{d} {s.family} {s.name}={label}"))
             for d in config.datasets for s in config.studies() for label, recipe in s.values.items()]
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """Every value of every study against its reference, per dataset."""
+    out = []
+    for dataset in config.datasets:
+        for study in config.studies():
+            ref = study.values[study.reference]
+
+            def arm(label: str, recipe: Recipe, study: Study = study, dataset: str = dataset) -> Arm:
+                return Arm(f"{dataset} {study.family} {study.name}={label}",
+                           metric_slug(dataset, study.family, study.name, label) + "_test_acc",
+                           run=lambda seed: recipe_run(config, dataset, recipe, seed))
+
+            out += [Contrast(arm(label, recipe), arm(study.reference, ref), f"{dataset} {study.family} {study.name}")
+                    for label, recipe in study.values.items() if label != study.reference]
+    return out
 
 
 def plan(config: Config, seed: int) -> list[SubRun]:
@@ -705,5 +728,6 @@ TASK = Task(
     profiles=PROFILES,
     plan=plan,
     analyse=analyse,
+    contrasts=contrasts,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
 )

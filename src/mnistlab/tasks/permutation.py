@@ -19,6 +19,7 @@ from torch import nn
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
+from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import CNN1_TRAINING, MLP_SWEEP_TRAINING, check_data_limits, classifier_run
@@ -129,6 +130,18 @@ def plan(config: Config, seed: int) -> list[SubRun]:
     return [run for _, _, run in _runs(config, seed)]
 
 
+def contrasts(config: Config) -> list[Contrast]:
+    """Each network on original against permuted pixels."""
+    def arm(i: int) -> Arm:
+        family, permuted, run = _runs(config, 0)[i]
+        return Arm(f"{run.model.name} ({'permuted' if permuted else 'original'})",
+                   f"{family.lower()}_{'permuted_' if permuted else ''}test_acc",
+                   run=lambda seed: _runs(config, seed)[i][2])
+
+    return [Contrast(arm(0), arm(1), "MLP: original vs permuted pixels"),
+            Contrast(arm(2), arm(3), "CNN: original vs permuted pixels")]
+
+
 def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
     permutation = pixel_permutation(config.permutation_seed)
@@ -206,5 +219,6 @@ TASK = Task(
     profiles=PROFILES,
     plan=plan,
     analyse=analyse,
+    contrasts=contrasts,
     description="the brief's MLP and CNN-1 retrained on pixel-permuted MNIST: the MLP is unaffected, the CNN not",
 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import parse_mlp
+from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
@@ -18,6 +19,7 @@ from mnistlab.tasks.common import (
     check_data_limits,
     epoch_table,
     per_epoch_seconds,
+    slug,
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
@@ -64,6 +66,15 @@ def _train_config(config: Config) -> TrainConfig:
 def plan(config: Config, seed: int) -> list[SubRun]:
     return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
                       train_limit=config.train_limit, test_limit=config.test_limit)
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """The brief's MLP against every other MLP of the sweep."""
+    def arm(i: int) -> Arm:
+        name = parse_mlp(config.models[i]).name
+        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: plan(config, seed)[i])
+
+    return [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
 
 
 def analyse(config: Config, ctx: Context) -> Result:
@@ -145,5 +156,6 @@ TASK = Task(
     profiles=PROFILES,
     plan=plan,
     analyse=analyse,
+    contrasts=contrasts,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import (
@@ -22,6 +23,7 @@ from mnistlab.tasks.common import (
     check_data_limits,
     epoch_table,
     per_epoch_seconds,
+    slug,
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
@@ -94,6 +96,17 @@ def _runs(config: Config, seed: int) -> tuple[list[SubRun], list[SubRun]]:
 def plan(config: Config, seed: int) -> list[SubRun]:
     cnns, mlps = _runs(config, seed)
     return cnns + mlps
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """CNN-1 (the first CNN) against every other CNN, and against the brief's MLP."""
+    def cnn(i: int) -> Arm:
+        name = parse_cnn(config.models[i]).name
+        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _runs(config, seed)[0][i])
+
+    out = [Contrast(cnn(0), cnn(i), "CNN depth and width") for i in range(1, len(config.models))]
+    mlp = Arm(parse_mlp(config.mlp_models[0]).name, "mlp_first_test_acc", run=lambda seed: _runs(config, seed)[1][0])
+    return [*out, Contrast(cnn(0), mlp, "CNN vs MLP")]
 
 
 def analyse(config: Config, ctx: Context) -> Result:
@@ -187,5 +200,6 @@ TASK = Task(
     profiles=PROFILES,
     plan=plan,
     analyse=analyse,
+    contrasts=contrasts,
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
 )

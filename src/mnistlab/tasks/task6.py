@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITE
 from mnistlab.errors import ConfigError
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
 from mnistlab.mtl_weighting import STRATEGIES, make_weighting
+from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits
@@ -164,7 +166,11 @@ def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any],
         "head_max_change": head_change,
     }
     logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision)
-    return record, {f"pred_{i}": out.argmax(1).to(torch.int16).cpu().numpy() for i, out in enumerate(logits)}
+    arrays = {}
+    for i, (out, target) in enumerate(zip(logits, test[1], strict=True)):
+        arrays[f"pred_{i}"] = out.argmax(1).to(torch.int16).cpu().numpy()
+        arrays[f"correct_{i}"] = (out.argmax(1) == target).cpu().numpy()
+    return record, arrays
 
 
 KIND_MTL = SubRunKind(build=lambda run: build_mtl(), train=_train_mtl)
@@ -190,6 +196,32 @@ def _runs(config: Config, seed: int) -> list[tuple[str, Any, SubRun]]:
 
 def plan(config: Config, seed: int) -> list[SubRun]:
     return [run for _, _, run in _runs(config, seed)]
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """Each mixed lambda and learned weighting against the single-task CNN of each task, and the mixed
+    lambdas against each other."""
+    def net(kind: str, arg: Any) -> Callable[[int], SubRun]:
+        return lambda seed: next(run for k, a, run in _runs(config, seed) if (k, a) == (kind, arg))
+
+    def arm(label: str, metric: str, kind: str, arg: Any, head: int) -> Arm:
+        return Arm(label, metric, run=net(kind, arg), correct=f"correct_{head}")
+
+    mixed = [("fixed", lam, f"lambda_{lam_name(lam)}", f"MTL lambda = {lam_name(lam)}")
+             for lam in config.lambdas if 0 < lam < 1]
+    mixed += [(s, None, s, f"MTL {s}") for s in config.strategies]
+    out = []
+    for task, head in (("item", 0), ("group", 1)):
+        single = arm(f"single-task {task} CNN", f"single_{task}_test_acc", "single", task, head)
+        for kind, arg, name, label in mixed:
+            out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, head), single,
+                                f"MTL vs single-task ({task}s)"))
+        fixed = [m for m in mixed if m[0] == "fixed"]
+        for i, (k1, a1, n1, l1) in enumerate(fixed):
+            for k2, a2, n2, l2 in fixed[i + 1:]:
+                out.append(Contrast(arm(l1, f"mtl_{n1}_{task}_test_acc", k1, a1, head),
+                                    arm(l2, f"mtl_{n2}_{task}_test_acc", k2, a2, head), f"lambda vs lambda ({task}s)"))
+    return out
 
 
 def single_record(rec: dict[str, Any], head: int, classes: int) -> dict[str, Any]:
@@ -714,5 +746,6 @@ TASK = Task(
     profiles=PROFILES,
     plan=plan,
     analyse=analyse,
+    contrasts=contrasts,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
 )
