@@ -38,7 +38,7 @@ def is_up_to_date(out: Path, task: Task, key: str) -> bool:
 
 def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int,
              data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None,
-             log=print) -> dict:
+             tensorboard_dir: Path | None = None, log=print) -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
     config = for_device(config, device)
     key = run_key(task, profile, config, seed)
@@ -48,7 +48,8 @@ def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.
     configure_torch()
     seed_everything(seed)
     ctx = Context(out_dir=out / task.name, device=device, seed=seed, profile=profile,
-                  cache=SubRunCache(out / "cache"), data_dir=data_dir, show_progress=show_progress)
+                  cache=SubRunCache(out / "cache"), data_dir=data_dir, show_progress=show_progress,
+                  tensorboard_dir=tensorboard_dir)
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result: Result = task.run(config, ctx)

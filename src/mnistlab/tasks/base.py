@@ -88,6 +88,7 @@ class Context:
     cache: SubRunCache
     data_dir: Path | None = None
     show_progress: bool | None = None
+    tensorboard_dir: Path | None = None  # `--tensorboard DIR`: where per-epoch histories also go as event files
 
     def progress(self, iterable: Iterable | None = None, *, desc: str = "", total: int | None = None):
         return progress(iterable, desc=desc, total=total, enabled=self.show_progress)
