@@ -120,6 +120,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
+    if args.tensorboard is not None:
+        from mnistlab.logs import require_tensorboard
+
+        require_tensorboard()  # before any training, not after hours of it
+        check_writable(args.tensorboard)
     show = False if args.no_progress else None
     for task in tasks:
         print(f"{task.name}: running ({args.profile} profile, {device}, seed {args.seed})", flush=True)
