@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from mnistlab import __version__
+from mnistlab import __version__, published
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import SubRunCache, config_hash, read_json, to_jsonable, write_json
 from mnistlab.tasks.base import Context, Result, Task, for_device
@@ -70,7 +70,7 @@ def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.
         "tables": result.tables,
         "figures": result.figures,
         "text": result.text,
-        "references": result.references,
+        "references": result.references + published.references_for(task.name),
     }
     write_json(result_path(out, task.name), record)
     log(f"{task.name}: done in {seconds:.1f} s -> {result_path(out, task.name)}")
