@@ -102,3 +102,24 @@ def test_run_writes_csv_and_tensorboard_logs_end_to_end(tmp_path, capsys):
         acc = EventAccumulator(str(tb / "task3" / path.stem))
         acc.Reload()
         assert [e.step for e in acc.Scalars("acc/test")] == [1, 2]
+
+
+def test_tensorboard_dir_reaches_the_task_context(tmp_path):
+    """`--tensorboard DIR` is handed to the runner and stored on the Context, where the runner's log writer finds it."""
+    from dataclasses import dataclass
+
+    import torch
+
+    from mnistlab.runner import run_task
+    from mnistlab.tasks.base import Result, Task
+
+    @dataclass(frozen=True)
+    class Cfg:
+        size: int = 1
+
+    seen = []
+    fake = Task(name="fake", title="Fake", config_cls=Cfg, profiles={},
+                run=lambda config, ctx: seen.append(ctx.tensorboard_dir) or Result())
+    run_task(fake, profile="quick", config=Cfg(), out=tmp_path / "results", device=torch.device("cpu"), seed=0,
+             tensorboard_dir=tmp_path / "tb", log=lambda _: None)
+    assert seen == [tmp_path / "tb"]
