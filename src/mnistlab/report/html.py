@@ -67,7 +67,8 @@ th { background: #eef2f8; font-weight: 600; }
 .tables { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
 table.ref td, table.ref th { text-align: left; }
 table.ref td.ours { text-align: right; white-space: nowrap; }
-table.ref td.published { color: var(--theirs); white-space: nowrap; }
+table.ref td.published { color: var(--theirs); max-width: 22rem; }
+table.ref td.source { white-space: nowrap; }
 table.ref td.note { color: var(--muted); font-size: .85rem; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); background: white; }
@@ -160,7 +161,7 @@ assignment that we could find report none for it.</p>
 settings may differ, as noted).</caption>
 <thead><tr><th>quantity</th><th>this run</th><th>published</th><th>source</th><th>their settings</th></tr></thead>
 <tbody>{% for r in refs %}<tr><td>{{ r.quantity }}</td><td class="ours">{{ r.ours }}</td>
-<td class="published">{{ r.published }}</td><td>{% if r.href %}<a href="{{ r.href }}">{{ r.source }}</a>
+<td class="published">{{ r.published }}</td><td class="source">{% if r.href %}<a href="{{ r.href }}">{{ r.source }}</a>
 {%- else %}{{ r.source }}{% endif %}</td><td class="note">{{ r.note }}</td></tr>{% endfor %}</tbody>
 </table></div>
 {%- endif %}
@@ -323,7 +324,7 @@ def _header(records: dict[str, dict], n_tasks: int) -> str:
     return (f"{len(runs)} of {n_tasks} tasks run · profile {joined(r.get('profile') for r in runs)} · "
             f"seed {joined(r.get('seed') for r in runs)} · device {joined(devices)} · "
             f"precision {joined(p for r in runs for p in _precisions(r))} · "
-            f"total run time {_duration(total)} (the tasks' own times; cached sub-runs cost nothing)")
+            f"total run time {_duration(total)} (the stored runs' own times; sub-runs loaded from the cache add none)")
 
 
 def _pick(items: list[dict], wanted: str | None, key: str) -> tuple[dict | None, list[dict]]:
