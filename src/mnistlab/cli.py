@@ -17,12 +17,21 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
+    """Refuses abbreviated options ('--prof' is not taken as '--profile') and turns argparse errors into one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message} (see '{self.prog} --help')")
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from mnistlab import __version__
+
     parser = _Parser(prog="mnistlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mnistlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="list the experiments and their options")
@@ -41,6 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
     run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                     help="also write each trained network's per-epoch history as TensorBoard event files under "
+                          "DIR (needs the 'tensorboard' extra)")
 
     plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and their cost")
     plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
@@ -132,13 +144,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
+    if args.tensorboard is not None:
+        from mnistlab.logs import require_tensorboard
+
+        require_tensorboard()  # before any training, not after hours of it
+        check_writable(args.tensorboard)
     show = False if args.no_progress else None
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     names = ", ".join(t.name for t in tasks)
     print(f"{names}: running ({args.profile} profile, {device}, seed{'s' if len(seeds) > 1 else ''} "
           f"{', '.join(map(str, seeds))})", flush=True)
     run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
-              data_dir=args.data_dir, force=args.force, show_progress=show)
+              data_dir=args.data_dir, force=args.force, show_progress=show, tensorboard_dir=args.tensorboard)
     return 0
 
 
@@ -257,7 +274,10 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _build_parser().parse_args(argv)
+        try:
+            args = _build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version: return their exit code rather than exit the caller
+            return exc.code if isinstance(exc.code, int) else 0
         if args.command == "list":
             return _cmd_list()
         if args.command == "run":

@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
-from mnistlab import __version__
+from mnistlab import __version__, published
 from mnistlab.cache import SubRunCache
+from mnistlab.logs import write_histories
 from mnistlab.progress import progress
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import config_hash, read_json, to_jsonable, write_json
@@ -180,6 +181,9 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         seconds = time.perf_counter() - start
         runs = list(dict.fromkeys(run for s in seeds for run in plans[(task.name, s)]))
         result = per_seed[seeds[0]] if len(seeds) == 1 else _aggregate(task, config, per_seed, seeds, out / task.name)
+        histories = {(r.label if len(seeds) == 1 else f"{r.label} seed {s}"): finished[r].record["history"]
+                     for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
+        write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
         extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
         record = {
             "task": task.name,
@@ -205,7 +209,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
             "tables": result.tables,
             "figures": result.figures,
             "text": result.text,
-            "references": result.references,
+            "references": result.references + published.references_for(task.name),
         }
         write_json(result_path(out, task.name), record)
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")

@@ -253,7 +253,7 @@ def _discussion(model_rows: list[list[Any]], rows: list[list[Any]], k: int) -> l
 
 TASK = Task(
     name="baselines",
-    title="Extension: classic baselines and manifold untangling (SPEC 8.4)",
+    title="Extension: classic baselines and manifold untangling",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

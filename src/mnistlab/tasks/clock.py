@@ -337,7 +337,7 @@ def clock_paragraphs(config: Config, errors: dict[str, np.ndarray], preds: dict[
 
 TASK = Task(
     name="clock",
-    title="Extension: tell the time from analogue clocks (SPEC 8.3)",
+    title="Extension: tell the time from analogue clocks",
     config_cls=Config,
     profiles=PROFILES,
     analyse=run,

@@ -723,7 +723,7 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
 
 TASK = Task(
     name="hparams",
-    title="Extension: hyperparameter studies, one variable at a time (SPEC 8.1)",
+    title="Extension: hyperparameter studies, one variable at a time",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

@@ -214,7 +214,7 @@ def analyse(config: Config, ctx: Context) -> Result:
 
 TASK = Task(
     name="permutation",
-    title="Extension: a fixed pixel permutation, MLP vs CNN (SPEC 8.2)",
+    title="Extension: a fixed pixel permutation, MLP vs CNN",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

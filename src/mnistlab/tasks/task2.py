@@ -485,7 +485,7 @@ REFERENCES: list[Reference] = []
 
 TASK = Task(
     name="task2",
-    title="Task 2 — the single-layer perceptron from scratch, on all 45 digit pairs",
+    title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
     config_cls=Config,
     profiles=PROFILES,
     analyse=run,
