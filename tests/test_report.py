@@ -189,8 +189,24 @@ def test_reproduce_command_round_trips_through_the_cli():
 
 def test_header_line_and_links_back_to_the_contents(results):
     page = render(results)
-    assert "1 of 11 tasks run · profile quick · seed 0 · device cpu" in page and "total run time 1.5 s" in page
+    assert "1 of 11 tasks run · profile quick · seeds 0 · device cpu" in page and "total run time 1.5 s" in page
     assert page.count('href="#contents"') == len(REGISTRY) + 1
     assert "Reproduce: <code>mnistlab run data-overview --profile quick --seed 0 --set samples_per_class=3</code>" \
         in page
     assert "<details class=\"discussion\">" in page
+
+
+def test_quick_results_carry_the_smoke_test_banner_and_state_no_findings(results):
+    page = render(results)  # the fixture's result is a quick-profile one
+    banner = "quick profile: subsets and 1-2 epochs; the numbers are a smoke test, not findings"
+    assert page.count(banner) == 2  # at the top of the page and on the section
+    assert "<h3>Findings</h3>" not in page and "What this smoke test computed (not findings)" in page
+
+
+def test_several_seeds_are_named_in_the_section_and_the_command(results):
+    path = results / "data-overview" / "result.json"
+    record = json.loads(path.read_text())
+    write_json(path, {**record, "profile": "brief", "seeds": [0, 1, 2]})
+    page = render(results)
+    assert "3 seeds (0, 1, 2): numbers are means" in page and "--seeds 0,1,2" in page
+    assert "smoke test" not in page

@@ -77,6 +77,7 @@ details { margin: .6rem 0; } summary { cursor: pointer; color: var(--accent); }
 details.discussion p { max-width: 75ch; }
 pre { background: #f1f4f9; padding: .6rem .8rem; overflow-x: auto; font-size: .82rem; }
 .notrun { color: #a33; }
+p.banner { background: #fff4d6; border-left: 4px solid #e69f00; padding: .45rem .7rem; margin: .6rem 0; }
 dl.sources dt { font-weight: 600; color: var(--theirs); } dl.sources dd { margin: 0 0 .4rem 1.2rem; }
 """
 
@@ -86,6 +87,10 @@ TEMPLATE = """<!doctype html>
 <body><main>
 <h1 id="contents">mnistlab report</h1>
 <p class="runline">{{ header }}</p>
+{%- if quick %}
+<p class="banner">{{ quick_banner }} (sections: {{ quick | join(", ") }}). Run <code>make report PROFILE=brief</code>
+for the assignment's settings.</p>
+{%- endif %}
 <p class="meta">mnistlab {{ version }} · written {{ now }} from <code>{{ out }}</code>. Every figure and number below
 was computed by the runs stored there, except the <span style="color:var(--theirs)">published</span> column of the
 tables headed "Beside published solutions", which quotes what written solutions reported (labelled Report A-D, see
@@ -103,6 +108,7 @@ tables headed "Beside published solutions", which quotes what written solutions 
 <p class="notrun">Not run yet: <code>mnistlab run {{ s.name }}</code></p>
 {%- else %}
 <p class="meta">{{ s.meta }}</p>
+{%- if s.quick %}<p class="banner">{{ quick_banner }}.</p>{% endif %}
 <p class="cmd">Reproduce: <code>{{ s.command }}</code></p>
 {%- if s.key_table %}{{ table(s.key_table) }}{% endif %}
 {%- if s.key_figure %}{{ figure(s.key_figure) }}{% endif %}
@@ -112,8 +118,10 @@ tables headed "Beside published solutions", which quotes what written solutions 
 {%- endif %}
 {{ references(s.references) }}
 {%- if s.text %}
-<details class="discussion"><summary>Full discussion ({{ s.text | length }} paragraph{{ "s" if s.text | length > 1 }})
-</summary>{% for p in s.text %}<p>{{ p }}</p>{% endfor %}</details>
+<details class="discussion"><summary>
+{{- "What this smoke test computed (not findings)" if s.quick else "Full discussion" }}
+({{ s.text | length }} paragraph{{ "s" if s.text | length > 1 }})</summary>
+{%- for p in s.text %}<p>{{ p }}</p>{% endfor %}</details>
 {%- endif %}
 {%- if s.tables %}
 <h3>More tables</h3>
@@ -170,6 +178,9 @@ settings may differ, as noted).</caption>
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
 _PAGE = _ENV.from_string(MACROS + TEMPLATE)
+
+
+QUICK_BANNER = "quick profile: subsets and 1-2 epochs; the numbers are a smoke test, not findings"
 
 
 def _fmt(value: Any) -> str:
@@ -277,8 +288,9 @@ def reproduce_command(name: str, record: dict) -> str:
     runner resolves 'auto' for the machine it runs on."""
     from mnistlab.tasks import REGISTRY
 
-    parts = ["mnistlab", "run", name, "--profile", str(record.get("profile", "quick")), "--seed",
-             str(record.get("seed", 0))]
+    seeds = record.get("seeds") or [record.get("seed", 0)]
+    parts = ["mnistlab", "run", name, "--profile", str(record.get("profile", "quick"))]
+    parts += ["--seeds", ",".join(map(str, seeds))] if len(seeds) > 1 else ["--seed", str(seeds[0])]
     device = str(record.get("environment", {}).get("device", "cpu"))
     if device.startswith("cuda"):
         parts += ["--device", "cuda"]
@@ -322,9 +334,14 @@ def _header(records: dict[str, dict], n_tasks: int) -> str:
                f"{r.get('environment', {}).get('cores', '?')} cores)" for r in runs}
     total = sum(float(r.get("seconds", 0.0)) for r in runs)
     return (f"{len(runs)} of {n_tasks} tasks run · profile {joined(r.get('profile') for r in runs)} · "
-            f"seed {joined(r.get('seed') for r in runs)} · device {joined(devices)} · "
+            f"seeds {joined(_seeds_text(r) for r in runs)} · device {joined(devices)} · "
             f"precision {joined(p for r in runs for p in _precisions(r))} · "
             f"total run time {_duration(total)} (the stored runs' own times; sub-runs loaded from the cache add none)")
+
+
+def _seeds_text(record: dict) -> str:
+    seeds = record.get("seeds") or [record.get("seed", "?")]
+    return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} ({', '.join(map(str, seeds))})"
 
 
 def _pick(items: list[dict], wanted: str | None, key: str) -> tuple[dict | None, list[dict]]:
@@ -340,7 +357,11 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
         return {"name": name, "title": title, "record": None}
     env = record.get("environment", {})
     precision = ", ".join(sorted(_precisions(record)))
-    meta = (f"{record.get('profile', '?')} profile · seed {record.get('seed', '?')} · "
+    seeds = record.get("seeds") or [record.get("seed", "?")]
+    meta = (f"{record.get('profile', '?')} profile · "
+            + (f"seed {seeds[0]} (every number: one network per seed)" if len(seeds) == 1 else
+               f"{len(seeds)} seeds ({', '.join(map(str, seeds))}): numbers are means, intervals in the seeds table")
+            + " · "
             f"{_duration(float(record.get('seconds', 0.0)))} on {env.get('device', '?')} "
             f"({env.get('cores', '?')} cores, torch {env.get('torch', '?')})"
             + (f" · precision {precision}" if precision else "") + f" · finished {record.get('finished_at', '?')}")
@@ -352,7 +373,8 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
     return {
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
         "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
-        "findings": findings(record.get("text", [])), "references": _references(record.get("references", []), metrics),
+        "quick": record.get("profile") == "quick",
+        "findings": [] if record.get("profile") == "quick" else findings(record.get("text", [])), "references": _references(record.get("references", []), metrics),
         "text": record.get("text", []), "tables": other_tables, "figures": other_figures,
         "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],
         "config": json.dumps(record.get("config", {}), indent=2),
@@ -377,7 +399,9 @@ def render(out: Path) -> str:
     sections = [_section(name, task.title, out / name, records.get(name)) for name, task in REGISTRY.items()]
     cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
     sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
+    quick = [name for name, r in records.items() if r.get("profile") == "quick"]
     return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)), version=__version__, out=str(out),
+                        quick=quick, quick_banner=QUICK_BANNER,
                         now=datetime.now(UTC).isoformat(timespec="seconds"), sections=sections, sources=sources)
 
 
