@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mnistlab.cache import SubRunCache
 from mnistlab.runtime import configure_torch
-from mnistlab.store import SubRunCache
 from mnistlab.tasks.base import Context
 
 

@@ -115,3 +115,21 @@ def test_no_traceback_from_the_installed_command(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("mnistlab: error: unknown task") and "Traceback" not in proc.stderr
+
+
+def test_abbreviated_options_are_refused(capsys, tmp_path):
+    """'--prof' is not silently taken as '--profile' (allow_abbrev=False on every parser)."""
+    code, _, err = run_cli(capsys, "run", "data-overview", "--prof", "quick", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "--prof")
+    code, _, err = run_cli(capsys, "report", "--report", str(tmp_path))
+    assert_one_line_error(code, err, "--report")
+
+
+def test_version_prints_the_package_version(capsys):
+    from mnistlab import __version__
+
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.strip() == f"mnistlab {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "mnistlab", "--version"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"mnistlab {__version__}"

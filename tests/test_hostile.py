@@ -33,7 +33,7 @@ from mnistlab.cli import main
 from mnistlab.data import _load_cached, load_arrays, sources
 from mnistlab.errors import DataError, MnistlabError
 from mnistlab.runner import result_path, run_task
-from mnistlab.store import SubRunCache, atomic_write_text, config_hash, read_result
+from mnistlab.store import atomic_write_text, config_hash, read_result
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import Result, Task
 from mnistlab.viz import save_figure
@@ -310,14 +310,15 @@ def test_fuzzed_set_is_one_line_or_a_valid_config(monkeypatch, capsys, fuzz_out,
     """
     started = []
 
-    def probe(task, *, config, **kw):
-        _check_runnable(task.name, config)
-        started.append(task.name)
+    def probe(tasks, *, configs, **kw):
+        for task in tasks:
+            _check_runnable(task.name, configs[task.name])
+            started.append(task.name)
         return {}
 
     import mnistlab.runner
 
-    monkeypatch.setattr(mnistlab.runner, "run_task", probe)
+    monkeypatch.setattr(mnistlab.runner, "run_tasks", probe)
     task, key = field = data.draw(st.sampled_from(FIELDS), label="field")
     value = data.draw(field_values(field), label="value")
     argv = ["run", task, "--out", str(fuzz_out), "--no-progress", "--set", f"{key}={value}"]
@@ -403,7 +404,7 @@ def _toy_task(calls: list) -> Task:
         calls.append(config)
         return Result(metrics={"acc": 0.5})
 
-    return Task(name="toy", title="Toy", config_cls=_ToyConfig, profiles={}, run=run)
+    return Task(name="toy", title="Toy", config_cls=_ToyConfig, profiles={}, analyse=run)
 
 
 @pytest.mark.parametrize("how", [h for h in RESULT_DAMAGES if h != "folder"])
@@ -517,20 +518,6 @@ def test_stale_temp_files_are_recognised(tmp_path):
     assert live.exists() and young_legacy.exists() and keep.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cache/.partial-* clean-up comes with the lead's sub-run cache rewrite; "
-                                       "remove this mark when it passes")
-def test_partial_subrun_left_by_a_kill_is_removed_by_the_next_run(tmp_path):
-    cache = SubRunCache(tmp_path / "cache")
-    cache.get_or_run("a", lambda folder: {"x": 1})
-    partial = tmp_path / "cache" / ".partial-killed"
-    partial.mkdir()
-    (partial / "model.pt").write_bytes(b"")
-    os.utime(partial, (time.time() - 3600, time.time() - 3600))
-    cache = SubRunCache(tmp_path / "cache")
-    cache.get_or_run("b", lambda folder: {"x": 2})
-    assert not partial.exists()
-
-
 # ------------------------------------------------------------------------------------------- real kills
 
 
@@ -541,7 +528,7 @@ def _start(out: Path, xdg: Path, models: str) -> subprocess.Popen:
     env.pop("MNISTLAB_DATA", None)
     argv = [sys.executable, "-m", "mnistlab", "run", "task3", "--out", str(out), "--no-progress",
             "--set", f"models={models}", "--set", "train_limit=300", "--set", "test_limit=100",
-            "--set", "epochs=1", "--set", "infer_repeats=1"]
+            "--set", "epochs=1"]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -563,6 +550,7 @@ def _published(out: Path) -> list[Path]:
 
 def _no_leftovers(out: Path) -> None:
     assert temp_leftovers(out) == []
+    assert list(out.glob("cache/.partial-*")) == []  # scratch folders of unfinished sub-runs
     for path in out.rglob("result.json"):
         read_result(path)  # never half-written
 

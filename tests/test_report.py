@@ -35,7 +35,7 @@ def results(tmp_path):
 
 def test_report_sections_tables_figures_and_references(results):
     page = render(results)
-    assert page.count("<section") == len(REGISTRY)
+    assert page.count("<section") == len(REGISTRY) + 1  # one per task, and the list of published sources
     assert "data:image/png;base64," in page and "A line." in page
     assert "gone.png is missing" in page
     assert "&lt;MLP&gt;" in page and "&lt;b&gt;text&lt;/b&gt;" in page  # nothing from a result is raw HTML
@@ -77,8 +77,136 @@ def test_report_renders_in_headless_chromium(results, tmp_path):
              f"--user-data-dir={tmp_path / 'chromium-profile'}"]
     dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert dom.count("<section") == len(REGISTRY) and "A line." in dom
+    assert dom.count("<section") == len(REGISTRY) + 1 and "A line." in dom
     shot = tmp_path / "shot.png"
     subprocess.run([browser, *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _section_html(page: str, name: str) -> str:
+    start = page.index(f'<section id="{name}">')
+    return page[start:page.index("</section>", start)]
+
+
+def test_published_figures_fill_the_reference_tables_of_tasks_3_4_and_6(tmp_path):
+    """The runner stores each task's published figures; the report shows them beside ours, labelled by source."""
+    from dataclasses import dataclass
+
+    import torch
+
+    from mnistlab.runner import run_task
+    from mnistlab.tasks.base import Result, Task
+
+    @dataclass(frozen=True)
+    class Cfg:
+        size: int = 1
+
+    ours = {"task3": {"first_test_acc": 0.9812, "first_train_acc": 0.9955},
+            "task4": {"first_test_acc": 0.9903, "first_train_seconds": 95.25},
+            "task6": {"single_item_test_acc": 0.925, "mtl_lambda_0.5_item_test_acc": 0.9274}, "task5": {}}
+    out = tmp_path / "results"
+    for name, metrics in ours.items():
+        fake = Task(name=name, title=REGISTRY[name].title, config_cls=Cfg, profiles={},
+                    analyse=lambda config, ctx, m=metrics: Result(metrics=dict(m)))
+        run_task(fake, profile="quick", config=Cfg(), out=out, device=torch.device("cpu"), seed=0, log=lambda _: None)
+    page = render(out)
+
+    task3 = _section_html(page, "task3")
+    assert "Beside published solutions" in task3
+    assert "97.36%" in task3 and "95.44%" in task3 and "Report A" in task3 and "Report B" in task3
+    assert "98.12%" in task3 and "batch 300, 10 epochs" in task3  # ours in the same unit; their settings noted
+    task4 = _section_html(page, "task4")
+    assert "99.08%" in task4 and "99.03%" in task4 and "183 s" in task4 and "95.2 s" in task4
+    task6 = _section_html(page, "task6")
+    assert "90.85%" in task6 and "91.39%" in task6 and "92.74%" in task6 and "Report A" in task6
+    assert "No published reference numbers" in _section_html(page, "task5")  # none published: it says so
+    assert 'id="sources"' in page and "Bath CM50335" in page
+
+
+def test_published_metrics_name_real_metric_keys():
+    """Each published figure points at a metric key that its task really produces (or at none)."""
+    from mnistlab.published import PUBLISHED, SOURCES
+    from mnistlab.tasks import baselines, clock, hparams, task6
+    from mnistlab.tasks.common import slug
+
+    sweep = {f"first_{m}" for m in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds")}
+    lambdas = [task6.lam_name(x) for x in task6.Config().lambdas]
+    pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
+    known = {
+        "task1": {f"pca2d_pair_acc_{a}_{b}" for a, b in pairs} | {"pca2d_pair_acc_mean", "tsne_neighbourhood_hit",
+                                                                 "pca_neighbourhood_hit"},
+        "task2": {f"pair_test_acc_{a}_{b}" for a, b in pairs},
+        "task3": sweep, "task4": sweep,
+        "task6": {f"single_{t}_{m}" for t in ("item", "group") for m in ("test_acc", "train_seconds")}
+        | {f"mtl_lambda_{x}_{t}_test_acc" for x in lambdas for t in ("item", "group")},
+        "baselines": {f"{name.split()[0].lower()}_test_acc" for name in baselines.MODELS},
+        "clock": {f"{v}_mae_minutes" for v in clock.Config().variants},
+        "hparams": {hparams.metric_slug("mnist", s.family, s.name) + "_spread_pp"
+                    for s in [*hparams.MLP_STUDIES.values(), *hparams.CNN_STUDIES.values()]}
+        | {hparams.metric_slug("mnist", "MLP", "init", label) + "_test_acc"
+           for label in hparams.MLP_STUDIES["init"].values},
+        "permutation": {"mlp_change_pp", "cnn_change_pp", "cnn_permuted_test_acc"},
+    }
+    assert slug("MLP") == "mlp"
+    assert set(PUBLISHED) <= set(REGISTRY)
+    for task, refs in PUBLISHED.items():
+        for ref in refs:
+            assert ref.source in SOURCES
+            assert ref.metric == "" or ref.metric in known[task], (task, ref.metric)
+
+
+def test_findings_are_few_short_and_keep_the_conclusion():
+    from mnistlab.report.html import FINDING_CHARS, findings
+
+    text = ["Setup: 600 images and 1 epoch. Nothing else.",
+            "Task 3.1: the MLP was trained with Adam. It reaches 98.00% on the test data. More follows.",
+            *[f"Point {i}: a plain statement number {i}. Then detail." for i in range(6)],
+            "Conclusion: depth bought nothing here. " + "Long explanation. " * 40]
+    got = findings(text)
+    assert len(got) == 5
+    assert got[0] == "Task 3.1: It reaches 98.00% on the test data."  # the sentence with a result, with its label
+    assert not any(f.startswith("Setup") for f in got)
+    assert got[-1] == "Conclusion: depth bought nothing here."
+    assert all(len(f) <= FINDING_CHARS for f in findings(["A " * 400 + "end."]))
+
+
+def test_reproduce_command_round_trips_through_the_cli():
+    from mnistlab.cli import _build_parser, parse_overrides
+    from mnistlab.report.html import reproduce_command
+    from mnistlab.store import to_jsonable
+
+    task = REGISTRY["task3"]
+    config = task.config("brief", {"epochs": 3, "models": ("1000-1000", "64-64"), "precision": "bf16"})
+    record = {"profile": "brief", "seed": 1, "config": to_jsonable(config), "environment": {"device": "cpu"}}
+    record["config"]["precision"] = "fp32"  # what 'auto' resolved to: not pinned in the command
+    command = reproduce_command("task3", record)
+    assert command == "mnistlab run task3 --profile brief --seed 1 --set models=1000-1000,64-64 --set epochs=3"
+    args = _build_parser().parse_args(command.split()[1:])
+    again = task.config(args.profile, parse_overrides(args.overrides, [task])["task3"])
+    assert again.epochs == 3 and again.models == ("1000-1000", "64-64") and args.seed == 1
+
+
+def test_header_line_and_links_back_to_the_contents(results):
+    page = render(results)
+    assert "1 of 11 tasks run · profile quick · seeds 0 · device cpu" in page and "total run time 1.5 s" in page
+    assert page.count('href="#contents"') == len(REGISTRY) + 1
+    assert "Reproduce: <code>mnistlab run data-overview --profile quick --seed 0 --set samples_per_class=3</code>" \
+        in page
+    assert "<details class=\"discussion\">" in page
+
+
+def test_quick_results_carry_the_smoke_test_banner_and_state_no_findings(results):
+    page = render(results)  # the fixture's result is a quick-profile one
+    banner = "quick profile: subsets and 1-2 epochs; the numbers are a smoke test, not findings"
+    assert page.count(banner) == 2  # at the top of the page and on the section
+    assert "<h3>Findings</h3>" not in page and "What this smoke test computed (not findings)" in page
+
+
+def test_several_seeds_are_named_in_the_section_and_the_command(results):
+    path = results / "data-overview" / "result.json"
+    record = json.loads(path.read_text())
+    write_json(path, {**record, "profile": "brief", "seeds": [0, 1, 2]})
+    page = render(results)
+    assert "3 seeds (0, 1, 2): numbers are means" in page and "--seeds 0,1,2" in page
+    assert "smoke test" not in page

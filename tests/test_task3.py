@@ -8,7 +8,7 @@ from mnistlab.errors import ConfigError
 from mnistlab.tasks import get_task
 from mnistlab.tasks.task3 import TASK
 
-TINY = {"models": ("32", "16-16"), "epochs": 1, "train_limit": 400, "test_limit": 200, "infer_repeats": 1}
+TINY = {"models": ("32", "16-16"), "epochs": 1, "train_limit": 400, "test_limit": 200}
 
 
 def test_registered():

@@ -8,13 +8,12 @@ import torch
 from mnistlab import runtime
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1
-from mnistlab.tasks import get_task
+from mnistlab.tasks import get_task, permutation, task3, task5
 from mnistlab.tasks.base import for_device
-from mnistlab.tasks.common import cnn1_key_config
-from mnistlab.tasks.task4 import TASK, _cnn_config
+from mnistlab.tasks.task4 import TASK
 
 TINY = {"models": ("8k4s2", "8k4s1-16k4s2"), "mlp_models": ("32",), "epochs": 1, "train_limit": 400,
-        "test_limit": 200, "infer_repeats": 1}
+        "test_limit": 200}
 
 
 def test_registered_and_first_model_is_cnn1():
@@ -24,14 +23,22 @@ def test_registered_and_first_model_is_cnn1():
 
 @pytest.mark.parametrize("native_bf16", [False, True])
 @pytest.mark.parametrize("profile", ["quick", "brief"])
-def test_cnn1_is_trained_with_the_recipe_task5_looks_up(profile, native_bf16, monkeypatch):
+def test_tasks_that_need_the_same_network_plan_one_sub_run(profile, native_bf16, monkeypatch):
+    """CNN-1 of Task 4 is Task 5's network and the permutation task's unpermuted CNN; the brief's MLP of
+    Task 3 is the permutation task's unpermuted MLP: equal SubRuns, one cache key, trained once."""
     monkeypatch.setattr(runtime, "bf16_is_native", lambda device: native_bf16)
     cpu = torch.device("cpu")
-    config = for_device(TASK.config(profile), cpu)  # as the runner hands it to Task 4
-    train_cfg, limits = cnn1_key_config(profile, cpu)
-    assert train_cfg.precision == ("bf16" if native_bf16 else "fp32")
-    assert _cnn_config(config) == train_cfg
-    assert (config.train_limit, config.test_limit) == (limits["train_limit"], limits["test_limit"])
+
+    def planned(task):  # as the runner resolves and plans each task
+        return task.sub_runs(for_device(task.config(profile), cpu), 0)
+
+    cnn1 = planned(TASK)[0]
+    assert cnn1.model == CNN1 and cnn1.train.precision == ("bf16" if native_bf16 else "fp32")
+    assert planned(task5.TASK) == [cnn1] and cnn1.keep_checkpoint
+    perm = planned(permutation.TASK)
+    assert perm[2] == cnn1 and perm[0] == planned(task3.TASK)[0]
+    assert perm[1].hash != perm[0].hash and perm[3].hash != cnn1.hash  # the permuted networks are their own
+    assert len({r.hash for r in planned(TASK) + planned(task3.TASK) + perm + planned(task5.TASK)}) == 5 + 5 + 2
 
 
 def test_runs_and_compares_with_mlps(ctx):

@@ -24,7 +24,7 @@ from mnistlab.models.inspect import (
     summarise_filters,
     tv_penalty,
 )
-from mnistlab.tasks import REGISTRY, common, task5
+from mnistlab.tasks import REGISTRY, task4, task5
 from mnistlab.train import TrainConfig, fit
 from mnistlab.viz.cnn_inside import mosaic
 
@@ -170,17 +170,16 @@ def test_task5_is_registered_and_its_profiles_validate():
         task5.TASK.config(profile).validate()
 
 
-def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx, monkeypatch):
-    # A tiny CNN-1 recipe for the test; Task 4 and Task 5 both read it from the same place.
-    monkeypatch.setitem(common.CNN1_TRAINING, "quick",
-                        {"epochs": 1, "batch_size": 50, "precision": "auto", "train_limit": 300, "test_limit": 200})
-    cfg, limits = common.cnn1_key_config("quick", ctx.device)
-    common.train_classifier(ctx, CNN1, cfg, **limits)  # what Task 4 does
-    assert (ctx.cache.hits, ctx.cache.misses) == (0, 1)
+def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx):
+    tiny = {"epochs": 1, "train_limit": 300, "test_limit": 200}
+    task4.TASK.run(task4.TASK.config("quick", {"models": ("32k4s1-64k4s2-128k4s2",), "mlp_models": ("16",),
+                                               **tiny}), ctx)
+    assert (ctx.cache.hits, ctx.cache.misses) == (0, 2)
 
-    config = task5.TASK.config("quick", {"steps_per_octave": 4, "octaves": 2, "snapshots": 3})
-    result = task5.run(config, ctx)
-    assert (ctx.cache.hits, ctx.cache.misses) == (1, 1)  # loaded, not trained again
+    config = task5.TASK.config("quick", {"steps_per_octave": 4, "octaves": 2, "snapshots": 3,
+                                         **{f"cnn_{k}": v for k, v in tiny.items()}})
+    result = task5.TASK.run(config, ctx)
+    assert (ctx.cache.hits, ctx.cache.misses) == (1, 2)  # loaded, not trained again
     assert result.metrics["cnn_reused"] == 1
     for c in (2, 9):
         for kind in ("noise", "image"):

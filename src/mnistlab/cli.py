@@ -47,12 +47,21 @@ def _path(text: str) -> Path:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Refuses abbreviated options ('--prof' is not taken as '--profile') and turns argparse errors into one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message} (see '{self.prog} --help')")
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from mnistlab import __version__
+
     parser = _Parser(prog="mnistlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mnistlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="list the experiments and their options")
@@ -63,12 +72,38 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="quick: subsets and 1 epoch, minutes on 2 cores; brief: the assignment's settings")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     run.add_argument("--seed", type=_seed, default=0)
+    run.add_argument("--seeds", default=None, metavar="N|S,S,...",
+                     help="several seeds: a count (3 = seeds 0, 1, 2) or a list; metrics get 95%% intervals")
     run.add_argument("--out", type=_path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
     run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
+                     help="also write each trained network's per-epoch history as TensorBoard event files under "
+                          "DIR (needs the 'tensorboard' extra)")
+
+    plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and their cost")
+    plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
+    plan.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    plan.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    plan.add_argument("--seed", type=_seed, default=0)
+    plan.add_argument("--out", type=_path, default=Path("results"), help="results folder whose cache to look in")
+    plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a config field, as for run")
+
+    cache = sub.add_parser("cache", help="inspect or prune the sub-run cache (OUT/cache)")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, parser_class=_Parser)
+    for name, text in (("ls", "one line per cached sub-run"), ("du", "disk used, per kind"),
+                       ("prune", "remove cached sub-runs (all, or only their checkpoints)")):
+        p = cache_sub.add_parser(name, help=text)
+        p.add_argument("--out", type=_path, default=Path("results"), help="results folder (default: results)")
+        if name == "prune":
+            p.add_argument("--checkpoints", action="store_true",
+                           help="remove only model.pt files (tasks that reload a network will retrain it)")
+            p.add_argument("--unused", action="store_true",
+                           help="keep what the current results of every task use (their sub-runs)")
 
     report = sub.add_parser("report", help="write the HTML report from the stored results")
     report.add_argument("--out", type=_path, default=Path("results"), help="results folder to read")
@@ -129,8 +164,9 @@ def _cmd_list() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mnistlab.runner import run_task
+    from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
+    from mnistlab.seeds import parse_seeds
     from mnistlab.store import check_writable
     from mnistlab.tasks import resolve_tasks
 
@@ -141,11 +177,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
     _check_folders(args.out, [t.name for t in tasks])
+    if args.tensorboard is not None:
+        from mnistlab.logs import require_tensorboard
+
+        require_tensorboard()  # before any training, not after hours of it
+        check_writable(args.tensorboard)
     show = False if args.no_progress else None
-    for task in tasks:
-        print(f"{task.name}: running ({args.profile} profile, {device}, seed {args.seed})", flush=True)
-        run_task(task, profile=args.profile, config=configs[task.name], out=args.out, device=device,
-                 seed=args.seed, data_dir=args.data_dir, force=args.force, show_progress=show)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    names = ", ".join(t.name for t in tasks)
+    print(f"{names}: running ({args.profile} profile, {device}, seed{'s' if len(seeds) > 1 else ''} "
+          f"{', '.join(map(str, seeds))})", flush=True)
+    run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
+              data_dir=args.data_dir, force=args.force, show_progress=show, tensorboard_dir=args.tensorboard)
     return 0
 
 
@@ -164,6 +207,93 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
             raise MnistlabError(f"{result} is not a file; move it away so that the result can be stored there")
     for folder in (out, *(out / name for name in task_names)):
         clean_stale_temps(folder)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from mnistlab.cache import SubRunCache
+    from mnistlab.planning import estimate_seconds, throughput_table
+    from mnistlab.runtime import resolve_device
+    from mnistlab.tasks import resolve_tasks
+    from mnistlab.tasks.base import for_device
+
+    tasks = resolve_tasks(args.tasks)
+    overrides = parse_overrides(args.overrides, tasks)
+    device = resolve_device(args.device)
+    cache = SubRunCache(args.out / "cache", log=lambda line: None)
+    rates = throughput_table(cache)
+    seen: set[str] = set()
+    total_runs = total_missing = 0
+    total_seconds = 0.0
+    for task in tasks:
+        config = for_device(task.config(args.profile, overrides[task.name]), device)
+        runs = task.sub_runs(config, args.seed)
+        print(f"{task.name}: {len(runs)} sub-run(s)" if runs else f"{task.name}: no networks (analysis only)")
+        for run in runs:
+            shared = run.hash in seen
+            seen.add(run.hash)
+            cached = cache.has(run)
+            seconds = estimate_seconds(run, rates)
+            state = "cached" if cached else ("planned above" if shared else "to train")
+            if not cached and not shared:
+                total_missing += 1
+                total_seconds += seconds or 0.0
+            total_runs += not shared
+            when = "" if cached or shared or seconds is None else f"  ~{_duration(seconds)}"
+            print(f"  {run.hash[:10]}  {run.kind:<10} {state:<13} {run.label}{when}")
+    print(f"{total_runs} distinct sub-run(s), {total_runs - total_missing} cached, {total_missing} to train"
+          + (f", about {_duration(total_seconds)} on one worker (estimated from {rates.source})"
+             if total_missing else ""))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from mnistlab.cache import SubRunCache
+
+    cache = SubRunCache(args.out / "cache")
+    entries = cache.entries()
+    if args.cache_command == "ls":
+        for e in entries:
+            print(f"{e.hash[:10]}  {e.kind:<18} {e.bytes / 1e6:9.1f} MB  {'model' if e.has_model else '     '}  "
+                  f"{e.name}")
+        print(f"{len(entries)} entries, {sum(e.bytes for e in entries) / 1e6:.1f} MB in {cache.root}")
+        return 0
+    if args.cache_command == "du":
+        by_kind: dict[str, list[int]] = {}
+        for e in entries:
+            slot = by_kind.setdefault(e.kind, [0, 0, 0])
+            slot[0] += 1
+            slot[1] += e.bytes
+            slot[2] += e.has_model
+        for kind, (count, size, models) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
+            print(f"{kind:<18} {count:5d} entries {size / 1e6:10.1f} MB  ({models} with a checkpoint)")
+        print(f"{'total':<18} {len(entries):5d} entries {sum(e.bytes for e in entries) / 1e6:10.1f} MB")
+        return 0
+    keep = _used_entries(args.out) if args.unused else None
+    count, freed = cache.prune(keep=keep, checkpoints_only=args.checkpoints)
+    what = "checkpoints" if args.checkpoints else "entries"
+    print(f"removed {count} {what}, {freed / 1e6:.1f} MB freed")
+    return 0
+
+
+def _used_entries(out: Path) -> set[str]:
+    """The sub-runs that the stored results of every task were computed from."""
+    from mnistlab.store import read_json
+
+    used: set[str] = set()
+    for path in out.glob("*/result.json"):
+        try:
+            used |= {r["hash"] for r in read_json(path).get("sub_runs", []) if isinstance(r, dict) and "hash" in r}
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return used
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -209,25 +339,28 @@ def _error_line(message: str) -> str:
     return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS - 1] + "…"
 
 
-def _dispatch(argv: list[str] | None) -> int:
-    args = _build_parser().parse_args(argv)
-    if args.command == "list":
-        return _cmd_list()
-    if args.command == "run":
-        return _cmd_run(args)
-    if args.command == "report":
-        return _cmd_report(args)
-    if args.command == "notebook":
-        return _cmd_notebook(args)
-    return _cmd_data_verify(args)
-
-
 def main(argv: list[str] | None = None) -> int:
     previous = None
     with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _dispatch(argv)
+        try:
+            args = _build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version: return their exit code rather than exit the caller
+            return exc.code if isinstance(exc.code, int) else 0
+        if args.command == "list":
+            return _cmd_list()
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "plan":
+            return _cmd_plan(args)
+        if args.command == "cache":
+            return _cmd_cache(args)
+        if args.command == "report":
+            return _cmd_report(args)
+        if args.command == "notebook":
+            return _cmd_notebook(args)
+        return _cmd_data_verify(args)
     except MnistlabError as exc:
         print(f"mnistlab: error: {_error_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,19 +1,29 @@
-"""Runs a task: builds its config and context, times it, and writes OUT/<task>/result.json atomically."""
+"""Runs tasks: plan every task's sub-runs, have an executor train what the cache lacks, analyse each
+task, and write OUT/<task>/result.json atomically.
+
+Planning all selected tasks before executing lets an executor spread the union of their networks
+over cores, GPUs or machines, and trains a network that two tasks share once.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mnistlab import __version__
+from mnistlab import __version__, published
+from mnistlab.cache import SubRunCache
 from mnistlab.errors import MnistlabError
+from mnistlab.logs import write_histories
+from mnistlab.progress import progress
 from mnistlab.runtime import configure_torch, environment, seed_everything
-from mnistlab.store import SubRunCache, config_hash, read_result, to_jsonable, write_json
+from mnistlab.store import config_hash, read_result, to_jsonable, write_json
+from mnistlab.subrun import Outcome, SubRun, Trained
 from mnistlab.tasks.base import Context, Result, Task, for_device
 
 
@@ -35,45 +45,256 @@ def is_up_to_date(out: Path, task: Task, key: str) -> bool:
     except MnistlabError as exc:  # a damaged result is not a reason to stop: the run writes a new one
         print(f"mnistlab: warning: {exc}; running {task.name} again", file=sys.stderr, flush=True)
         return False
-    figures_present = all((path.parent / f["file"]).is_file() for f in stored.get("figures", []))
+    if not isinstance(stored, dict):
+        return False
+    figures = stored.get("figures", [])
+    figures_present = isinstance(figures, list) and all(
+        isinstance(f, dict) and (path.parent / str(f.get("file", ""))).is_file() for f in figures)
     return stored.get("run_key") == key and figures_present
 
 
-def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int,
-             data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None,
-             log=print) -> dict:
+def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = None,
+                 device: torch.device | None = None, data_dir: Path | None = None,
+                 show_progress: bool | None = None, task: str = "",
+                 log: Callable[[str], None] | None = None) -> dict[SubRun, Trained]:
+    """Train the sub-runs of `plan` that `cache` lacks with `executor` (inline by default), store each
+    as it finishes, and return every sub-run of the plan as a `Trained` record.
+
+    Each missing sub-run is claimed with its cache lock first: a sub-run that another process is
+    training right now is waited for, not trained twice.
+    """
+    from mnistlab.executors import InlineExecutor
+
+    plan = list(dict.fromkeys(plan))
+    if executor is None:
+        executor = InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir,
+                                  show_progress=show_progress)
+    cache.clean_partials()
+    missing = [run for run in plan if not cache.has(run)]
+    cache.hits += len(plan) - len(missing)
+    claimed, busy = [], []
+    for run in missing:
+        lock = cache.try_lock(run.hash)
+        if lock is None:
+            busy.append(run)
+        elif cache.has(run):  # finished by another process between the two checks
+            lock.release()
+            cache.hits += 1
+        else:
+            claimed.append((run, lock))
+    if claimed:
+        total_cost = sum(r.cost for r, _ in claimed)
+        bar = progress(total=len(claimed), desc=f"{task or 'plan'}: sub-runs", enabled=show_progress)
+        start = time.perf_counter()
+        done_cost, done = 0.0, 0
+
+        def on_done(run: SubRun, outcome: Outcome) -> None:
+            nonlocal done_cost, done
+            cache.store(run, outcome, task=task)
+            cache.misses += 1
+            done_cost += run.cost
+            done += 1
+            bar.update()
+            if bar.disable and show_progress is not False and len(claimed) > 1:  # no bar: one line per sub-run
+                elapsed = time.perf_counter() - start
+                eta = elapsed * (total_cost - done_cost) / done_cost if total_cost > 0 and done_cost > 0 else None
+                (log or _stderr)(f"{task or 'plan'}: {done}/{len(claimed)} sub-runs done ({run.label}), "
+                                 f"{elapsed:.0f} s elapsed" + (f", about {eta:.0f} s left" if eta is not None else ""))
+
+        try:
+            executor.run([r for r, _ in claimed], on_done)
+        finally:
+            bar.close()
+            for _, lock in claimed:
+                lock.release()
+    busy_trained: list[SubRun] = []
+    for run in busy:
+        (log or _stderr)(f"{task or 'plan'}: waiting for another process that is training {run.label}")
+        with cache.lock(run.hash):
+            if not cache.has(run):  # that process died before finishing: train it here
+                InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir,
+                               show_progress=show_progress).run([run], lambda r, o: cache.store(r, o, task=task))
+                cache.misses += 1
+                busy_trained.append(run)
+            else:
+                cache.hits += 1
+    fresh = {run for run, _ in claimed} | set(busy_trained)
+    out = {run: cache.load(run) for run in plan}
+    for run in fresh:
+        out[run].fresh = True
+    return out
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int = 0,
+             seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
+             show_progress: bool | None = None, log=print, executor: Any = None,
+             tensorboard_dir: Path | None = None) -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
-    config = for_device(config, device)
-    key = run_key(task, profile, config, seed)
-    if not force and is_up_to_date(out, task, key):
-        log(f"{task.name}: up to date (same config and seed); use --force to run again")
-        return read_result(result_path(out, task.name))
+    return run_tasks([task], profile=profile, configs={task.name: config}, out=out, device=device, seed=seed,
+                     seeds=seeds, data_dir=data_dir, force=force, show_progress=show_progress, log=log,
+                     executor=executor, tensorboard_dir=tensorboard_dir)[task.name]
+
+
+def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], out: Path, device: torch.device,
+              seed: int = 0, seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
+              show_progress: bool | None = None, log=print, executor: Any = None,
+              tensorboard_dir: Path | None = None) -> dict[str, dict]:
+    """Run several tasks over one or more seeds: plan them all, execute the union of their missing
+    sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval)."""
+    seeds = list(seeds) if seeds else [seed]
+    cache = SubRunCache(out / "cache")
+    stored: dict[str, dict] = {}
+    todo: list[tuple[Task, Any, str]] = []
+    for task in tasks:
+        config = for_device(configs[task.name], device)
+        key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
+        if not force and is_up_to_date(out, task, key):
+            log(f"{task.name}: up to date (same config and seeds); use --force to run again")
+            stored[task.name] = read_result(result_path(out, task.name))
+        else:
+            todo.append((task, config, key))
+    if not todo:
+        return stored
     configure_torch()
-    seed_everything(seed)
-    ctx = Context(out_dir=out / task.name, device=device, seed=seed, profile=profile,
-                  cache=SubRunCache(out / "cache"), data_dir=data_dir, show_progress=show_progress)
-    ctx.out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    result: Result = task.run(config, ctx)
-    seconds = time.perf_counter() - start
-    record = {
-        "task": task.name,
-        "title": task.title,
-        "profile": profile,
-        "seed": seed,
-        "config": to_jsonable(config),
-        "run_key": key,
-        "mnistlab_version": __version__,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 2),
-        "environment": environment(device),
-        "cache": {"hits": ctx.cache.hits, "misses": ctx.cache.misses},
-        "metrics": result.metrics,
-        "tables": result.tables,
-        "figures": result.figures,
-        "text": result.text,
-        "references": result.references,
-    }
-    write_json(result_path(out, task.name), record)
-    log(f"{task.name}: done in {seconds:.1f} s -> {result_path(out, task.name)}")
-    return to_jsonable(record)
+    plans = {(task.name, s): task.sub_runs(config, s) for task, config, _ in todo for s in seeds}
+    union = _merged(run for plan in plans.values() for run in plan)
+    names = list(dict.fromkeys(name for name, _ in plans))
+    start_all = time.perf_counter()
+    finished = execute_plan(union, cache, executor=executor, device=device, data_dir=data_dir,
+                            show_progress=show_progress, task="+".join(names) if len(names) > 1 else names[0])
+    plan_seconds = time.perf_counter() - start_all
+    for task, config, key in todo:
+        start = time.perf_counter()
+        per_seed: dict[int, Result] = {}
+        used_memos: list[str] = []
+        for s in seeds:
+            seed_everything(s)
+            folder = out / task.name if len(seeds) == 1 else out / task.name / f"seed-{s}"
+            ctx = Context(out_dir=folder, device=device, seed=s, profile=profile, cache=cache, data_dir=data_dir,
+                          show_progress=show_progress, tensorboard_dir=tensorboard_dir,
+                          finished={run: finished[run] for run in plans[(task.name, s)]})
+            ctx.out_dir.mkdir(parents=True, exist_ok=True)
+            per_seed[s] = task.analyse(config, ctx)
+            used_memos += ctx.memos
+        seconds = time.perf_counter() - start
+        runs = list(dict.fromkeys(run for s in seeds for run in plans[(task.name, s)]))
+        result = per_seed[seeds[0]] if len(seeds) == 1 else _aggregate(task, config, per_seed, seeds, out / task.name)
+        histories = {(r.label if len(seeds) == 1 else f"{r.label} seed {s}"): finished[r].record["history"]
+                     for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
+        write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
+        extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
+        record = {
+            "task": task.name,
+            "title": task.title,
+            "profile": profile,
+            "seed": seeds[0],
+            "seeds": seeds,
+            "config": to_jsonable(config),
+            "run_key": key,
+            "mnistlab_version": __version__,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # Training time of this task's own networks (as recorded when they trained) plus its analysis.
+            "seconds": round(seconds + sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs), 2),
+            "analysis_seconds": round(seconds, 2),
+            "plan_seconds": round(plan_seconds, 2),
+            "environment": environment(device),
+            "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
+                        + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(used_memos)],
+            "cache": {"hits": cache.hits, "misses": cache.misses},
+            "metrics": result.metrics,
+            "per_seed_metrics": {str(s): per_seed[s].metrics for s in seeds} if len(seeds) > 1 else {},
+            "comparisons": extra,
+            "tables": result.tables,
+            "figures": result.figures,
+            "text": result.text,
+            "references": result.references + published.references_for(task.name),
+        }
+        write_json(result_path(out, task.name), record)
+        log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
+        stored[task.name] = to_jsonable(record)
+    return stored
+
+
+def _merged(runs) -> list[SubRun]:
+    """Distinct sub-runs; one that any task wants with its checkpoint keeps it."""
+    out: dict[SubRun, SubRun] = {}
+    for run in runs:
+        if run in out and run.keep_checkpoint and not out[run].keep_checkpoint:
+            out[run] = run
+        out.setdefault(run, run)
+    return list(out.values())
+
+
+def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list[int], folder: Path) -> Result:
+    """One result from several seeds: metrics as means with _mean, _std and _ci95; the first seed's
+    tables, figures and prose (labelled as such); an interval table and figure of the key metrics."""
+    from mnistlab.seeds import aggregate_metrics, interval_figure, key_metrics
+    from mnistlab.stats import t_interval
+    from mnistlab.tasks.base import Figure, Table
+    from mnistlab.viz import save_figure
+
+    first = per_seed[seeds[0]]
+    per = {s: per_seed[s].metrics for s in seeds}
+    result = Result(metrics=aggregate_metrics(seeds, per), references=first.references)
+    contrasts = task.contrasts(config) if task.contrasts is not None else []
+    names = key_metrics(contrasts, result.metrics)
+    rows = []
+    for name in names:
+        interval = t_interval([per[s][name] for s in seeds])
+        rows.append([name, round(interval.mean, 5), round(interval.std, 5),
+                     f"[{interval.low:.4f}, {interval.high:.4f}]", ", ".join(f"{per[s][name]:.4f}" for s in seeds)])
+    result.tables["seeds"] = Table(["metric", "mean", "std", "95% t-interval", "per seed"], rows,
+                                   f"Key metrics over {len(seeds)} seeds ({', '.join(map(str, seeds))}).")
+    if names:
+        import matplotlib.pyplot as plt
+
+        fig = interval_figure(names, seeds, per)
+        save_figure(fig, folder / "seeds.png")
+        plt.close(fig)
+        result.figures.append(Figure("seeds.png", f"Key metrics over {len(seeds)} seeds: mean with its 95% "
+                                                   "t-interval, and each seed's value."))
+    for name, table in first.tables.items():
+        result.tables[name] = Table(table.columns, table.rows, f"Seed {seeds[0]}: {table.caption}")
+    result.figures += [Figure(f"seed-{seeds[0]}/{f.file}", f"Seed {seeds[0]}: {f.caption}") for f in first.figures]
+    result.text = [f"The metrics of this section are means over {len(seeds)} seeds (their intervals: the 'seeds' "
+                   f"table and figure); the discussion below describes seed {seeds[0]}.", *first.text]
+    return result
+
+
+def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed: dict[int, Result],
+               finished: dict[SubRun, Trained], result: Result) -> list[dict[str, Any]]:
+    """Test every comparison the task makes; add a table and one paragraph of computed verdicts."""
+    if task.contrasts is None:
+        return []
+    from mnistlab.seeds import compare
+    from mnistlab.tasks.base import Table
+
+    outcomes = [compare(c, seeds, {s: per_seed[s].metrics for s in seeds}, finished) for c in task.contrasts(config)]
+    if not outcomes:
+        return []
+    rows, stored = [], []
+    for o in outcomes:
+        c = o.comparison
+        rows.append([o.contrast.about, o.contrast.a.label, o.contrast.b.label,
+                     "-" if c is None else f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f}",
+                     "-" if c is None else (f"{c.p:.4f}" if c.p >= 0.0001 else "< 0.0001"),
+                     "-" if c is None else c.test, o.text])
+        stored.append({"about": o.contrast.about, "a": o.contrast.a.label, "b": o.contrast.b.label,
+                       "difference": None if c is None else c.difference,
+                       "half_width": None if c is None else c.half_width, "p": None if c is None else c.p,
+                       "test": None if c is None else c.test, "n": None if c is None else c.n, "verdict": o.text})
+    how = (f"paired t-tests across {len(seeds)} seeds" if len(seeds) > 1 else
+           "McNemar's exact test on the two networks' test-set predictions (one seed)")
+    result.tables["comparisons"] = Table(
+        ["question", "A", "B", "A - B, points (95%)", "p", "test", "verdict"], rows,
+        f"Every comparison this section draws, tested by {how}; 'beat' only where p < 0.05.")
+    if profile == "quick":
+        result.text.append("Comparisons (quick profile: subsets and 1-2 epochs, so these verdicts test the "
+                           "machinery, not the networks): " + "; ".join(o.text for o in outcomes) + ".")
+    else:
+        result.text.append(f"Comparisons, tested by {how}: " + "; ".join(o.text for o in outcomes) + ".")
+    return stored

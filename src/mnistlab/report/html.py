@@ -1,165 +1,419 @@
 """Render OUT/*/result.json as one self-contained HTML page (figures embedded as base64 PNG).
 
-The report only reads results: it never runs or imports a task's code, so what
-it shows is exactly what the runs stored.
+The report only reads results: it never runs a task's code (it reads the registry for titles, profile
+defaults and the command that reproduces a section), so what it shows is exactly what the runs stored.
+
+Each section opens with what a reader wants first: the command that reproduces it, its key table and
+figure, at most five short findings and the published figures beside ours; the full discussion, the
+remaining tables and figures, every metric and the configuration follow, the long parts folded away.
+The page is a Jinja2 template with autoescaping, so no text from a result can inject HTML.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
+import re
+import shlex
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from mnistlab import __version__
 from mnistlab.errors import MnistlabError
-from mnistlab.store import atomic_write_text, read_result
+from mnistlab.store import atomic_write_text, read_result, to_jsonable
+
+MAX_FINDINGS = 5
+FINDING_CHARS = 320
+
+# The table and figure that answer each task's main question; a section without them opens with its first.
+KEY_TABLE = {"task1": "pairs", "task2": "five_pairs", "task3": "sweep", "task4": "cnn_vs_mlp", "task6": "accuracy",
+             "permutation": "accuracy", "baselines": "models", "hparams": "summary", "clock": "variants"}
+KEY_FIGURE = {"task3": "accuracy_vs_size.png", "task4": "accuracy_vs_size.png", "task6": "accuracy_vs_lambda.png"}
+
+# Paragraphs that describe how a run was made rather than what it found; they stay in the full discussion.
+METHOD_LABELS = ("setup", "training recipe", "batch size", "speed", "method", "data")
 
 CSS = """
-:root { --ink:#1d2330; --muted:#5b6475; --rule:#d9dee7; --accent:#0b5fa5; --bg:#fbfcfe; }
+:root { --ink:#1d2330; --muted:#5b6475; --rule:#d9dee7; --accent:#0b5fa5; --bg:#fbfcfe; --theirs:#6a4c93; }
 * { box-sizing: border-box; }
 body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
        background: var(--bg); margin: 0; }
 main { max-width: 1080px; margin: 0 auto; padding: 2rem 1.5rem 4rem; }
 h1 { font-size: 2rem; margin: 0 0 .25rem; }
-h2 { font-size: 1.45rem; margin: 3rem 0 .5rem; padding-top: 1rem; border-top: 2px solid var(--rule); }
+h2 { font-size: 1.45rem; margin: 3rem 0 .3rem; padding-top: 1rem; border-top: 2px solid var(--rule);
+     display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; }
+h2 a.top { font-size: .8rem; font-weight: normal; white-space: nowrap; }
 h3 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; color: var(--muted); }
-p.meta, .meta { color: var(--muted); font-size: .9rem; }
+.meta { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+.runline { background: #eef2f8; border-left: 4px solid var(--accent); padding: .5rem .8rem; font-size: .92rem; }
+.runline b { font-weight: 600; }
 nav ol { columns: 2; padding-left: 1.2rem; }
-nav a, a { color: var(--accent); text-decoration: none; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.cmd { margin: .5rem 0 1rem; font-size: .88rem; }
+.cmd code { background: #f1f4f9; padding: .15rem .45rem; border-radius: 3px; user-select: all; }
+ul.findings { margin: .8rem 0 1rem; padding-left: 1.2rem; }
+ul.findings li { margin: .25rem 0; }
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .9rem; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding: .3rem 0; font-size: .88rem; }
-th, td { border-bottom: 1px solid var(--rule); padding: .3rem .7rem; text-align: right; }
+th, td { border-bottom: 1px solid var(--rule); padding: .3rem .7rem; text-align: right; vertical-align: top; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #eef2f8; font-weight: 600; }
 .tablewrap { overflow-x: auto; max-width: 100%; }
 .tables { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
+table.ref td, table.ref th { text-align: left; }
+table.ref td.ours { text-align: right; white-space: nowrap; }
+table.ref td.published { color: var(--theirs); max-width: 22rem; }
+table.ref td.source { white-space: nowrap; }
+table.ref td.note { color: var(--muted); font-size: .85rem; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); background: white; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .3rem; }
-details { margin: .6rem 0; } summary { cursor: pointer; color: var(--muted); }
+details { margin: .6rem 0; } summary { cursor: pointer; color: var(--accent); }
+details.discussion p { max-width: 75ch; }
 pre { background: #f1f4f9; padding: .6rem .8rem; overflow-x: auto; font-size: .82rem; }
 .notrun { color: #a33; }
-.ref td.published { color: #6a4c93; }
+p.banner { background: #fff4d6; border-left: 4px solid #e69f00; padding: .45rem .7rem; margin: .6rem 0; }
+dl.sources dt { font-weight: 600; color: var(--theirs); } dl.sources dd { margin: 0 0 .4rem 1.2rem; }
 """
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mnistlab report</title><style>{{ css }}</style></head>
+<body><main>
+<h1 id="contents">mnistlab report</h1>
+<p class="runline">{{ header }}</p>
+{%- if quick %}
+<p class="banner">{{ quick_banner }} (sections: {{ quick | join(", ") }}). Run <code>make report PROFILE=brief</code>
+for the assignment's settings.</p>
+{%- endif %}
+<p class="meta">mnistlab {{ version }} · written {{ now }} from <code>{{ out }}</code>. Every figure and number below
+was computed by the runs stored there, except the <span style="color:var(--theirs)">published</span> column of the
+tables headed "Beside published solutions", which quotes what written solutions reported (labelled Report A-D, see
+<a href="#sources">the sources</a>).</p>
+<nav><ol>
+{%- for s in sections %}
+<li><a href="#{{ s.name }}">{{ s.title }}</a>
+{%- if s.damage %} (damaged){% elif not s.record %} (not run){% endif %}</li>
+{%- endfor %}
+<li><a href="#sources">Published solutions cited</a></li>
+</ol></nav>
+{% for s in sections %}
+<section id="{{ s.name }}">
+<h2><span>{{ s.title }}</span><a class="top" href="#contents">↑ contents</a></h2>
+{%- if s.damage %}
+<p class="notrun">Warning: {{ s.damage }}. Run it again: <code>mnistlab run {{ s.name }}</code></p>
+{%- elif not s.record %}
+<p class="notrun">Not run yet: <code>mnistlab run {{ s.name }}</code></p>
+{%- else %}
+<p class="meta">{{ s.meta }}</p>
+{%- if s.quick %}<p class="banner">{{ quick_banner }}.</p>{% endif %}
+<p class="cmd">Reproduce: <code>{{ s.command }}</code></p>
+{%- if s.key_table %}{{ table(s.key_table) }}{% endif %}
+{%- if s.key_figure %}{{ figure(s.key_figure) }}{% endif %}
+{%- if s.findings %}
+<h3>Findings</h3>
+<ul class="findings">{% for f in s.findings %}<li>{{ f }}</li>{% endfor %}</ul>
+{%- endif %}
+{{ references(s.references) }}
+{%- if s.text %}
+<details class="discussion"><summary>
+{{- "What this smoke test computed (not findings)" if s.quick else "Full discussion" }}
+({{ s.text | length }} paragraph{{ "s" if s.text | length > 1 }})</summary>
+{%- for p in s.text %}<p>{{ p }}</p>{% endfor %}</details>
+{%- endif %}
+{%- if s.tables %}
+<h3>More tables</h3>
+<div class="tables">{% for t in s.tables %}{{ table(t) }}{% endfor %}</div>
+{%- endif %}
+{%- if s.figures %}
+<h3>More figures</h3>
+{% for f in s.figures %}{{ figure(f) }}{% endfor %}
+{%- endif %}
+{%- if s.metrics %}
+<details><summary>All {{ s.metrics | length }} metrics</summary><table>
+{%- for k, v in s.metrics %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table></details>
+{%- endif %}
+<details><summary>Configuration</summary><pre>{{ s.config }}</pre></details>
+{%- endif %}
+</section>
+{% endfor %}
+<section id="sources">
+<h2><span>Published solutions cited</span><a class="top" href="#contents">↑ contents</a></h2>
+<p>The "published" numbers quote these written solutions; each was obtained with that report's own settings
+(noted beside the number where they differ from ours), so compare like with like.</p>
+<dl class="sources">{% for label, text in sources %}<dt>{{ label }}</dt><dd>{{ text }}</dd>{% endfor %}</dl>
+</section>
+</main></body></html>
+"""
+
+MACROS = """{% macro table(t) -%}
+<div class="tablewrap"><table id="{{ t.id }}">{% if t.caption %}<caption>{{ t.caption }}</caption>{% endif %}
+<thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in t.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+</table></div>
+{%- endmacro %}
+{% macro figure(f) -%}
+{% if f.data %}<figure><img alt="{{ f.caption }}" src="data:image/png;base64,{{ f.data }}">
+<figcaption>{{ f.caption }}</figcaption></figure>
+{%- else %}<p class="notrun">Figure {{ f.file }} is missing.</p>{% endif %}
+{%- endmacro %}
+{% macro references(refs) -%}
+{% if not refs -%}
+<p class="meta">No published reference numbers are recorded for this section: the published solutions of this
+assignment that we could find report none for it.</p>
+{%- else -%}
+<h3>Beside published solutions</h3><div class="tablewrap"><table class="ref">
+<caption>Our number from this run, and the number a published solution reported (labelled as theirs; their
+settings may differ, as noted).</caption>
+<thead><tr><th>quantity</th><th>this run</th><th>published</th><th>source</th><th>their settings</th></tr></thead>
+<tbody>{% for r in refs %}<tr><td>{{ r.quantity }}</td><td class="ours">{{ r.ours }}</td>
+<td class="published">{{ r.published }}</td><td class="source">{% if r.href %}<a href="{{ r.href }}">{{ r.source }}</a>
+{%- else %}{{ r.source }}{% endif %}</td><td class="note">{{ r.note }}</td></tr>{% endfor %}</tbody>
+</table></div>
+{%- endif %}
+{%- endmacro %}
+"""
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
+_PAGE = _ENV.from_string(MACROS + TEMPLATE)
+
+
+QUICK_BANNER = "quick profile: subsets and 1-2 epochs; the numbers are a smoke test, not findings"
 
 
 def _fmt(value: Any) -> str:
+    """A number as a reader wants it: thousands separators, 4 significant decimals, no float noise."""
     if isinstance(value, bool) or value is None:
-        return html.escape(str(value))
+        return str(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
             return f"{value:.3g}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
-    return html.escape(str(value))
+    return str(value)
 
 
-def _table(table: dict, table_id: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table["columns"])
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in row) + "</tr>" for row in table["rows"])
-    caption = f"<caption>{html.escape(table.get('caption', ''))}</caption>" if table.get("caption") else ""
-    return (f'<div class="tablewrap"><table id="{html.escape(table_id)}">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+def _ours(value: Any, unit: str) -> str:
+    """Our number in the unit the published figure is quoted in."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "–"
+    if unit == "%" and 0 <= value <= 1:
+        return f"{value:.2%}"
+    if unit == "pp":
+        return f"{value:+.2f} pp"
+    if unit == "s":
+        return f"{value:,.1f} s"
+    if unit == "min":
+        return f"{value:.1f} min"
+    return _fmt(value)
 
 
-def _figure(folder: Path, fig: dict) -> str:
+def _table(table: dict, table_id: str) -> dict:
+    return {"id": table_id, "caption": table.get("caption", ""), "columns": table.get("columns", []),
+            "rows": [[_fmt(c) for c in row] for row in table.get("rows", [])]}
+
+
+def _figure(folder: Path, fig: dict) -> dict:
     path = folder / fig["file"]
-    caption = html.escape(fig.get("caption", ""))
-    if not path.is_file():
-        return f'<p class="notrun">Figure {html.escape(fig["file"])} is missing.</p>'
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{caption}</figcaption></figure>")
+    data = base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else ""
+    return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data}
 
 
-def _references(refs: list[dict], metrics: dict) -> str:
-    if not refs:
-        return ('<p class="meta">No published reference numbers are recorded for this section: the published '
-                "solutions of this assignment that we could find report none for it.</p>")
-    rows = []
-    for ref in refs:
-        ours = metrics.get(ref.get("metric", ""))
-        source = html.escape(ref["source"])
-        if ref["source"].startswith("http"):
-            source = f'<a href="{source}">{source}</a>'
-        rows.append(f"<tr><td>{html.escape(ref['quantity'])}</td><td>{_fmt(ours) if ours is not None else '–'}"
-                    f'</td><td class="published">{html.escape(ref["published"])}</td><td>{source}</td></tr>')
-    return ('<h3>Beside published solutions</h3><div class="tablewrap"><table class="ref">'
-            "<caption>Our number from this run, and the number a published solution reported "
-            "(labelled as theirs; their settings may differ).</caption>"
-            "<thead><tr><th>quantity</th><th>this run</th><th>published</th><th>source</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+def _references(refs: list[dict], metrics: dict) -> list[dict]:
+    return [{"quantity": r.get("quantity", ""), "published": r.get("published", ""), "source": r.get("source", ""),
+             "href": r["source"] if str(r.get("source", "")).startswith("http") else "",
+             "note": r.get("note", ""), "ours": _ours(metrics.get(r.get("metric") or ""), r.get("unit", ""))}
+            for r in refs]
 
 
-def _damaged_section(name: str, title: str, damage: str) -> str:
-    anchor = html.escape(name)
-    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2>'
-            f'<p class="notrun">Warning: {html.escape(damage)}. Run it again: '
-            f"<code>mnistlab run {anchor}</code></p></section>")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+_LABEL = re.compile(r"^([A-Z][\w .,'=-]{0,60}):\s")
 
 
-def _section(name: str, title: str, folder: Path, record: dict | None) -> str:
-    anchor = html.escape(name)
+def _sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph.strip()) if s.strip()]
+
+
+def _shorten(text: str, limit: int = FINDING_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > 0 else limit - 1].rstrip(",;: ") + " …"
+
+
+def findings(paragraphs: Iterable[str], limit: int = MAX_FINDINGS) -> list[str]:
+    """At most `limit` short findings from a task's discussion paragraphs.
+
+    Tasks write a discussion, not a summary, so one sentence per paragraph stands for it: the first
+    sentence that states a result (one with a percentage), else the first sentence, led by the paragraph's
+    label ('Task 3.2:') so it reads on its own. Paragraphs about how the run was made are left out, and a
+    'Conclusion' paragraph is kept even when it comes after the limit.
+    """
+    picked: list[tuple[bool, str]] = []
+    for paragraph in paragraphs:
+        label_match = _LABEL.match(paragraph)
+        label = label_match.group(1) if label_match else ""
+        if label.lower().startswith(METHOD_LABELS):
+            continue
+        sentences = _sentences(paragraph)
+        if not sentences:
+            continue
+        chosen = next((s for s in sentences if "%" in s), sentences[0])
+        if label and not chosen.startswith(label):
+            chosen = f"{label}: {chosen}"
+        picked.append((label.lower().startswith("conclusion"), _shorten(chosen)))
+    if len(picked) > limit:
+        conclusion = [text for is_conclusion, text in picked if is_conclusion][:1]
+        return [text for _, text in picked[: limit - len(conclusion)]] + conclusion
+    return [text for _, text in picked]
+
+
+def _set_value(value: Any) -> str:
+    """A config value as `--set` parses it back (tuples comma-joined, None as none, booleans lower-case)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | tuple):
+        return ",".join(_set_value(v) for v in value)
+    return str(value)
+
+
+def reproduce_command(name: str, record: dict) -> str:
+    """The `mnistlab run` command that reproduces a stored result: its profile, seed and every option that
+    differs from the profile's default. A precision the profile leaves on 'auto' is not pinned, since the
+    runner resolves 'auto' for the machine it runs on."""
+    from mnistlab.tasks import REGISTRY
+
+    seeds = record.get("seeds") or [record.get("seed", 0)]
+    parts = ["mnistlab", "run", name, "--profile", str(record.get("profile", "quick"))]
+    parts += ["--seeds", ",".join(map(str, seeds))] if len(seeds) > 1 else ["--seed", str(seeds[0])]
+    device = str(record.get("environment", {}).get("device", "cpu"))
+    if device.startswith("cuda"):
+        parts += ["--device", "cuda"]
+    task = REGISTRY.get(name)
+    stored = record.get("config", {})
+    if task is not None:
+        try:
+            defaults = to_jsonable(task.config(str(record.get("profile", "quick"))))
+        except Exception:  # a profile this version no longer knows: show the options as stored
+            defaults = {}
+        for key, value in stored.items():
+            default = defaults.get(key, object())
+            if value == default or (default == "auto" and (key == "precision" or key.endswith("_precision"))):
+                continue
+            parts += ["--set", f"{key}={_set_value(value)}"]
+    return shlex.join(parts)
+
+
+def _precisions(record: dict) -> set[str]:
+    return {str(v) for k, v in record.get("config", {}).items() if k == "precision" or k.endswith("_precision")}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _header(records: dict[str, dict], n_tasks: int) -> str:
+    """One line for the whole page: profiles, seeds, devices, precisions and the total run time."""
+    if not records:
+        return "No results yet: run `mnistlab run all`, then `mnistlab report`."
+
+    def joined(values: Iterable[Any]) -> str:
+        return ", ".join(sorted({str(v) for v in values})) or "–"
+
+    runs = list(records.values())
+    devices = {f"{r.get('environment', {}).get('device', '?')} (torch {r.get('environment', {}).get('torch', '?')}, "
+               f"{r.get('environment', {}).get('cores', '?')} cores)" for r in runs}
+    total = sum(float(r.get("seconds", 0.0)) for r in runs)
+    return (f"{len(runs)} of {n_tasks} tasks run · profile {joined(r.get('profile') for r in runs)} · "
+            f"seeds {joined(_seeds_text(r) for r in runs)} · device {joined(devices)} · "
+            f"precision {joined(p for r in runs for p in _precisions(r))} · "
+            f"total run time {_duration(total)} (the stored runs' own times; sub-runs loaded from the cache add none)")
+
+
+def _seeds_text(record: dict) -> str:
+    seeds = record.get("seeds") or [record.get("seed", "?")]
+    return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} ({', '.join(map(str, seeds))})"
+
+
+def _pick(items: list[dict], wanted: str | None, key: str) -> tuple[dict | None, list[dict]]:
+    """The key item (the wanted one, else the first) and the rest, in their order."""
+    if not items:
+        return None, []
+    index = next((i for i, item in enumerate(items) if item.get(key) == wanted), 0)
+    return items[index], items[:index] + items[index + 1:]
+
+
+def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
     if record is None:
-        return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2>'
-                f'<p class="notrun">Not run yet: <code>mnistlab run {anchor}</code></p></section>')
+        return {"name": name, "title": title, "record": None}
     env = record.get("environment", {})
-    meta = (f"{record['profile']} profile · seed {record['seed']} · {record['seconds']:.1f} s on "
-            f"{env.get('device', '?')} ({env.get('cores', '?')} cores, torch {env.get('torch', '?')}) · "
-            f"{record.get('finished_at', '')}")
-    parts = [f'<section id="{anchor}"><h2>{html.escape(record.get("title", title))}</h2>',
-             f'<p class="meta">{html.escape(meta)}</p>']
-    parts += [f"<p>{html.escape(p)}</p>" for p in record.get("text", [])]
-    parts.append(_references(record.get("references", []), record.get("metrics", {})))
-    tables = [_table(table, f"{name}-{key}") for key, table in record.get("tables", {}).items()]
-    if tables:
-        parts.append(f'<div class="tables">{"".join(tables)}</div>')
-    parts += [_figure(folder, fig) for fig in record.get("figures", [])]
+    precision = ", ".join(sorted(_precisions(record)))
+    seeds = record.get("seeds") or [record.get("seed", "?")]
+    meta = (f"{record.get('profile', '?')} profile · "
+            + (f"seed {seeds[0]} (every number: one network per seed)" if len(seeds) == 1 else
+               f"{len(seeds)} seeds ({', '.join(map(str, seeds))}): numbers are means, intervals in the seeds table")
+            + " · "
+            f"{_duration(float(record.get('seconds', 0.0)))} on {env.get('device', '?')} "
+            f"({env.get('cores', '?')} cores, torch {env.get('torch', '?')})"
+            + (f" · precision {precision}" if precision else "") + f" · finished {record.get('finished_at', '?')}")
+    tables = [{**_table(t, f"{name}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
+    key_table, other_tables = _pick(tables, KEY_TABLE.get(name), "key")
+    figures = [_figure(folder, f) for f in record.get("figures", [])]
+    key_figure, other_figures = _pick(figures, KEY_FIGURE.get(name), "file")
     metrics = record.get("metrics", {})
-    if metrics:
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in sorted(metrics.items()))
-        parts.append(f"<details><summary>All {len(metrics)} metrics</summary><table>{rows}</table></details>")
-    parts.append("<details><summary>Configuration</summary><pre>"
-                 f"{html.escape(json.dumps(record.get('config', {}), indent=2))}</pre></details>")
-    parts.append("</section>")
-    return "\n".join(parts)
+    return {
+        "name": name, "title": record.get("title", title), "record": True, "meta": meta,
+        "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
+        "quick": record.get("profile") == "quick",
+        "findings": [] if record.get("profile") == "quick" else findings(record.get("text", [])),
+        "references": _references(record.get("references", []), metrics),
+        "text": record.get("text", []), "tables": other_tables, "figures": other_figures,
+        "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],
+        "config": json.dumps(record.get("config", {}), indent=2),
+    }
+
+
+def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
+    """The stored result, or None: not run yet, or damaged (then `damaged[name]` says how, and so does
+    a warning on stderr) -- a damaged file is never shown as 'not run' without a word, nor fails the page."""
+    try:
+        return read_result(path)
+    except FileNotFoundError:
+        return None
+    except MnistlabError as exc:
+        damaged[name] = str(exc)
+        print(f"mnistlab: warning: {exc}", file=sys.stderr)
+        return None
 
 
 def render(out: Path) -> str:
-    from mnistlab.tasks import REGISTRY  # names and titles only; task code is not run
+    from mnistlab.published import SOURCES
+    from mnistlab.tasks import REGISTRY  # names, titles and profile defaults only; task code is not run
 
-    sections, toc = [], []
-    for name, task in REGISTRY.items():
-        path = out / name / "result.json"
-        record, damage = None, ""
-        try:
-            record = read_result(path)
-        except FileNotFoundError:
-            pass
-        except MnistlabError as exc:
-            damage = str(exc)
-            print(f"mnistlab: warning: {damage}", file=sys.stderr)
-        status = "" if record else " (damaged)" if damage else " (not run)"
-        toc.append(f'<li><a href="#{html.escape(name)}">{html.escape(task.title)}</a>{status}</li>')
-        sections.append(_damaged_section(name, task.title, damage) if damage
-                        else _section(name, task.title, out / name, record))
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mnistlab report</title><style>{CSS}</style></head>
-<body><main>
-<h1>mnistlab report</h1>
-<p class="meta">mnistlab {__version__} · written {now} from {html.escape(str(out))}. Every figure and number
-below was computed by the runs stored there; numbers from published solutions are labelled as such.</p>
-<nav><ol>{''.join(toc)}</ol></nav>
-{''.join(sections)}
-</main></body></html>
-"""
+    damaged: dict[str, str] = {}
+    records = {name: r for name in REGISTRY if (r := _read(out / name / "result.json", damaged, name)) is not None}
+    sections = [{**_section(name, task.title, out / name, records.get(name)), "damage": damaged.get(name, "")}
+                for name, task in REGISTRY.items()]
+    cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
+    sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
+    quick = [name for name, r in records.items() if r.get("profile") == "quick"]
+    return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)), version=__version__, out=str(out),
+                        quick=quick, quick_banner=QUICK_BANNER,
+                        now=datetime.now(UTC).isoformat(timespec="seconds"), sections=sections, sources=sources)
 
 
 def write_report(out: Path, target: Path) -> Path:

@@ -1,15 +1,18 @@
-"""What every experiment is: a config dataclass, named profiles, and `run(config, ctx) -> Result`.
+"""What every experiment is: a config dataclass, named profiles, a plan and an analysis.
 
 A task module defines
 
     @dataclass(frozen=True)
     class Config: ...                       # every knob, with the brief's values as defaults
     PROFILES = {"quick": {...}, "brief": {...}}   # overrides of Config, as data
-    def run(config: Config, ctx: Context) -> Result: ...
-    TASK = Task(name=..., title=..., config_cls=Config, profiles=PROFILES, run=run)
+    def plan(config: Config, seed: int) -> list[SubRun]: ...   # the networks it needs
+    def analyse(config: Config, ctx: Context) -> Result: ...  # reads ctx.trained(run); trains nothing
+    TASK = Task(name=..., title=..., config_cls=Config, profiles=PROFILES, plan=plan, analyse=analyse)
 
-and is listed in `mnistlab.tasks.REGISTRY`. The runner (not the task) writes
-OUT/<task>/result.json; the task saves its figures through `ctx.figure`.
+and is listed in `mnistlab.tasks.REGISTRY`. Between the two steps the runner has an executor train
+every planned sub-run that the cache lacks. The runner (not the task) writes OUT/<task>/result.json;
+the task saves its figures through `ctx.figure`. Work that is not a network but is slow (t-SNE, the
+pair classifiers) is cached through `ctx.memo`.
 
 A field named `precision` or `*_precision` may be "auto": the runner replaces it with the precision
 this device computes fastest (`for_device`) before anything is keyed, trained or recorded.
@@ -30,10 +33,11 @@ from typing import Any
 
 import torch
 
+from mnistlab.cache import SubRunCache
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
-from mnistlab.store import SubRunCache
+from mnistlab.subrun import SubRun, Trained
 
 PROFILE_NAMES = ("quick", "brief")
 
@@ -90,6 +94,23 @@ class Context:
     cache: SubRunCache
     data_dir: Path | None = None
     show_progress: bool | None = None
+    tensorboard_dir: Path | None = None
+    finished: dict[SubRun, Trained] = field(default_factory=dict)  # the executed plan, filled by the runner
+    memos: list[str] = field(default_factory=list)  # cache entries of memoised results this analysis used
+
+    def trained(self, run: SubRun) -> Trained:
+        """The finished sub-run `run` of this task's plan (the analysis never trains)."""
+        try:
+            return self.finished[run]
+        except KeyError:
+            raise RuntimeError(f"sub-run {run.label} was not in the task's plan") from None
+
+    def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
+             label: str = "") -> tuple[dict[str, Any], Path]:
+        """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""
+        record, folder = self.cache.memo(kind, params, compute, label, task=self.out_dir.name)
+        self.memos.append(folder.name)
+        return record, folder
 
     def progress(self, iterable: Iterable | None = None, *, desc: str = "", total: int | None = None):
         return progress(iterable, desc=desc, total=total, enabled=self.show_progress)
@@ -112,8 +133,23 @@ class Task:
     title: str
     config_cls: type
     profiles: dict[str, dict[str, Any]]
-    run: Callable[[Any, Context], Result]
+    analyse: Callable[[Any, Context], Result]
+    plan: Callable[[Any, int], list[SubRun]] | None = None
+    contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.seeds)
     description: str = ""
+
+    def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
+        """The networks this task trains for `config` and `seed`, each once."""
+        return list(dict.fromkeys(self.plan(config, seed))) if self.plan is not None else []
+
+    def run(self, config: Any, ctx: Context, executor: Any = None) -> Result:
+        """Plan, execute what the cache lacks (inline unless an executor is given), analyse."""
+        from mnistlab.runner import execute_plan
+
+        ctx.finished = execute_plan(self.sub_runs(config, ctx.seed), ctx.cache, executor=executor,
+                                    device=ctx.device, data_dir=ctx.data_dir, show_progress=ctx.show_progress,
+                                    task=self.name)
+        return self.analyse(config, ctx)
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None) -> Any:
         """The config for a profile, with `--set` overrides applied (already parsed to field types)."""

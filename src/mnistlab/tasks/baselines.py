@@ -23,8 +23,9 @@ from torch import nn
 from mnistlab.data import CLASS_NAMES, load
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.tasks.common import check_data_limits, train_classifier, tsne_2d
+from mnistlab.tasks.common import check_data_limits, classifier_run, tsne_2d
 from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.embedding import class_legend_handles, scatter_classes, separation
@@ -103,9 +104,9 @@ def layer_outputs(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tens
 
 def embed(ctx: Context, config: Config, name: str, features: np.ndarray) -> tuple[np.ndarray, float]:
     """t-SNE of one representation (PCA to tsne_pca_dims first when wider), cached per representation."""
-    key = {"kind": "baselines-tsne", "representation": name, "n": len(features), "dims": features.shape[1],
-           "perplexity": config.tsne_perplexity, "pca_dims": config.tsne_pca_dims,
-           "sha256": hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest(), "seed": ctx.seed}
+    params = {"source": "baselines", "representation": name, "n": len(features), "dims": features.shape[1],
+              "perplexity": config.tsne_perplexity, "pca_dims": config.tsne_pca_dims,
+              "sha256": hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest(), "seed": ctx.seed}
 
     def compute(folder) -> dict:
         start = time.perf_counter()
@@ -115,11 +116,8 @@ def embed(ctx: Context, config: Config, name: str, features: np.ndarray) -> tupl
         np.save(folder / "embedding.npy", tsne_2d(z, perplexity=config.tsne_perplexity, seed=ctx.seed))
         return {"seconds": time.perf_counter() - start}
 
-    record = ctx.cache.get_or_run(key, compute)
-    path = ctx.cache.folder(key) / "embedding.npy"
-    if not path.is_file():
-        raise MnistlabError(f"the cached t-SNE embedding {path} is missing; delete {path.parent} and run again")
-    return np.load(path), record["seconds"]
+    record, folder = ctx.memo("tsne", params, compute, label=f"t-SNE of {name}")
+    return np.load(folder / "embedding.npy"), record["seconds"]
 
 
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, hits: dict[str, float],
@@ -158,17 +156,28 @@ def plot_measures(rows: list[list[Any]]) -> plt.Figure:
     return fig
 
 
-def run(config: Config, ctx: Context) -> Result:
-    result = Result()
+def _runs(config: Config, seed: int) -> dict[str, SubRun]:
     cfg = config.train_config()
-    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit}
+    return {name: classifier_run(spec, cfg, seed=seed, train_limit=config.train_limit, test_limit=config.test_limit,
+                                 keep_checkpoint=True, name=name)  # its layers are looked at below
+            for name, (spec, _) in MODELS.items()}
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return list(_runs(config, seed).values())
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    result = Result()
+    runs = _runs(config, ctx.seed)
     x_img, y = load("mnist", "test", view="image", limit=config.test_limit, device=ctx.device, data_dir=ctx.data_dir)
     subset = slice(0, config.tsne_subset)
     labels = y[subset].cpu().numpy()
     representations: dict[str, np.ndarray] = {"pixels": x_img[subset].flatten(1).cpu().numpy()}
     model_rows = []
-    for name, (spec, expected) in ctx.progress(MODELS.items(), desc="baselines"):
-        model, rec = train_classifier(ctx, spec, cfg, **limits, desc=name)
+    for name, (spec, expected) in MODELS.items():
+        trained = ctx.trained(runs[name])
+        model, rec = trained.model(ctx.device), trained.record
         if rec["params"] != expected:
             raise MnistlabError(f"{name} has {rec['params']:,} parameters, expected {expected:,}")
         key = name.split()[0].lower()
@@ -244,9 +253,10 @@ def _discussion(model_rows: list[list[Any]], rows: list[list[Any]], k: int) -> l
 
 TASK = Task(
     name="baselines",
-    title="Extension: classic baselines and manifold untangling (SPEC 8.4)",
+    title="Extension: classic baselines and manifold untangling",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
     description="softmax regression, a 100-unit sigmoid MLP and a 5x5 sigmoid CNN; t-SNE of their layers",
 )

@@ -337,10 +337,10 @@ def clock_paragraphs(config: Config, errors: dict[str, np.ndarray], preds: dict[
 
 TASK = Task(
     name="clock",
-    title="Extension: tell the time from analogue clocks (SPEC 8.3)",
+    title="Extension: tell the time from analogue clocks",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="generated analogue clocks read by five heads on one CNN: cyclic regression, 24/720 classes, "
                 "hour class + minute, sin/cos; mean common-sense error in minutes",
 )

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
-from mnistlab.runtime import resolve_precision
+from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Table
-from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, train_or_load
+from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
 
 # How CNN-1 (Task 4.1) is trained in each profile. Task 5 visualises the very same network, so it
 # builds the same sub-run key from these values and finds Task 4's checkpoint in the cache.
@@ -88,71 +89,80 @@ def check_no_repeats(option: str, texts: tuple[str, ...], example: str) -> None:
         seen.add(text)
 
 
-def train_classifier(
-    ctx: Context,
-    spec: MLPSpec | CNNSpec,
-    cfg: TrainConfig,
-    *,
-    dataset: str = "mnist",
-    normalise: str = "unit",
-    train_limit: int | None = None,
-    test_limit: int | None = None,
-    permutation_seed: int | None = None,
-    desc: str = "",
-) -> tuple[nn.Module, dict[str, Any]]:
-    """Train `spec` on `dataset` with the one engine, once per (spec, data, config, seed).
+def view_of(spec: MLPSpec | CNNSpec) -> str:
+    return "flat" if isinstance(spec, MLPSpec) else "image"
 
-    With `permutation_seed`, train and test images have their pixels shuffled by that fixed permutation
-    (`mnistlab.data.pixel_permutation`).
 
-    Returns the trained model (on ctx.device) and its record: per-epoch history, parameter count,
-    training seconds, final train/test accuracy and loss. A rerun, or another task asking for the
-    same key, loads the checkpoint from the sub-run cache instead of training again.
-    """
-    view = "flat" if isinstance(spec, MLPSpec) else "image"
-    data_key: dict[str, Any] = {"dataset": dataset, "normalise": normalise, "view": view,
-                                "train_limit": train_limit, "test_limit": test_limit}
-    if permutation_seed is not None:  # only then, so unpermuted keys stay what they always were
-        data_key["pixel_permutation_seed"] = permutation_seed
-    key = {
-        "kind": "classifier",
-        "model": type(spec).__name__,
-        "spec": asdict(spec),
-        "data": data_key,
-        "train": asdict(cfg),
-        "seed": ctx.seed,
-    }
+@dataclass(frozen=True)
+class ImageData:
+    """Which images a classifier sub-run trains and is tested on."""
 
-    def data():
-        kw = {"normalise": normalise, "view": view, "device": ctx.device, "data_dir": ctx.data_dir}
-        splits = [load(dataset, "train", limit=train_limit, **kw), load(dataset, "test", limit=test_limit, **kw)]
-        if permutation_seed is not None:
-            permutation = pixel_permutation(permutation_seed)
+    dataset: str = "mnist"
+    normalise: str = "unit"
+    view: str = "flat"
+    train_limit: int | None = None
+    test_limit: int | None = None
+    pixel_permutation_seed: int | None = None  # train and test pixels shuffled by this fixed permutation
+
+    def load(self, device: torch.device, data_dir: Path | None) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+        kw = {"normalise": self.normalise, "view": self.view, "device": device, "data_dir": data_dir}
+        splits = [load(self.dataset, "train", limit=self.train_limit, **kw),
+                  load(self.dataset, "test", limit=self.test_limit, **kw)]
+        if self.pixel_permutation_seed is not None:
+            permutation = pixel_permutation(self.pixel_permutation_seed)
             splits = [(permute_pixels(x, permutation), y) for x, y in splits]
-        return splits
+        return splits[0], splits[1]
 
-    def build() -> nn.Module:
-        torch.manual_seed(ctx.seed)
-        return build_model(spec)
 
-    def train(model: nn.Module) -> dict[str, Any]:
-        (x, y), (xt, yt) = data()
-        result = fit(model, (x, y), (xt, yt), cfg, seed=ctx.seed, desc=desc or spec.name,
-                     show_progress=ctx.show_progress)
-        final_train = evaluate(model, x, y, batch_size=cfg.eval_batch_size, precision=cfg.precision,
-                               channels_last=cfg.channels_last)
-        return {
-            "name": spec.name,
-            "params": count_parameters(model),
-            "history": result.history,
-            "train_seconds": result.train_seconds,
-            "train_acc": final_train["acc"],
-            "train_loss": final_train["loss"],
-            "test_acc": result.final()["test_acc"],
-            "test_loss": result.final()["test_loss"],
-        }
+def classifier_run(spec: MLPSpec | CNNSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
+                   normalise: str = "unit", train_limit: int | None = None, test_limit: int | None = None,
+                   permutation_seed: int | None = None, keep_checkpoint: bool = False,
+                   name: str = "") -> SubRun:
+    """The sub-run that trains `spec` on `dataset` with the one engine. Two tasks asking for the same
+    network (Task 5 and Task 4's CNN-1, the permutation task's unpermuted MLP and Task 3's) get equal
+    SubRuns, hence one cache entry."""
+    data = ImageData(dataset=dataset, normalise=normalise, view=view_of(spec), train_limit=train_limit,
+                     test_limit=test_limit, pixel_permutation_seed=permutation_seed)
+    n_train = train_limit or 60_000
+    return SubRun(kind="classifier", model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
+                  keep_checkpoint=keep_checkpoint, cost=training_flops(build_model(spec), data, n_train, cfg.epochs))
 
-    return train_or_load(ctx.cache, key, build, train, ctx.device)
+
+def training_flops(model: nn.Module, data: ImageData, n_train: int, epochs: int) -> float:
+    """About 3x the forward multiply-adds (x2 FLOPs each) per image, over all epochs."""
+    from mnistlab.models.summary import forward_macs
+
+    shape = (784,) if data.view == "flat" else (1, 28, 28)
+    return 6.0 * forward_macs(model, shape) * n_train * epochs
+
+
+def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one classifier: per-epoch history, final train/test scores, test predictions and the
+    inference rate of the trained network (timed right after training, where it ran)."""
+    from mnistlab.train import inference_rate
+
+    cfg: TrainConfig = run.train
+    (x, y), (xt, yt) = run.data.load(env.device, env.data_dir)
+    result = fit(model, (x, y), (xt, yt), cfg, seed=run.seed, desc=run.label, show_progress=env.show_progress)
+    eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision, "channels_last": cfg.channels_last}
+    final_train = evaluate(model, x, y, **eval_kw)
+    logits = predict_logits(model, xt, **eval_kw)[0]
+    record = {
+        "name": run.label,
+        "params": count_parameters(model),
+        "history": result.history,
+        "train_seconds": result.train_seconds,
+        "train_acc": final_train["acc"],
+        "train_loss": final_train["loss"],
+        "test_acc": result.final()["test_acc"],
+        "test_loss": result.final()["test_loss"],
+        "infer_images_per_second": inference_rate(model, xt, repeats=3, **eval_kw),
+    }
+    pred = logits.argmax(1)
+    return record, {"test_pred": pred.to(torch.int16).cpu().numpy(), "test_correct": (pred == yt).cpu().numpy()}
+
+
+KIND_CLASSIFIER = SubRunKind(build=lambda run: build_model(run.model), train=_train_classifier)
 
 
 def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float = 30.0, seed: int = 0,
@@ -168,15 +178,6 @@ def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float =
     return TSNE(perplexity=perplexity, init="pca", random_state=seed, n_jobs=jobs).fit_transform(features)
 
 
-def cnn1_key_config(profile: str, device: torch.device) -> tuple[TrainConfig, dict[str, int | None]]:
-    """The TrainConfig and data limits with which CNN-1 is trained in `profile` on `device` (its precision
-    resolved as the runner resolves Task 4's, so both tasks build the same sub-run key)."""
-    values = dict(CNN1_TRAINING[profile])
-    limits = {"train_limit": values.pop("train_limit"), "test_limit": values.pop("test_limit")}
-    values["precision"] = resolve_precision(values["precision"], device)
-    return TrainConfig(**values), limits
-
-
 __all__ = [
     "CNN1",
     "CNN1_TRAINING",
@@ -184,46 +185,36 @@ __all__ = [
     "MLP_SWEEP_TRAINING",
     "build_model",
     "check_data_limits",
-    "cnn1_key_config",
+    "classifier_run",
     "epoch_table",
     "per_epoch_seconds",
     "slug",
     "summary_table",
     "sweep_curve_figures",
     "sweep_metrics",
+    "sweep_rows",
+    "sweep_runs",
     "sweep_table",
-    "train_classifier",
-    "train_sweep",
     "tsne_2d",
 ]
 
 
-def train_sweep(
-    ctx: Context,
-    specs: list[MLPSpec | CNNSpec],
-    cfg: TrainConfig,
-    *,
-    train_limit: int | None = None,
-    test_limit: int | None = None,
-    infer_repeats: int = 3,
-) -> list[dict[str, Any]]:
-    """Train each spec with `train_classifier` (cached per spec) and time its inference on the test set.
+def sweep_runs(specs: list[MLPSpec | CNNSpec], cfg: TrainConfig, *, seed: int, train_limit: int | None = None,
+               test_limit: int | None = None, keep_first: bool = True) -> list[SubRun]:
+    """One classifier sub-run per spec. The first, the brief's network, keeps its checkpoint: Task 5 looks
+    inside CNN-1 and the permutation task rewires the brief's MLP."""
+    return [classifier_run(spec, cfg, seed=seed, train_limit=train_limit, test_limit=test_limit,
+                           keep_checkpoint=keep_first and i == 0, name=f"{spec.name} [{i + 1}/{len(specs)}]")
+            for i, spec in enumerate(specs)]
 
-    Returns one dict per spec: the cached record plus 'spec', 'model', 'depth' (weight layers) and
-    'infer_images_per_second'. Inference is timed anew on every run: it is cheap and has no cache key.
-    """
-    from mnistlab.train import inference_rate
 
+def sweep_rows(ctx: Context, runs: list[SubRun]) -> list[dict[str, Any]]:
+    """The trained record of each sweep sub-run plus 'spec', 'name' and 'depth' (weight layers)."""
     rows = []
-    for i, spec in enumerate(specs, 1):
-        model, record = train_classifier(ctx, spec, cfg, train_limit=train_limit, test_limit=test_limit,
-                                         desc=f"{spec.name} [{i}/{len(specs)}]")
-        view = "flat" if isinstance(spec, MLPSpec) else "image"
-        x_test, _ = load("mnist", "test", view=view, limit=test_limit, device=ctx.device, data_dir=ctx.data_dir)
-        rate = inference_rate(model, x_test, batch_size=cfg.eval_batch_size, precision=cfg.precision,
-                              channels_last=cfg.channels_last, repeats=infer_repeats)
+    for run in runs:
+        spec = run.model
         depth = len(spec.hidden) + 1 if isinstance(spec, MLPSpec) else len(spec.channels) + len(spec.dense) + 1
-        rows.append({**record, "spec": spec, "model": model, "depth": depth, "infer_images_per_second": rate})
+        rows.append({**ctx.trained(run).record, "name": spec.name, "spec": spec, "depth": depth})
     return rows
 
 

@@ -93,6 +93,6 @@ TASK = Task(
     title="The data: MNIST and Fashion-MNIST at a glance",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="class counts per split and sample images per class for both datasets",
 )

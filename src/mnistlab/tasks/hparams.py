@@ -17,10 +17,11 @@ import itertools
 import math
 import re
 import statistics
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib import ticker
@@ -28,12 +29,14 @@ from torch import Tensor, nn
 
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp
+from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mlp import initialise
 from mnistlab.runtime import PRECISIONS
+from mnistlab.seeds import Arm, Contrast
+from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
-from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, train_or_load
+from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 
 INITS = ("default", "glorot", "he", "normal", "zeros")
@@ -350,54 +353,73 @@ def fit_recipe(model: nn.Module, recipe: Recipe, train: Split, val: Split, test:
     }
 
 
-class _Data:
-    """Each dataset's train/validation/test tensors, loaded on the first cache miss that needs them (a
-    fully cached rerun loads nothing), one dataset at a time."""
+@dataclass(frozen=True)
+class StudyData:
+    """A dataset split three ways: the first n_train training images, the next n_val for validation
+    (early stopping, best epoch), and the test set, scored once after the best weights are restored."""
 
-    def __init__(self, config: Config, ctx: Context):
-        self.config, self.ctx = config, ctx
-        self.name: str | None = None
-        self.splits: tuple[Split, Split, Split] | None = None
+    dataset: str
+    view: str
+    n_train: int
+    n_val: int
+    test_limit: int | None = None
 
-    def get(self, dataset: str, family: str) -> tuple[Split, Split, Split]:
-        if self.name != dataset or self.splits is None:
-            kw = {"normalise": "unit", "view": "flat", "device": self.ctx.device, "data_dir": self.ctx.data_dir}
-            x, y = load(dataset, "train", limit=self.config.train_limit, **kw)
-            xt, yt = load(dataset, "test", limit=self.config.test_limit, **kw)
-            n_train, _ = self.config.split_sizes()
-            self.name = dataset
-            self.splits = ((x[:n_train], y[:n_train]), (x[n_train:], y[n_train:]), (xt, yt))
-        if family == "MLP":
-            return self.splits
-        train, val, test = ((x.view(len(x), 1, 28, 28), y) for x, y in self.splits)
-        return train, val, test
+    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
+        kw = {"normalise": "unit", "view": self.view, "device": device, "data_dir": data_dir}
+        x, y = load(self.dataset, "train", limit=self.n_train + self.n_val, **kw)
+        xt, yt = load(self.dataset, "test", limit=self.test_limit, **kw)
+        return (x[:self.n_train], y[:self.n_train]), (x[self.n_train:], y[self.n_train:]), (xt, yt)
 
 
-def train_recipe(ctx: Context, config: Config, dataset: str, recipe: Recipe, data: _Data,
-                 desc: str = "") -> dict[str, Any]:
-    """One cached sub-run: the key holds everything that determines the weights."""
-    cfg = config.train_config(recipe)
+def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: str = "") -> SubRun:
+    """One run of a study: the key holds everything that determines the weights. The same first weights
+    (seed) for every value with the same architecture."""
     n_train, n_val = config.split_sizes()
-    key = {
-        "kind": "hparams",
-        "model": type(recipe.spec).__name__,
-        "recipe": asdict(recipe),
-        "data": {"dataset": dataset, "normalise": "unit", "train_limit": config.train_limit, "n_train": n_train,
-                 "n_val": n_val, "test_limit": config.test_limit},
-        "train": asdict(cfg),
-        "seed": ctx.seed,
-    }
+    data = StudyData(dataset, "flat" if recipe.family == "MLP" else "image", n_train, n_val, config.test_limit)
+    # Cost at the epoch cap (early stopping usually ends sooner): an upper bound for plans.
+    cost = 6.0 * forward_macs(build_net(recipe), (784,) if data.view == "flat" else (1, 28, 28)) * n_train \
+        * config.max_epochs
+    return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
+                  name=name or f"{dataset} {recipe.family}", cost=cost)
 
-    def build() -> nn.Module:
-        torch.manual_seed(ctx.seed)  # the same first weights for every value with the same architecture
-        return build_net(recipe)
 
-    def train(model: nn.Module) -> dict[str, Any]:
-        return fit_recipe(model, recipe, *data.get(dataset, recipe.family), cfg, seed=ctx.seed, desc=desc,
-                          show_progress=ctx.show_progress)
+def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    train, val, test = run.data.load(env.device, env.data_dir)
+    record = fit_recipe(model, run.model, train, val, test, run.train, seed=run.seed, desc=run.label,
+                        show_progress=env.show_progress)
+    cfg = run.train
+    pred = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision,
+                          channels_last=cfg.channels_last)[0].argmax(1)
+    return record, {"test_correct": (pred == test[1]).cpu().numpy()}
 
-    _, record = train_or_load(ctx.cache, key, build, train, ctx.device)
-    return record
+
+KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_recipe)
+
+
+def _runs(config: Config, seed: int) -> list[tuple[str, Study, str, SubRun]]:
+    return [(d, s, label, recipe_run(config, d, recipe, seed, f"{d} {s.family} {s.name}={label}"))
+            for d in config.datasets for s in config.studies() for label, recipe in s.values.items()]
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """Every value of every study against its reference, per dataset."""
+    out = []
+    for dataset in config.datasets:
+        for study in config.studies():
+            ref = study.values[study.reference]
+
+            def arm(label: str, recipe: Recipe, study: Study = study, dataset: str = dataset) -> Arm:
+                return Arm(f"{dataset} {study.family} {study.name}={label}",
+                           metric_slug(dataset, study.family, study.name, label) + "_test_acc",
+                           run=lambda seed: recipe_run(config, dataset, recipe, seed))
+
+            out += [Contrast(arm(label, recipe), arm(study.reference, ref), f"{dataset} {study.family} {study.name}")
+                    for label, recipe in study.values.items() if label != study.reference]
+    return out
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return [run for *_, run in _runs(config, seed)]
 
 
 # ----------------------------------------------------------------------------------------------- task
@@ -413,19 +435,14 @@ def accuracy_noise_pp(acc: float, n: int) -> float:
     return 100 * 1.96 * math.sqrt(max(acc * (1 - acc), 1e-12) / n)
 
 
-def run(config: Config, ctx: Context) -> Result:
+def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
-    data = _Data(config, ctx)
-    plan = [(d, s, label, recipe) for d in config.datasets for s in config.studies()
-            for label, recipe in s.values.items()]
     records: dict[tuple[str, Recipe], dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
-    for dataset, study, label, recipe in ctx.progress(plan, desc="hparams runs"):
-        if (dataset, recipe) not in records:
-            records[(dataset, recipe)] = train_recipe(ctx, config, dataset, recipe, data,
-                                                      desc=f"{dataset} {study.family} {study.name}={label}")
-        rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family, "recipe": recipe,
-                     "reference": label == study.reference, **records[(dataset, recipe)]})
+    for dataset, study, label, run in _runs(config, ctx.seed):
+        records[(dataset, run.model)] = ctx.trained(run).record
+        rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family,
+                     "recipe": run.model, "reference": label == study.reference, **records[(dataset, run.model)]})
     n_test = config.test_limit or 10_000
     for r in rows:
         ref = next(x for x in rows if x["dataset"] == r["dataset"] and x["study"] is r["study"] and x["reference"])
@@ -706,9 +723,11 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
 
 TASK = Task(
     name="hparams",
-    title="Extension: hyperparameter studies, one variable at a time (SPEC 8.1)",
+    title="Extension: hyperparameter studies, one variable at a time",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
+    contrasts=contrasts,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
 )

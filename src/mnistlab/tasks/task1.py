@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.decomposition import PCA
 
 from mnistlab.data import CLASS_NAMES, load_arrays, normalise_images
-from mnistlab.errors import ConfigError, MnistlabError
+from mnistlab.errors import ConfigError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import tsne_2d
@@ -136,9 +136,8 @@ def class_stats(z: np.ndarray, y: np.ndarray, radius: float) -> tuple[list[Gauss
 def pair_accuracies(ctx: Context, config: Config, space: str, x: np.ndarray, y: np.ndarray,
                     xt: np.ndarray, yt: np.ndarray, key_extra: dict) -> dict:
     """Train/test accuracy of the 45 pair SVMs in one feature space, through the sub-run cache."""
-    key = {"kind": "task1-pair-svm", "space": space, "c": config.svm_c, "tol": config.svm_tol,
-           "max_newton": config.svm_max_newton, "train_limit": config.train_limit, "normalise": "pm1",
-           "solver": 1, **key_extra}
+    params = {"space": space, "c": config.svm_c, "tol": config.svm_tol, "max_newton": config.svm_max_newton,
+              "train_limit": config.train_limit, "normalise": "pm1", "solver": 1, **key_extra}
 
     def compute(_folder) -> dict:
         model = fit_pairwise_svm(x, y, class_pairs(10), c=config.svm_c, tol=config.svm_tol,
@@ -148,14 +147,14 @@ def pair_accuracies(ctx: Context, config: Config, space: str, x: np.ndarray, y: 
                 "seconds": model.seconds, "newton_steps": model.newton_steps,
                 "converged": int(model.converged.sum())}
 
-    return ctx.cache.get_or_run(key, compute)
+    return ctx.memo("pair-svm", params, compute, label=f"45 pair SVMs on {space}")[0]
 
 
 def tsne_embedding(ctx: Context, config: Config, features: np.ndarray) -> tuple[np.ndarray, dict]:
     """The t-SNE embedding of `features` (cached as .npy beside the sub-run record)."""
-    key = {"kind": "task1-tsne", "impl": config.tsne_impl, "n": config.tsne_subset,
-           "perplexity": config.tsne_perplexity, "pca_dims": config.tsne_pca_dims,
-           "pca_fit_limit": config.train_limit, "jobs": config.tsne_jobs, "seed": ctx.seed}
+    params = {"source": "task1", "impl": config.tsne_impl, "n": config.tsne_subset,
+              "perplexity": config.tsne_perplexity, "pca_dims": config.tsne_pca_dims,
+              "pca_fit_limit": config.train_limit, "jobs": config.tsne_jobs, "seed": ctx.seed}
 
     def compute(folder) -> dict:
         start = time.perf_counter()
@@ -164,11 +163,8 @@ def tsne_embedding(ctx: Context, config: Config, features: np.ndarray) -> tuple[
         np.save(folder / "embedding.npy", emb.astype(np.float64))
         return {"seconds": time.perf_counter() - start, "impl": config.tsne_impl, "n": len(emb)}
 
-    record = ctx.cache.get_or_run(key, compute)
-    path = ctx.cache.folder(key) / "embedding.npy"
-    if not path.is_file():
-        raise MnistlabError(f"the cached t-SNE embedding {path} is missing; delete {path.parent} and run again")
-    return np.load(path), record
+    record, folder = ctx.memo("tsne", params, compute, label=f"t-SNE of {config.tsne_subset:,} digits")
+    return np.load(folder / "embedding.npy"), record
 
 
 # ----------------------------------------------------------------------------------------- figures
@@ -493,7 +489,7 @@ TASK = Task(
     title="Task 1: PCA, t-SNE and linear separability",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="PCA and t-SNE of MNIST; linear SVM for all 45 digit pairs in 2-D and 784-D",
 )
 

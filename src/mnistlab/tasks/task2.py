@@ -99,8 +99,8 @@ def _accuracy(x: np.ndarray, labels: np.ndarray, pair: Pair, w: np.ndarray, b: f
 def _sweep(ctx: Context, config: Config, pairs: list[Pair], x, labels, key_data: dict, rule: str,
            desc: str) -> dict[str, Any]:
     """Train one perceptron per pair with `rule` (one cached sub-run); returns W, B, error lists and seconds."""
-    key = {"kind": "perceptron-pairs", "data": key_data, "pairs": pairs, "rule": rule, "lr": config.lr,
-           "max_iter": config.max_iter, "tol": config.tol, "init_scale": config.init_scale, "seed": ctx.seed}
+    params = {"data": key_data, "pairs": pairs, "rule": rule, "lr": config.lr, "max_iter": config.max_iter,
+              "tol": config.tol, "init_scale": config.init_scale, "seed": ctx.seed}
 
     def compute(folder) -> dict:
         total = config.max_iter if rule == "batch" else len(pairs)
@@ -126,8 +126,8 @@ def _sweep(ctx: Context, config: Config, pairs: list[Pair], x, labels, key_data:
                  curves=curves, iterations=np.array([f.iterations for f in fits]))
         return {"seconds": seconds, "converged": [f.converged for f in fits]}
 
-    record = ctx.cache.get_or_run(key, compute)
-    with np.load(ctx.cache.folder(key) / "fits.npz") as data:
+    record, folder = ctx.memo("perceptron-sweep", params, compute, label=f"{len(pairs)} perceptrons, {rule} rule")
+    with np.load(folder / "fits.npz") as data:
         arrays = {k: data[k] for k in data.files}
     errors = [list(row[:n]) for row, n in zip(arrays["curves"], arrays["iterations"], strict=True)]
     # "w", "b": what the task evaluates (pocket or last iterate, per config); "last_*": the last iterate.
@@ -138,8 +138,8 @@ def _sweep(ctx: Context, config: Config, pairs: list[Pair], x, labels, key_data:
 
 def _sklearn(ctx: Context, config: Config, pairs: list[Pair], x, labels, xt, lt, key_data: dict) -> dict:
     """scikit-learn's Perceptron on each pair, same split and labels (a cached sub-run)."""
-    key = {"kind": "sklearn-perceptron", "data": key_data, "pairs": pairs, "max_iter": config.sklearn_max_iter,
-           "tol": config.tol, "seed": ctx.seed}
+    params = {"data": key_data, "pairs": pairs, "max_iter": config.sklearn_max_iter, "tol": config.tol,
+              "seed": ctx.seed}
 
     def compute(_folder) -> dict:
         from sklearn.exceptions import ConvergenceWarning
@@ -161,7 +161,7 @@ def _sklearn(ctx: Context, config: Config, pairs: list[Pair], x, labels, xt, lt,
         out["seconds"] = time.perf_counter() - start
         return out
 
-    return ctx.cache.get_or_run(key, compute)
+    return ctx.memo("sklearn-perceptron", params, compute, label=f"{len(pairs)} scikit-learn perceptrons")[0]
 
 
 def _choose_five(accs: dict[Pair, float], detail: Pair) -> list[tuple[str, Pair]]:
@@ -486,9 +486,9 @@ REFERENCES: list[Reference] = []
 
 TASK = Task(
     name="task2",
-    title="Task 2 — the single-layer perceptron from scratch, on all 45 digit pairs",
+    title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    analyse=run,
     description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
 )

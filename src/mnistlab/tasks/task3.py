@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import parse_mlp
+from mnistlab.seeds import Arm, Contrast
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
     MLP_SWEEP,
@@ -19,11 +21,13 @@ from mnistlab.tasks.common import (
     check_no_repeats,
     epoch_table,
     per_epoch_seconds,
+    slug,
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
+    sweep_rows,
+    sweep_runs,
     sweep_table,
-    train_sweep,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -40,7 +44,6 @@ class Config:
     precision: Precision = MLP_SWEEP_TRAINING["precision"]  # bf16 where native: faster, same accuracy
     train_limit: int | None = None
     test_limit: int | None = None
-    infer_repeats: int = 3
 
     def validate(self) -> None:
         if not self.models:
@@ -50,8 +53,6 @@ class Config:
             check_model_fits(parse_mlp(text), "models")
         _train_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
-        if not 1 <= self.infer_repeats <= 1000:
-            raise ConfigError(f"infer_repeats must be between 1 and 1,000, got {self.infer_repeats}")
 
 
 PROFILES = {
@@ -63,10 +64,22 @@ def _train_config(config: Config) -> TrainConfig:
     return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, precision=config.precision)
 
 
-def run(config: Config, ctx: Context) -> Result:
-    specs = [parse_mlp(text) for text in config.models]
-    rows = train_sweep(ctx, specs, _train_config(config), train_limit=config.train_limit,
-                       test_limit=config.test_limit, infer_repeats=config.infer_repeats)
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
+                      train_limit=config.train_limit, test_limit=config.test_limit)
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """The brief's MLP against every other MLP of the sweep."""
+    def arm(i: int) -> Arm:
+        name = parse_mlp(config.models[i]).name
+        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: plan(config, seed)[i])
+
+    return [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    rows = sweep_rows(ctx, plan(config, ctx.seed))
     result = Result(metrics=sweep_metrics(rows))
     first = rows[0]
 
@@ -142,6 +155,8 @@ TASK = Task(
     title="Task 3: multi-layer perceptrons, depth and width",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
+    contrasts=contrasts,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
 )

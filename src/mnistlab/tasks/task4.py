@@ -1,7 +1,7 @@
 """Task 4: CNN-1 (conv 32-64-128, 4x4, strides 1-2-2, 'same'), four CNNs of other depth and width,
 and CNNs beside MLPs (accuracy, parameters, training and inference time).
 
-CNN-1 is trained with exactly `common.CNN1_TRAINING` through `common.train_classifier`, so Task 5 finds
+CNN-1 is trained with exactly `common.CNN1_TRAINING` as `common.classifier_run`, so Task 5 finds
 the same checkpoint in the sub-run cache; the MLPs are Task 3's sweep with Task 3's recipe (cache hits
 when Task 3 ran first).
 """
@@ -12,21 +12,26 @@ from dataclasses import dataclass
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.seeds import Arm, Contrast
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
+    build_model,
     check_data_limits,
     check_model_fits,
     check_no_repeats,
     epoch_table,
     per_epoch_seconds,
+    slug,
     summary_table,
     sweep_curve_figures,
     sweep_metrics,
+    sweep_rows,
+    sweep_runs,
     sweep_table,
-    train_sweep,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -50,7 +55,6 @@ class Config:
     mlp_models: tuple[str, ...] = MLP_SWEEP  # the MLPs set beside the CNNs (Task 3's sweep)
     mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
     mlp_precision: Precision = MLP_SWEEP_TRAINING["precision"]
-    infer_repeats: int = 3
 
     def validate(self) -> None:
         if not self.models:
@@ -65,8 +69,6 @@ class Config:
         _cnn_config(self).validate()
         _mlp_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
-        if not 1 <= self.infer_repeats <= 1000:
-            raise ConfigError(f"infer_repeats must be between 1 and 1,000, got {self.infer_repeats}")
 
 
 def _profile(name: str) -> dict:
@@ -86,13 +88,34 @@ def _mlp_config(config: Config) -> TrainConfig:
                        precision=config.mlp_precision)
 
 
-def run(config: Config, ctx: Context) -> Result:
-    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit,
-              "infer_repeats": config.infer_repeats}
-    cnns = train_sweep(ctx, [parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
-    mlps = train_sweep(ctx, [parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+def _runs(config: Config, seed: int) -> tuple[list[SubRun], list[SubRun]]:
+    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit, "seed": seed}
+    cnns = sweep_runs([parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
+    mlps = sweep_runs([parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+    return cnns, mlps
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    cnns, mlps = _runs(config, seed)
+    return cnns + mlps
+
+
+def contrasts(config: Config) -> list[Contrast]:
+    """CNN-1 (the first CNN) against every other CNN, and against the brief's MLP."""
+    def cnn(i: int) -> Arm:
+        name = parse_cnn(config.models[i]).name
+        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _runs(config, seed)[0][i])
+
+    out = [Contrast(cnn(0), cnn(i), "CNN depth and width") for i in range(1, len(config.models))]
+    mlp = Arm(parse_mlp(config.mlp_models[0]).name, "mlp_first_test_acc", run=lambda seed: _runs(config, seed)[1][0])
+    return [*out, Contrast(cnn(0), mlp, "CNN vs MLP")]
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    cnn_runs, mlp_runs = _runs(config, ctx.seed)
+    cnns, mlps = sweep_rows(ctx, cnn_runs), sweep_rows(ctx, mlp_runs)
     for r in cnns + mlps:
-        r["mflops"] = 2 * forward_macs(r["model"]) / 1e6
+        r["mflops"] = 2 * forward_macs(build_model(r["spec"])) / 1e6
     result = Result(metrics=sweep_metrics(cnns))
     first = cnns[0]
     result.metrics["first_is_cnn1"] = float(first["spec"] == CNN1)
@@ -177,6 +200,8 @@ TASK = Task(
     title="Task 4: convolutional networks, and CNNs vs MLPs",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
+    contrasts=contrasts,
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
 )

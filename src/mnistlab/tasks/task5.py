@@ -1,7 +1,7 @@
 """Task 5: seeing inside CNN-1: its learned filters, its feature maps for a '2' and a '9', and deep dreams.
 
-The network is Task 4.1's CNN-1, trained with exactly Task 4's recipe (`common.cnn1_key_config`), so when
-Task 4 has run this task loads its checkpoint from the sub-run cache instead of training again.
+The network is Task 4.1's CNN-1, trained with exactly Task 4's recipe (the `cnn_*` fields follow
+`common.CNN1_TRAINING` per profile): both tasks plan one sub-run, trained once for both.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from mnistlab.models.inspect import (
     strongest_channel_share,
     summarise_filters,
 )
+from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.tasks.common import cnn1_key_config, train_classifier
+from mnistlab.tasks.common import CNN1_TRAINING, check_data_limits, classifier_run
+from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz import cnn_inside
 
 DIGITS = (2, 9)          # the brief's two classes
@@ -52,6 +54,18 @@ class Config:
     noise_amplitude: float = 0.2
     snapshots: int = 5
     grid_source_digit: int = 8                            # 10-class grid: every class dreamt from this digit
+    # CNN-1's training, exactly Task 4's (common.CNN1_TRAINING per profile), so both plan one sub-run.
+    cnn_epochs: int = CNN1_TRAINING["brief"]["epochs"]
+    cnn_batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
+    cnn_precision: Precision = CNN1_TRAINING["brief"]["precision"]
+    cnn_train_limit: int | None = CNN1_TRAINING["brief"]["train_limit"]
+    cnn_test_limit: int | None = CNN1_TRAINING["brief"]["test_limit"]
+
+    def cnn_run(self, seed: int) -> SubRun:
+        cfg = TrainConfig(epochs=self.cnn_epochs, batch_size=self.cnn_batch_size, precision=self.cnn_precision,
+                          channels_last=CNN1_TRAINING["brief"]["channels_last"])
+        return classifier_run(CNN1, cfg, seed=seed, train_limit=self.cnn_train_limit,
+                              test_limit=self.cnn_test_limit, keep_checkpoint=True, name="CNN-1")
 
     def dream(self) -> DreamConfig:
         return DreamConfig(steps_per_octave=self.steps_per_octave, octaves=self.octaves,
@@ -75,11 +89,18 @@ class Config:
         dream = self.dream()
         dream.validate()
         dream.octave_sizes(28)
+        check_data_limits(self.cnn_train_limit, self.cnn_test_limit)
+        self.cnn_run(0).train.validate()
+
+
+def _cnn_profile(profile: str) -> dict:
+    values = CNN1_TRAINING[profile]
+    return {f"cnn_{k}": values[k] for k in ("epochs", "batch_size", "precision", "train_limit", "test_limit")}
 
 
 PROFILES = {
-    "quick": {"steps_per_octave": 25, "lr": 0.008},
-    "brief": {"steps_per_octave": 50, "lr": 0.004},
+    "quick": {"steps_per_octave": 25, "lr": 0.008, **_cnn_profile("quick")},
+    "brief": {"steps_per_octave": 50, "lr": 0.004, **_cnn_profile("brief")},
 }
 
 
@@ -102,16 +123,21 @@ def _pick(labels: torch.Tensor, digit: int, rank: int) -> int:
     return int(torch.nonzero(labels == digit)[rank, 0])
 
 
-def run(config: Config, ctx: Context) -> Result:
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return [config.cnn_run(seed)]
+
+
+def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
     dream_cfg = config.dream()
 
-    # ---- the network: Task 4's CNN-1, from the sub-run cache when Task 4 has trained it ---------------
-    train_cfg, limits = cnn1_key_config(ctx.profile, ctx.device)
-    hits = ctx.cache.hits
-    model, record = train_classifier(ctx, CNN1, train_cfg, desc="CNN-1", **limits)
-    reused = ctx.cache.hits > hits
-    model.eval()
+    # ---- the network: Task 4's CNN-1, one sub-run for both tasks ---------------------------------------
+    run = config.cnn_run(ctx.seed)
+    trained = ctx.trained(run)
+    model, record = trained.model(ctx.device), trained.record
+    train_cfg = run.train
+    limits = {"train_limit": config.cnn_train_limit, "test_limit": config.cnn_test_limit}
+    reused = not trained.fresh
     torch.manual_seed(ctx.seed)
     initial = build_cnn(CNN1)  # the very weights CNN-1 started from (same seed, same build)
     result.metrics.update({"cnn_test_acc": record["test_acc"], "cnn_train_acc": record["train_acc"],
@@ -393,7 +419,8 @@ TASK = Task(
     title="Task 5: seeing inside the CNN (filters, feature maps, deep dream)",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
     description="CNN-1's filters and feature maps for a '2' and a '9', and class visualisations (deep dream)",
 )
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -19,20 +20,13 @@ from torch import Tensor, nn
 
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
 from mnistlab.errors import ConfigError
-from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task, single_task_spec
-from mnistlab.mtl_weighting import STRATEGIES, Weighting, make_weighting
+from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
+from mnistlab.mtl_weighting import STRATEGIES, make_weighting
+from mnistlab.seeds import Arm, Contrast
+from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task, shorten
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import (
-    MAX_BATCH,
-    Precision,
-    TrainConfig,
-    count_parameters,
-    fit,
-    precision_words,
-    predict_logits,
-    train_or_load,
-)
+from mnistlab.train import MAX_BATCH, Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
 
@@ -60,6 +54,9 @@ class Config:
     recipe_probe: bool = True
     precision: Precision = "auto"
     eval_batch_size: int = 2500
+    # The best lambda is chosen on validation data: the last tenth of the training images, which no network
+    # trains on (as in the hyperparameter studies), never on the test set.
+    val_fraction: float = 0.1
     train_limit: int | None = None
     test_limit: int | None = None
 
@@ -79,6 +76,18 @@ class Config:
                               f"got {shorten(str(list(self.batch_probe)))}")
         self.train_config().validate()  # epochs, batch sizes, lr, schedule, augmentation, precision
         check_data_limits(self.train_limit, self.test_limit)
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be between 0 and 1 (exclusive), got {self.val_fraction}")
+        n_train, n_val = self.split_sizes()
+        if n_train < 1 or n_val < 1:
+            raise ConfigError(f"val_fraction {self.val_fraction} of {n_train + n_val:,} training images leaves "
+                              f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
+
+    def split_sizes(self) -> tuple[int, int]:
+        """(training, validation) image counts: validation is the last `val_fraction` of the training images."""
+        total = self.train_limit or 60_000
+        n_val = round(total * self.val_fraction)
+        return total - n_val, n_val
 
     def train_config(self, **overrides: Any) -> TrainConfig:
         cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, lr_schedule=self.lr_schedule,
@@ -107,101 +116,150 @@ def lam_name(lam: float) -> str:
     return f"{lam:g}"
 
 
-@dataclass
-class Data:
-    x: Tensor
-    items: Tensor
-    groups: Tensor
-    xt: Tensor
-    items_t: Tensor
-    groups_t: Tensor
+@dataclass(frozen=True)
+class MTLSpec:
+    """The brief's hard-sharing network (models.mtl.build_mtl): its shape is fixed by the brief."""
+
+    name: str = "brief-hard-sharing"
 
 
-def load_data(ctx: Context, train_limit: int | None, test_limit: int | None) -> Data:
-    kw = {"normalise": "unit", "view": "image", "device": ctx.device, "data_dir": ctx.data_dir}
-    x, items = load("fashion-mnist", "train", limit=train_limit, **kw)
-    xt, items_t = load("fashion-mnist", "test", limit=test_limit, **kw)
-    return Data(x, items, fashion_groups(items), xt, items_t, fashion_groups(items_t))
+@dataclass(frozen=True)
+class FashionData:
+    """Fashion-MNIST with item labels (10 classes) and the brief's groups (3 classes) as two targets."""
+
+    n_train: int = 54_000
+    n_val: int = 6_000  # the training images after the first n_train: validation only
+    test_limit: int | None = None
+
+    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
+        """(train, validation, test), each images and (items, groups)."""
+        kw = {"normalise": "unit", "view": "image", "device": device, "data_dir": data_dir}
+        x, items = load("fashion-mnist", "train", limit=self.n_train + self.n_val, **kw)
+        xt, items_t = load("fashion-mnist", "test", limit=self.test_limit, **kw)
+        groups = fashion_groups(items)
+        return ((x[:self.n_train], (items[:self.n_train], groups[:self.n_train])),
+                (x[self.n_train:], (items[self.n_train:], groups[self.n_train:])),
+                (xt, (items_t, fashion_groups(items_t))))
 
 
-def _record(model: nn.Module, result, objective: Weighting | None) -> dict[str, Any]:
+Split = tuple[Tensor, tuple[Tensor, Tensor]]
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """How the two losses become one: 'fixed' with lambda (the brief's), or a learned strategy."""
+
+    strategy: str = "fixed"
+    lam: float | None = 0.5
+
+
+def mtl_run(strategy: str, lam: float | None, cfg: TrainConfig, config: Config, seed: int, name: str) -> SubRun:
+    n_train, n_val = config.split_sizes()
+    data = FashionData(n_train, n_val, config.test_limit)
+    return SubRun(kind="mtl", model=MTLSpec(), data=data, train=cfg,
+                  objective=WeightingSpec(strategy, lam if strategy == "fixed" else None), seed=seed, name=name,
+                  cost=6.0 * MTL_FORWARD_MACS * n_train * cfg.epochs)
+
+
+# Multiply-adds of one forward pass of the brief's MTL network (models.forward_macs), for cost estimates.
+MTL_FORWARD_MACS = 33_748_756
+
+
+def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one MTL network; record its history and weighting, how far each head moved from its first
+    weights (a head whose loss weight is 0 must not move), and its test predictions per head."""
+    cfg: TrainConfig = run.train
+    train, val, test = run.data.load(env.device, env.data_dir)
+    spec: WeightingSpec = run.objective
+    objective = make_weighting(spec.strategy, lam=0.5 if spec.lam is None else spec.lam).to(env.device)
+    initial = [{k: v.detach().clone() for k, v in head.state_dict().items()} for head in model.heads]
+    result = fit(model, train, test, cfg, seed=run.seed, objective=objective, val=val, desc=run.label,
+                 show_progress=env.show_progress)
+    head_change = [max((head.state_dict()[k].float() - v.float()).abs().max().item() for k, v in init.items())
+                   for head, init in zip(model.heads, initial, strict=True)]
     seconds = [h["seconds"] for h in result.history]
-    return {
+    record = {
         "params": count_parameters(model),
         "history": result.history,
         "train_seconds": result.train_seconds,
         "seconds_per_epoch": result.train_seconds / len(seconds),
         "min_seconds_per_epoch": min(seconds),
         "final": result.final(),
-        "weighting": objective.state() if objective is not None else {},
+        "weighting": objective.state(),
+        "head_max_change": head_change,
     }
+    logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision)
+    arrays = {}
+    for i, (out, target) in enumerate(zip(logits, test[1], strict=True)):
+        arrays[f"pred_{i}"] = out.argmax(1).to(torch.int16).cpu().numpy()
+        arrays[f"correct_{i}"] = (out.argmax(1) == target).cpu().numpy()
+    return record, arrays
 
 
-def train_single(ctx: Context, data_fn, target: str, cfg: TrainConfig, limits: dict) -> tuple[nn.Module, dict]:
-    """A single-task CNN for 'item' (10 classes) or 'group' (3 classes), trained once per key."""
-    classes = ITEM_CLASSES if target == "item" else GROUP_CLASSES
-    key = {"kind": "task6-single", "target": target, "spec": asdict(single_task_spec(classes)),
-           "data": {"dataset": "fashion-mnist", "normalise": "unit", **limits}, "train": asdict(cfg),
-           "seed": ctx.seed}
-
-    def build() -> nn.Module:
-        torch.manual_seed(ctx.seed)
-        return build_single_task(classes)
-
-    def train(model: nn.Module) -> dict[str, Any]:
-        d = data_fn()
-        y, yt = (d.items, d.items_t) if target == "item" else (d.groups, d.groups_t)
-        result = fit(model, (d.x, y), (d.xt, yt), cfg, seed=ctx.seed, desc=f"single {target}",
-                     show_progress=ctx.show_progress)
-        return _record(model, result, None)
-
-    return train_or_load(ctx.cache, key, build, train, ctx.device)
+KIND_MTL = SubRunKind(build=lambda run: build_mtl(), train=_train_mtl)
 
 
-def train_mtl(ctx: Context, data_fn, strategy: str, lam: float | None, cfg: TrainConfig,
-              limits: dict) -> tuple[nn.Module, dict]:
-    """One MTL network with a weighting strategy ('fixed' with lam, or a learned one), trained once per key."""
-    key = {"kind": "task6-mtl", "arch": "brief-hard-sharing", "weighting": strategy,
-           "lambda": lam if strategy == "fixed" else None,
-           "data": {"dataset": "fashion-mnist", "normalise": "unit", **limits}, "train": asdict(cfg),
-           "seed": ctx.seed}
+def _runs(config: Config, seed: int) -> list[tuple[str, Any, SubRun]]:
+    """(kind, argument, sub-run) of every network. The single-task CNNs are the lambda = 1 and lambda = 0
+    networks: an MTL network whose group (item) loss weight is 0 trains its trunk and item (group) head
+    exactly as a single-task CNN that starts from the same weights (tests/test_task6.py checks it bit for
+    bit), so each is one sub-run, trained once."""
+    cfg = config.train_config()
+    out: list[tuple[str, Any, SubRun]] = [
+        ("single", "item", mtl_run("fixed", 1.0, cfg, config, seed, "MTL lambda=1 (single-task item CNN)")),
+        ("single", "group", mtl_run("fixed", 0.0, cfg, config, seed, "MTL lambda=0 (single-task group CNN)")),
+    ]
+    out += [("fixed", lam, mtl_run("fixed", lam, cfg, config, seed, f"MTL lambda={lam_name(lam)}"))
+            for lam in config.lambdas]
+    out += [(s, None, mtl_run(s, None, cfg, config, seed, f"MTL {s}")) for s in config.strategies]
+    out += [("probe", p, mtl_run("fixed", 0.5, config.train_config(**p[2]), config, seed, f"MTL probe {p[0]}"))
+            for p in config.probes()]
+    return out
 
-    def build() -> nn.Module:
-        # The same seed for every variant: all MTL networks start from identical weights,
-        # so differences between rows come from the loss weighting alone.
-        torch.manual_seed(ctx.seed)
-        return build_mtl()
 
-    def train(model: nn.Module) -> dict[str, Any]:
-        d = data_fn()
-        objective = make_weighting(strategy, lam=0.5 if lam is None else lam).to(ctx.device)
-        label = f"mtl lambda={lam_name(lam)}" if strategy == "fixed" else f"mtl {strategy}"
-        result = fit(model, (d.x, (d.items, d.groups)), (d.xt, (d.items_t, d.groups_t)), cfg, seed=ctx.seed,
-                     objective=objective, desc=label, show_progress=ctx.show_progress)
-        return _record(model, result, objective)
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return [run for _, _, run in _runs(config, seed)]
 
-    return train_or_load(ctx.cache, key, build, train, ctx.device)
+
+def contrasts(config: Config) -> list[Contrast]:
+    """Each mixed lambda and learned weighting against the single-task CNN of each task, and the mixed
+    lambdas against each other."""
+    def net(kind: str, arg: Any) -> Callable[[int], SubRun]:
+        return lambda seed: next(run for k, a, run in _runs(config, seed) if (k, a) == (kind, arg))
+
+    def arm(label: str, metric: str, kind: str, arg: Any, head: int) -> Arm:
+        return Arm(label, metric, run=net(kind, arg), correct=f"correct_{head}")
+
+    mixed = [("fixed", lam, f"lambda_{lam_name(lam)}", f"MTL lambda = {lam_name(lam)}")
+             for lam in config.lambdas if 0 < lam < 1]
+    mixed += [(s, None, s, f"MTL {s}") for s in config.strategies]
+    out = []
+    for task, head in (("item", 0), ("group", 1)):
+        single = arm(f"single-task {task} CNN", f"single_{task}_test_acc", "single", task, head)
+        for kind, arg, name, label in mixed:
+            out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, head), single,
+                                f"MTL vs single-task ({task}s)"))
+        fixed = [m for m in mixed if m[0] == "fixed"]
+        for i, (k1, a1, n1, l1) in enumerate(fixed):
+            for k2, a2, n2, l2 in fixed[i + 1:]:
+                out.append(Contrast(arm(l1, f"mtl_{n1}_{task}_test_acc", k1, a1, head),
+                                    arm(l2, f"mtl_{n2}_{task}_test_acc", k2, a2, head), f"lambda vs lambda ({task}s)"))
+    return out
+
+
+def single_record(rec: dict[str, Any], head: int, classes: int) -> dict[str, Any]:
+    """The single-task CNN's view of an MTL network with only head `head` trained."""
+    history = [{"epoch": h["epoch"], "seconds": h["seconds"], "test_acc": h[f"test_acc_{head}"],
+                "test_loss": h.get(f"test_loss_{head}", math.nan)} for h in rec["history"]]
+    return {"params": count_parameters(build_single_task(classes)), "history": history,
+            "train_seconds": rec["train_seconds"], "seconds_per_epoch": rec["seconds_per_epoch"],
+            "final": {"test_acc": rec["final"][f"test_acc_{head}"]}}
 
 
 def _probe_row(name: str, label: str, cfg: TrainConfig, item: float, group: float, seconds: float,
                spe: float) -> dict[str, Any]:
     return {"name": name, "label": label, "batch": cfg.batch_size, "schedule": cfg.lr_schedule,
             "augment": cfg.augment, "item": item, "group": group, "seconds": seconds, "spe": spe}
-
-
-def max_head_change(model: nn.Module, head: int, seed: int) -> float:
-    """Largest absolute change of any weight in MTL head `head` since initialisation (same seed)."""
-    torch.manual_seed(seed)
-    init = build_mtl()
-    trained = model.heads[head].state_dict()
-    return max((trained[k].detach().cpu().float() - v.float()).abs().max().item()
-               for k, v in init.heads[head].state_dict().items())
-
-
-def test_predictions(model: nn.Module, xt: Tensor, cfg: TrainConfig) -> list[np.ndarray]:
-    """The predicted class of every test image, one array per head."""
-    logits = predict_logits(model, xt, batch_size=cfg.eval_batch_size, precision=cfg.precision)
-    return [out.argmax(1).cpu().numpy() for out in logits]
 
 
 def item_as_group_acc(item_pred: np.ndarray, groups_t: np.ndarray) -> float:
@@ -255,9 +313,10 @@ def bar_text(config: Config, best: dict) -> str:
 
 
 def best_mixed(rows: list[dict]) -> dict | None:
-    """The fixed-lambda network with 0 < lambda < 1 and the largest sum of both test accuracies."""
+    """The fixed-lambda network with 0 < lambda < 1 and the largest sum of both *validation* accuracies
+    (a choice made on the test set would flatter the test score it then reports)."""
     inner = [r for r in rows if r["strategy"] == "fixed" and 0 < r["lambda"] < 1]
-    return max(inner, key=lambda r: r["item"] + r["group"]) if inner else None
+    return max(inner, key=lambda r: r["val_item"] + r["val_group"]) if inner else None
 
 
 def _at_lambdas(names: list[str]) -> str:
@@ -343,29 +402,15 @@ def plot_curves(histories: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
-def run(config: Config, ctx: Context) -> Result:
+def analyse(config: Config, ctx: Context) -> Result:
     result = Result()
     load_before = os.getloadavg()[0]
-    hits_before = ctx.cache.hits
-    limits = {"train_limit": config.train_limit, "test_limit": config.test_limit}
-    cached: dict[str, Data] = {}
-
-    def data_fn() -> Data:  # loaded only if some sub-run is not cached
-        if "d" not in cached:
-            cached["d"] = load_data(ctx, config.train_limit, config.test_limit)
-        return cached["d"]
-
     cfg = config.train_config()
     xt, items_t = load("fashion-mnist", "test", normalise="unit", limit=config.test_limit, device=ctx.device,
                        data_dir=ctx.data_dir)
     groups_t = fashion_groups(items_t)
     chance = {"item": 1 / ITEM_CLASSES, "group": 1 / GROUP_CLASSES}
     majority_group = torch.bincount(groups_t, minlength=3).max().item() / len(groups_t)
-
-    plan: list[tuple[str, Any]] = [("single", "item"), ("single", "group")]
-    plan += [("fixed", lam) for lam in config.lambdas]
-    plan += [(s, None) for s in config.strategies]
-    plan += [("probe", p) for p in config.probes()]
 
     rows: list[dict] = []
     single: dict[str, dict] = {}
@@ -374,39 +419,43 @@ def run(config: Config, ctx: Context) -> Result:
     probe_rows: list[dict] = []
     preds: dict[str, list[np.ndarray]] = {}  # test predictions per network and head
     items_np, groups_np = items_t.cpu().numpy(), groups_t.cpu().numpy()
-    for kind, arg in ctx.progress(plan, desc="task6 networks"):
+    runs = _runs(config, ctx.seed)
+    from_cache = sum(not ctx.trained(run).fresh for run in dict.fromkeys(run for _, _, run in runs))
+    for kind, arg, run in runs:
+        trained = ctx.trained(run)
+        rec = trained.record
+        net_preds = [trained.arrays["pred_0"].astype(np.int64), trained.arrays["pred_1"].astype(np.int64)]
         if kind == "single":
-            model, rec = train_single(ctx, data_fn, arg, cfg, limits)
-            single[arg] = rec
-            result.metrics[f"single_{arg}_test_acc"] = rec["final"]["test_acc"]
-            result.metrics[f"params_single_{arg}"] = rec["params"]
+            head = 0 if arg == "item" else 1
+            single[arg] = single_record(rec, head, ITEM_CLASSES if arg == "item" else GROUP_CLASSES)
+            result.metrics[f"single_{arg}_test_acc"] = single[arg]["final"]["test_acc"]
+            result.metrics[f"params_single_{arg}"] = single[arg]["params"]
             result.metrics[f"single_{arg}_train_seconds"] = rec["train_seconds"]
             result.metrics[f"single_{arg}_seconds_per_epoch"] = rec["seconds_per_epoch"]
-            preds[f"single {arg}"] = test_predictions(model, xt, cfg)
+            preds[f"single {arg}"] = [net_preds[head]]
             if arg == "item":
-                single["item_as_group"] = item_as_group_acc(preds["single item"][0], groups_np)
+                single["item_as_group"] = item_as_group_acc(net_preds[0], groups_np)
                 result.metrics["single_item_as_group_test_acc"] = single["item_as_group"]
-            histories[f"single {arg}"] = (rec["history"], {arg: "test_acc"})
+            histories[f"single {arg}"] = (single[arg]["history"], {arg: "test_acc"})
         elif kind == "probe":
             probe_name, label, overrides = arg
             probe_cfg = config.train_config(**overrides)
-            model, rec = train_mtl(ctx, data_fn, "fixed", 0.5, probe_cfg, limits)
             probe_rows.append(_probe_row(probe_name, label, probe_cfg, rec["final"]["test_acc_0"],
                                          rec["final"]["test_acc_1"], rec["train_seconds"], rec["seconds_per_epoch"]))
             result.metrics[f"probe_{probe_name}_item_test_acc"] = rec["final"]["test_acc_0"]
             result.metrics[f"probe_{probe_name}_group_test_acc"] = rec["final"]["test_acc_1"]
             result.metrics[f"probe_{probe_name}_seconds_per_epoch"] = rec["seconds_per_epoch"]
         else:
-            model, rec = train_mtl(ctx, data_fn, kind, arg, cfg, limits)
             name = f"lambda_{lam_name(arg)}" if kind == "fixed" else kind
             w = rec["weighting"]
             weights = (w.get("weight_0", 1.0), w.get("weight_1", 1.0))
             row = {"name": name, "strategy": kind, "lambda": arg, "item": rec["final"]["test_acc_0"],
-                   "group": rec["final"]["test_acc_1"], "params": rec["params"], "seconds": rec["train_seconds"],
+                   "group": rec["final"]["test_acc_1"], "val_item": rec["final"]["val_acc_0"],
+                   "val_group": rec["final"]["val_acc_1"], "params": rec["params"], "seconds": rec["train_seconds"],
                    "spe": rec["seconds_per_epoch"], "weights": weights,
                    "eff_lambda": weights[0] / (weights[0] + weights[1]), "state": w,
                    "item_as_group": math.nan}
-            preds[name] = test_predictions(model, xt, cfg)
+            preds[name] = net_preds
             row["item_as_group"] = item_as_group_acc(preds[name][0], groups_np)
             rows.append(row)
             result.metrics[f"mtl_{name}_item_test_acc"] = row["item"]
@@ -416,7 +465,7 @@ def run(config: Config, ctx: Context) -> Result:
             result.metrics["params_mtl"] = rec["params"]
             if kind == "fixed" and arg in (0.0, 1.0):
                 head = 1 if arg == 1.0 else 0  # lambda = 1 never trains the group head, 0 the item head
-                head_change[name] = max_head_change(model, head, ctx.seed)
+                head_change[name] = rec["head_max_change"][head]
                 result.metrics[f"mtl_{name}_untrained_head_max_weight_change"] = head_change[name]
                 # How many classes the untrained head really uses (each taking at least 1% of the test images)
                 shares = np.bincount(preds[name][head], minlength=(ITEM_CLASSES, GROUP_CLASSES)[head])
@@ -435,7 +484,6 @@ def run(config: Config, ctx: Context) -> Result:
             if not (kind == "fixed" and arg == 1.0):
                 trained_heads["group"] = "test_acc_1"
             histories[f"MTL {name.replace('_', ' ')}"] = (rec["history"], trained_heads)
-        del model
     load_after = os.getloadavg()[0]
 
     _tables(result, config, rows, single, probe_rows, chance, majority_group)
@@ -478,7 +526,7 @@ def run(config: Config, ctx: Context) -> Result:
     result.metrics["load_average_start"] = load_before
     result.metrics["load_average_end"] = load_after
     result.text += _text(config, rows, single, probe_rows, head_change, chance, majority_group, result.metrics,
-                         (load_before, load_after), len(xt), ctx.cache.hits - hits_before)
+                         (load_before, load_after), len(xt), from_cache)
     result.text[-1:-1] = error_text  # before the closing considerations
     return result
 
@@ -600,9 +648,10 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
           chance: dict, majority_group: float, m: dict, loads: tuple[float, float], n_test: int,
           cache_hits: int) -> list[str]:
     s_item, s_group = single["item"]["final"]["test_acc"], single["group"]["final"]["test_acc"]
-    n_train = config.train_limit or 60000
+    n_train, n_val = config.split_sizes()
     text = [
-        f"Setup: Fashion-MNIST scaled to [0, 1], {n_train:,} training and {n_test:,} test images; item labels "
+        f"Setup: Fashion-MNIST scaled to [0, 1], {n_train:,} training, {n_val:,} validation (the last of the "
+        f"training file, used only to choose the best lambda) and {n_test:,} test images; item labels "
         f"(10 classes) and the brief's group labels (shoes / gendered / unisex). Every network is trained with "
         f"Adam (lr {config.lr:g}, {config.lr_schedule} schedule, augmentation {config.augment}) for "
         f"{config.epochs} epoch(s) at batch {config.batch_size}, in {precision_words(config.precision)}, "
@@ -647,12 +696,15 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
         helped_item = [lam_name(r["lambda"]) for r in inner if r["item"] > s_item]
         helped_group = [lam_name(r["lambda"]) for r in inner if r["group"] > s_group]
         text.append(
-            f"Best mixed lambda (largest sum of both accuracies): {lam_name(best['lambda'])}, with items "
+            f"Best mixed lambda (largest sum of both validation accuracies, on the last {config.val_fraction:.0%} of "
+            f"the training images, which no network trained on; the test set chose nothing): "
+            f"{lam_name(best['lambda'])}, with test accuracies of items "
             f"{_pct(best['item'])} ({_pp(best['item'] - s_item)} against the single-task CNN) and groups "
             f"{_pct(best['group'])} ({_pp(best['group'] - s_group)})." + bar_text(config, best) + " Of the mixed "
             f"values lambda = "
-            f"{', '.join(lam_name(r['lambda']) for r in inner)}, MTL beat the single-task item CNN "
-            f"{_at_lambdas(helped_item)} and the single-task group CNN {_at_lambdas(helped_group)}. "
+            f"{', '.join(lam_name(r['lambda']) for r in inner)}, MTL scored above the single-task item CNN "
+            f"{_at_lambdas(helped_item)} and above the single-task group CNN {_at_lambdas(helped_group)} (raw "
+            f"differences; whether any is more than noise is tested in the comparisons table). "
             f"An accuracy of {_pct(s_item)} measured on "
             f"{n_test:,} test images carries a 95% sampling interval of about "
             f"+/-{100 * 1.96 * math.sqrt(s_item * (1 - s_item) / n_test):.1f} pp, "
@@ -721,6 +773,8 @@ TASK = Task(
     title="Task 6: multi-task learning on Fashion-MNIST (lambda study and learned loss weighting)",
     config_cls=Config,
     profiles=PROFILES,
-    run=run,
+    plan=plan,
+    analyse=analyse,
+    contrasts=contrasts,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
 )

@@ -1,0 +1,204 @@
+"""Sub-runs as data: one frozen value describes everything that decides a trained network.
+
+A task *plans* its networks as `SubRun` values; an executor (`mnistlab.executors`) trains those the
+cache lacks, in this process, in worker processes or on a Ray cluster; the task then *analyses* the
+`Trained` records and trains nothing. A SubRun's canonical dict is its cache key, so two tasks that
+ask for the same network (Task 5 and Task 4's CNN-1, say) share one entry and it is trained once.
+
+What a kind of sub-run does lives in a small *kind* (`SubRunKind`): how to build the untrained model
+and how to train it. Kinds are named here with the version of the code they depend on, in one place
+(`KINDS`), so a change that makes old checkpoints wrong is one number to bump; they are looked up by
+module path, so a worker process or a Ray worker imports exactly what it needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnistlab.errors import MnistlabError
+
+# kind name -> (module that defines `KIND_<NAME>` as a SubRunKind, version of that code). Bump a version
+# when a change to the kind's model, data or training makes its cached entries wrong; only that kind's
+# entries are then retrained. `memo` entries (t-SNE, pair classifiers, perceptron sweeps) use the same
+# versions for their caches of results that are not networks.
+KINDS: dict[str, tuple[str, int]] = {
+    "classifier": ("mnistlab.tasks.common", 2),      # MLPs and CNNs on MNIST-family images
+    "mtl": ("mnistlab.tasks.task6", 2),              # Task 6's hard-sharing network and its weightings
+    "hparams": ("mnistlab.tasks.hparams", 2),        # one recipe of the hyperparameter studies
+    "clock": ("mnistlab.tasks.clock", 2),            # tell-the-time readers on generated clocks
+}
+MEMO_VERSIONS: dict[str, int] = {
+    "tsne": 2,
+    "pair-svm": 2,
+    "perceptron-sweep": 2,
+    "sklearn-perceptron": 2,
+}
+
+
+def canonical(value: Any) -> Any:
+    """A JSON value that identifies `value` exactly: dataclasses carry their type name, tuples become lists,
+    and non-finite floats keep their identity ("nan", "inf", "-inf"), so distinct values never share a key."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"__type__": type(value).__name__}
+        for f in dataclasses.fields(value):
+            if f.metadata.get("key", True):
+                out[f.name] = canonical(getattr(value, f.name))
+        return out
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return canonical(value.tolist())
+    raise TypeError(f"cannot use a {type(value).__name__} in a sub-run key")
+
+
+def key_hash(key: Any) -> str:
+    text = json.dumps(canonical(key), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def not_in_key(default: Any) -> Any:
+    """A SubRun field that changes how a sub-run is run or stored, not what it computes."""
+    return field(default=default, compare=False, metadata={"key": False})
+
+
+@dataclass(frozen=True)
+class SubRun:
+    """Everything that decides one trained network.
+
+    kind:      which `SubRunKind` builds and trains it (see KINDS)
+    model:     a frozen spec of the architecture (MLPSpec, CNNSpec, a kind's own spec)
+    data:      a frozen description of the data (dataset, limits, normalisation, view, permutation, ...)
+    train:     the training recipe (TrainConfig)
+    objective: the loss or loss weighting (a frozen value; None: cross-entropy)
+    seed:      the seed of initialisation and batch order
+    name, keep_checkpoint, cost: how it is shown and stored, not part of the key.
+    """
+
+    kind: str
+    model: Any
+    data: Any
+    train: Any
+    objective: Any = None
+    seed: int = 0
+    name: str = not_in_key("")
+    keep_checkpoint: bool = not_in_key(False)
+    cost: float = not_in_key(0.0)  # estimated training FLOPs, for plans and ETAs (0: unknown)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise MnistlabError(f"unknown sub-run kind {self.kind!r}; known: {', '.join(KINDS)}")
+
+    def key(self) -> dict[str, Any]:
+        """The canonical description: this plus the kind's code version is the cache key."""
+        return {"kind": self.kind, "version": KINDS[self.kind][1], "model": canonical(self.model),
+                "data": canonical(self.data), "train": canonical(self.train),
+                "objective": canonical(self.objective), "seed": self.seed}
+
+    @property
+    def hash(self) -> str:
+        return key_hash(self.key())
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.kind} {self.hash[:8]}"
+
+    def kind_impl(self) -> SubRunKind:
+        module, _ = KINDS[self.kind]
+        return getattr(importlib.import_module(module), "KIND_" + self.kind.upper().replace("-", "_"))
+
+    def build(self) -> nn.Module:
+        """The untrained model, initialised from this sub-run's seed."""
+        torch.manual_seed(self.seed)
+        return self.kind_impl().build(self)
+
+
+@dataclass
+class Env:
+    """Where a sub-run is executed: device, data folder, and whether to draw progress bars."""
+
+    device: torch.device
+    data_dir: Path | None = None
+    show_progress: bool | None = None
+
+
+@dataclass
+class Outcome:
+    """What training a sub-run yields, before it is stored: a JSON-able record (history, metrics),
+    named arrays (test-set predictions, say) and, when the sub-run keeps it, the trained weights."""
+
+    record: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    state: dict[str, torch.Tensor] | None = None
+
+
+@dataclass(frozen=True)
+class SubRunKind:
+    """How a kind of sub-run builds its model and trains it.
+
+    train(run, model, env) trains `model` (already on env.device) in place and returns its record and
+    arrays; the executor adds the checkpoint where the sub-run keeps one.
+    """
+
+    build: Callable[[SubRun], nn.Module]
+    train: Callable[[SubRun, nn.Module, Env], tuple[dict[str, Any], dict[str, np.ndarray]]]
+
+
+def execute(run: SubRun, env: Env) -> Outcome:
+    """Build and train one sub-run here and now (what every executor ends up calling)."""
+    start = time.perf_counter()
+    model = run.build().to(env.device)
+    record, arrays = run.kind_impl().train(run, model, env)
+    record = {**record, "wall_seconds": time.perf_counter() - start}
+    state = None
+    if run.keep_checkpoint:
+        # In the layout a loaded checkpoint has, so a first run and a cached rerun compute alike.
+        model = model.to(memory_format=torch.contiguous_format)
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return Outcome(record=record, arrays={k: np.asarray(v) for k, v in arrays.items()}, state=state)
+
+
+@dataclass
+class Trained:
+    """A finished sub-run as the analysis sees it: its record, arrays, and (if kept) its weights."""
+
+    run: SubRun
+    record: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    checkpoint: Path | None = None
+    fresh: bool = False  # trained by this invocation (not found in the cache)
+    _model: nn.Module | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.record[name]
+
+    def model(self, device: torch.device) -> nn.Module:
+        """The trained network on `device`, in eval mode (built and loaded once, then reused)."""
+        if self._model is None:
+            if self.checkpoint is None:
+                raise MnistlabError(f"sub-run {self.run.label} keeps no checkpoint (plan it with keep_checkpoint)")
+            model = self.run.build()
+            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+            self._model = model
+        return self._model.to(device).eval()
