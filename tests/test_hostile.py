@@ -359,6 +359,7 @@ RESULT_DAMAGES = {
     "figure-outside": json.dumps({**_good_record(), "figures": [{"file": "../../secret.png", "caption": ""}]}),
     "text-numbers": json.dumps({**_good_record(), "text": [1, 2]}),
     "references-strings": json.dumps({**_good_record(), "references": ["x"]}),
+    "seeds-a-number": json.dumps({**_good_record(), "seeds": 3}),
     "truncated-json": json.dumps(_good_record())[:40],
     "not-utf8": b"\xff\xfe\x00garbage",
     "folder": None,

@@ -205,7 +205,7 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
         result = out / name / "result.json"
         if result.exists() and not result.is_file():
             raise MnistlabError(f"{result} is not a file; move it away so that the result can be stored there")
-    for folder in (out, *(out / name for name in task_names)):
+    for folder in (out, *(out / name for name in task_names), *(out / name / "history" for name in task_names)):
         clean_stale_temps(folder)
 
 

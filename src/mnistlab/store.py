@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mnistlab.atomic import atomic_file
@@ -165,6 +165,10 @@ _RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "figures": (list, "a list of figures"),
     "text": (list, "a list of paragraphs"),
     "references": (list, "a list of references"),
+    "seeds": (list, "a list of seeds"),
+    "per_seed_metrics": (dict, "an object"),
+    "sub_runs": (list, "a list of sub-runs"),
+    "cache": (dict, "an object"),
 }
 
 
@@ -187,6 +191,8 @@ def _result_problem(data: Any) -> str | None:
     for key in ("title", "finished_at", "mnistlab_version"):
         if key in data and not isinstance(data[key], str):
             return f"{key!r} should be a string, found {type(data[key]).__name__}"
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in data.get("seeds", [])):
+        return "every seed should be an integer"
     metrics = data.get("metrics", {})
     bad = next((k for k, v in metrics.items() if not _is_number(v)), None)
     if bad is not None:
@@ -199,14 +205,16 @@ def _result_problem(data: Any) -> str | None:
     for fig in data.get("figures", []):
         if not (isinstance(fig, dict) and isinstance(fig.get("file"), str) and isinstance(fig.get("caption", ""), str)):
             return "every figure should have a file name and a caption"
-        # A figure is read from the task folder only: a path elsewhere would embed an arbitrary file.
-        if not fig["file"] or Path(fig["file"]).name != fig["file"] or fig["file"] in (".", ".."):
-            return f"figure file {fig['file'][:80]!r} is not a plain file name"
+        # A figure is read from inside the task folder only: a path elsewhere would embed an arbitrary file.
+        where = PurePosixPath(fig["file"])
+        if not fig["file"] or where.is_absolute() or ".." in where.parts or "\\" in fig["file"]:
+            return f"figure file {fig['file'][:80]!r} is not a path inside the task folder"
     if not all(isinstance(p, str) for p in data.get("text", [])):
         return "every paragraph of 'text' should be a string"
     for ref in data.get("references", []):
         if not (isinstance(ref, dict) and all(isinstance(ref.get(k), str) for k in ("quantity", "published", "source"))
-                and isinstance(ref.get("metric", ""), str)):
+                and isinstance(ref.get("metric") or "", str)
+                and all(isinstance(ref.get(k, ""), str) for k in ("note", "unit"))):
             return "every reference should have a quantity, a published value and a source"
     return None
 
