@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -205,8 +206,10 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
         result = out / name / "result.json"
         if result.exists() and not result.is_file():
             raise MnistlabError(f"{result} is not a file; move it away so that the result can be stored there")
-    for folder in (out, *(out / name for name in task_names), *(out / name / "history" for name in task_names)):
-        clean_stale_temps(folder)
+    clean_stale_temps(out)
+    for name in task_names:  # the task folder and its subfolders (history/, seed-N/ figures)
+        for folder, _, _ in os.walk(out / name):
+            clean_stale_temps(Path(folder))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
