@@ -81,7 +81,8 @@ def test_missing_data_names_the_places(capsys, tmp_path, monkeypatch):
     assert_one_line_error(code, err, f"--data-dir {tmp_path / 'empty'} does not exist")
 
 
-def test_data_verify_prints_eight_ok_lines(capsys):
+def test_data_verify_prints_eight_ok_lines(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no decoded-array caches to report on
     code, out, _ = run_cli(capsys, "data", "verify")
     assert code == 0
     lines = out.strip().splitlines()

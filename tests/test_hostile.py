@@ -159,6 +159,19 @@ def test_tampered_array_cache_is_detected_and_rebuilt(isolated, capsys):
     _load_cached.cache_clear()
 
 
+def test_data_verify_reports_and_removes_a_tampered_array_cache(isolated, capsys):
+    load_arrays("mnist", "test")
+    folder = next((isolated / "xdg" / "mnistlab" / "arrays").glob("mnist-test-*"))
+    images = np.load(folder / "images.npy")
+    images[0, 0, 0] ^= 1  # one bit of one pixel
+    np.save(folder / "images.npy", images)
+    code, out, err = run_cli(capsys, "data", "verify")
+    assert code == 0 and err == ""
+    flagged = [line for line in out.splitlines() if "damaged, removed" in line]
+    assert len(flagged) == 1 and "mnist" in flagged[0] and "test arrays" in flagged[0], out
+    assert not folder.exists()
+
+
 def test_source_rewritten_in_place_with_same_size_and_mtime_is_checked_again(isolated, monkeypatch):
     data = isolated / "data"
     (data / "mnist").mkdir(parents=True)

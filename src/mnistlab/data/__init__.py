@@ -39,7 +39,7 @@ FASHION_GROUP_NAMES = ("shoes", "gendered", "unisex")
 FASHION_GROUP_OF_ITEM = np.array([2, 2, 2, 1, 2, 0, 1, 0, 1, 0], dtype=np.int64)
 
 __all__ = [
-    "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS",
+    "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS", "check_array_caches",
     "fashion_groups", "load", "load_arrays", "normalise_images", "permute_pixels", "pixel_permutation",
     "verify_all",
 ]
@@ -225,4 +225,26 @@ def verify_all(data_dir: str | Path | None = None) -> list[tuple[str, Path, str]
             for kind in ("images", "labels"):
                 path = locate(name, split, kind, data_dir)
                 report.append((name, path, verify(path, name, stem(split, kind))))
+    return report
+
+
+def check_array_caches() -> list[tuple[str, str, Path, str]]:
+    """Check every decoded-array cache against the published digests: (dataset, split, folder, state),
+    state 'ok', 'absent', or 'damaged, removed' (the next load decodes the IDX files again)."""
+    import shutil
+
+    report = []
+    for name in DATASETS:
+        for split in SPLITS:
+            folder = _array_cache(name, split)
+            if not folder.exists():
+                report.append((name, split, folder, "absent"))
+                continue
+            cached = _read_array_cache(folder)
+            if cached is not None and _arrays_intact(name, split, cached[0], cached[1]):
+                report.append((name, split, folder, "ok"))
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            _load_cached.cache_clear()
+            report.append((name, split, folder, "damaged, removed"))
     return report
