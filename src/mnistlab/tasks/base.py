@@ -103,6 +103,13 @@ class Context:
         except KeyError:
             raise RuntimeError(f"sub-run {run.label} was not in the task's plan") from None
 
+    def compare(self, contrast: Any, metrics: dict[str, Any]) -> Any:
+        """Test one contrast on this seed's networks (McNemar on their test-set predictions): a
+        `mnistlab.seeds.Outcome` whose verdict a task's prose may quote."""
+        from mnistlab.seeds import compare
+
+        return compare(contrast, [self.seed], {self.seed: metrics}, self.finished)
+
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""

@@ -33,6 +33,7 @@ from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mlp import initialise
 from mnistlab.runtime import PRECISIONS
 from mnistlab.seeds import Arm, Contrast
+from mnistlab.stats import ALPHA
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
@@ -496,6 +497,14 @@ def analyse(config: Config, ctx: Context) -> Result:
         f"Change in test accuracy against the reference for every non-reference value (symmetric log scale, "
         f"linear within +-1 pp); the grey band is +-{noise:.2f} pp, the 95% sampling interval of one "
         f"reference accuracy on {n_test:,} test images."))
+    # Which values differ from their reference beyond chance: McNemar's test on the two networks' test-set
+    # predictions (this seed); across several seeds the runner adds paired t-tests.
+    tested = {(c.a.label, c.b.label): ctx.compare(c, result.metrics) for c in contrasts(config)}
+    for r in rows:
+        if not r["reference"]:
+            outcome = tested[(f"{r['dataset']} {r['family']} {r['study'].name}={r['label']}",
+                              f"{r['dataset']} {r['family']} {r['study'].name}={r['study'].reference}")]
+            r["p"] = outcome.comparison.p if outcome.comparison is not None else math.nan
     result.text += discussion(rows, config, n_test)
     return result
 
@@ -657,22 +666,27 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
                                   min(accs, key=accs.get))
             spreads[f"{dataset} {family}"] = {k: v[0] for k, v in spread.items()}
             ranked = sorted(spread.items(), key=lambda kv: -kv[1][0])
-            top_name, (top_spread, top_hi, top_lo) = ranked[0]
             others = [r for r in fam if not r["reference"]]
-            hurt = sorted((r for r in others if r["delta_pp"] < -noise), key=lambda r: r["delta_pp"])
-            helped = sorted((r for r in others if r["delta_pp"] > noise), key=lambda r: -r["delta_pp"])
-            quiet = [name for name, (value, _, _) in ranked if value <= noise]
+            # An effect is a difference McNemar's test finds on the same test images (p < 0.05).
+            detected = [r for r in others if r.get("p", math.nan) < ALPHA]
+            hurt = sorted((r for r in detected if r["delta_pp"] < 0), key=lambda r: r["delta_pp"])
+            helped = sorted((r for r in detected if r["delta_pp"] > 0), key=lambda r: -r["delta_pp"])
+            moved = {r["study"].name for r in detected}
+            ranked = [(name, v) for name, v in ranked if name in moved] + [(n, v) for n, v in ranked if n not in moved]
+            top_name, (top_spread, top_hi, top_lo) = ranked[0]
+            quiet = [name for name, _ in ranked if name not in moved]
             text = (f"{dataset}, {family}: the reference scored {ref['test_acc']:.2%} on the test set (best epoch "
-                    f"{ref['best_epoch']} of {ref['epochs_run']}). Accuracies measured on {n_test:,} test images "
-                    f"carry a 95% sampling interval of about +-{noise:.2f} pp, and each value was trained once "
-                    f"(seed variation comes on top), so only differences beyond that are read as effects. ")
-            if top_spread > noise:
+                    f"{ref['best_epoch']} of {ref['epochs_run']}; one accuracy on {n_test:,} test images carries a "
+                    f"95% sampling interval of about +-{noise:.2f} pp). Each value is tested against the reference "
+                    f"with McNemar's test on the same test images (this seed; seed variation comes on top), and only "
+                    f"differences with p < 0.05 are read as effects. ")
+            if top_name in moved:
                 text += (f"The variable that mattered most was {top_name}: test accuracy ranged over {top_spread:.2f} "
                          f"pp, from '{top_lo}' to '{top_hi}'")
-                runners = [f"{name} ({value:.2f} pp)" for name, (value, _, _) in ranked[1:3] if value > noise]
+                runners = [f"{name} ({value:.2f} pp)" for name, (value, _, _) in ranked[1:3] if name in moved]
                 text += (f"; next came {' and '.join(runners)}. " if runners else ". ")
             else:
-                text += "No study moved test accuracy beyond that interval. "
+                text += "No value of any study changed test accuracy detectably. "
             if hurt:
                 text += "Values that hurt: " + ", ".join(f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})"
                                                          for r in hurt) + ". "
@@ -680,9 +694,9 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
                 text += "Values that beat the reference: " + ", ".join(
                     f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})" for r in helped) + ". "
             elif hurt:
-                text += "No value beat the reference by more than the interval. "
+                text += "No value beat the reference detectably. "
             if quiet and len(quiet) < len(ranked):
-                text += f"Within the noise throughout: {', '.join(quiet)}."
+                text += f"No detectable change throughout: {', '.join(quiet)}."
             paragraphs.append(text.strip())
 
     runs = list({(r["dataset"], r["recipe"]): r for r in rows}.values())  # a shared reference is one run
