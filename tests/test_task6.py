@@ -259,3 +259,11 @@ def test_the_single_task_cnn_is_trunk_plus_one_head_of_the_brief_network():
         assert count_parameters(nn.Sequential(mtl.trunk, mtl.heads[head])) == count_parameters(
             build_single_task(classes))
     assert forward_macs(mtl) == MTL_FORWARD_MACS
+
+
+def test_the_probes_run_in_the_extended_profile_not_the_brief():
+    brief, extended = TASK.config("brief"), TASK.config("extended")
+    assert brief.probes() == [] and brief.epochs == 5
+    assert [name for name, _, _ in extended.probes()] == ["batch_10", "plain"] and extended.epochs == 5
+    assert len(TASK.sub_runs(brief, 0)) == 7  # five lambdas (0 and 1 are the single-task CNNs) and two learned
+    assert len(TASK.sub_runs(extended, 0)) == 9

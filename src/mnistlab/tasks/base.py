@@ -37,7 +37,9 @@ from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import SubRun, Trained
 
-PROFILE_NAMES = ("quick", "brief")
+# quick: subsets and 1-2 epochs (a smoke test); brief: the assignment's settings; extended: the brief's
+# settings plus the probes that are not the assignment's (Task 6's batch-10 and plain-recipe networks).
+PROFILE_NAMES = ("quick", "brief", "extended")
 
 
 @dataclass
@@ -160,7 +162,8 @@ class Task:
         """The config for a profile, with `--set` overrides applied (already parsed to field types)."""
         if profile not in PROFILE_NAMES:
             raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
-        values = {**self.profiles.get(profile, {}), **(overrides or {})}
+        base = {**self.profiles.get("brief", {})} if profile == "extended" else {}
+        values = {**base, **self.profiles.get(profile, {}), **(overrides or {})}
         config = self.config_cls(**values)
         validate = getattr(config, "validate", None)
         if validate is not None:
