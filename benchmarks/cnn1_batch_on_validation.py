@@ -61,8 +61,8 @@ def main() -> None:
         curve = [round(h["val_acc"], 4) for h in result.history]
         rows.append({"batch": batch, "val_acc_final": curve[-1], "val_acc_best": max(curve), "val_curve": curve,
                      "seconds_per_epoch": seconds / args.epochs})
-        print(f"batch {batch:4d}: validation accuracy {curve[-1]:.4f} after {args.epochs} epochs (best {max(curve):.4f}),"
-              f" {seconds / args.epochs:.1f} s per epoch", flush=True)
+        print(f"batch {batch:4d}: validation accuracy {curve[-1]:.4f} after {args.epochs} epochs "
+              f"(best {max(curve):.4f}), {seconds / args.epochs:.1f} s per epoch", flush=True)
     best = max(rows, key=lambda r: r["val_acc_final"])
     print(f"{cpu_name()}, {precision}, {torch.get_num_threads()} thread(s), load average {os.getloadavg()[0]:.1f}: "
           f"highest final validation accuracy at batch {best['batch']}")
