@@ -71,9 +71,6 @@ class MTLNet(nn.Module):
         """Parameters every task's loss reaches (what gradient-based weighting methods operate on)."""
         return self.trunk.parameters()
 
-    def task_parameters(self, task: int) -> Iterator[nn.Parameter]:
-        return self.heads[task].parameters()
-
 
 def build_mtl() -> MTLNet:
     return MTLNet()
