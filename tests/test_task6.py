@@ -14,16 +14,19 @@ from mnistlab.data import fashion_groups, load
 from mnistlab.errors import ConfigError
 from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
-from mnistlab.mtl_weighting import (
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.task6 import MTL_FORWARD_MACS, TASK, Config, bar_text, cross_group_errors
+from mnistlab.train import TrainConfig, count_parameters, fit
+from mnistlab.weighting import (
+    LEARNED,
+    STRATEGIES,
+    WEIGHTINGS,
     FixedWeighting,
     PCGradWeighting,
     UncertaintyWeighting,
     make_weighting,
     project_conflicting,
 )
-from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task6 import MTL_FORWARD_MACS, TASK, Config, bar_text, cross_group_errors
-from mnistlab.train import TrainConfig, count_parameters, fit
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +131,24 @@ def test_pcgrad_backward_matches_the_definition():
     for n, p in model.named_parameters():
         if n.startswith("heads"):
             assert torch.allclose(got[n], p.grad, atol=1e-6)
+
+
+def test_every_registered_weighting_names_and_describes_itself():
+    assert STRATEGIES == ("fixed", "uncertainty", "pcgrad") and set(STRATEGIES) == set(WEIGHTINGS)
+    assert "fixed" not in LEARNED and Config().strategies == LEARNED
+    torch.manual_seed(0)
+    model, x = _TinyMTL(), torch.randn(8, 5)
+    y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
+    for name, cls in WEIGHTINGS.items():
+        objective = make_weighting(name, lam=0.25)
+        assert isinstance(objective, cls) and cls.name == name and cls.title and cls.marker
+        step = getattr(objective, "manual_backward", None)
+        loss = step(model(x), y, model) if step else objective(model(x), y)
+        assert math.isfinite(loss.item())
+        state = objective.state()
+        for text in (cls.describe(state, ("items", "groups")), cls.detail(state, ("item", "group")),
+                     cls.weights_label(state)):
+            assert isinstance(text, str) and text and "nan" not in text
 
 
 def test_weighting_formulas():
