@@ -2,7 +2,7 @@
 
 Two single-task CNNs (10 items, 3 groups) against one hard-parameter-sharing network trained with
 loss = lambda * L_item + (1 - lambda) * L_group for several lambda, plus learned weightings
-(uncertainty weighting, PCGrad: mnistlab.weighting) on the same schedule. Every network is one cached sub-run.
+(uncertainty weighting, PCGrad, GradNorm: mnistlab.weighting) on the same schedule. Every network is one cached sub-run.
 """
 
 from __future__ import annotations
@@ -746,5 +746,6 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
-    description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
+    description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
+                "GradNorm",
 )
