@@ -329,6 +329,11 @@ def _pp(x: float) -> str:
     return f"{100 * x:+.2f} pp"
 
 
+# The learned weightings' points: the palette's colours not used for the lines, less its yellow, which
+# is hard to see on white as a lone marker.
+LEARNED_COLOURS = tuple(CLASS_COLOURS[k] for k in (4, 5, 8, 9, 2))
+
+
 def plot_lambda(rows: list[dict], single: dict[str, float], chance: dict[str, float]) -> plt.Figure:
     """Item and group test accuracy against lambda, with single-task lines and learned strategies."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -358,7 +363,7 @@ def plot_lambda(rows: list[dict], single: dict[str, float], chance: dict[str, fl
         ax.axhline(single[task], color="0.3", ls="--", lw=1.2, label="single-task CNN of that task")
         for i, r in enumerate(learned):
             method = weighting_class(r["strategy"])
-            ax.plot(r["eff_lambda"], r[task], method.marker, color=CLASS_COLOURS[(4 + i) % len(CLASS_COLOURS)],
+            ax.plot(r["eff_lambda"], r[task], method.marker, color=LEARNED_COLOURS[i % len(LEARNED_COLOURS)],
                     ms=8, label=f"{method.title} (at its effective lambda)", zorder=5)
         ax.set_ylim(ylo, yhi)
         ax.set_xlim(-0.05, 1.05)
