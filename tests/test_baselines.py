@@ -42,7 +42,7 @@ def test_glorot_init_zeroes_biases_and_bounds_weights():
     assert torch.count_nonzero(first.bias) == 0
     assert first.weight.abs().max() <= bound and first.weight.abs().max() > 0.9 * bound
     with pytest.raises(ConfigError, match="init"):
-        build_mlp(MLPSpec(init="zeros"))
+        build_mlp(MLPSpec(init="uniform"))
 
 
 def test_task_trains_embeds_and_reruns_from_cache(ctx):

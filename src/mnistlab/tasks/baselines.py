@@ -200,7 +200,7 @@ def analyse(config: Config, ctx: Context) -> Result:
             result.metrics[f"{key}_{metric}"] = rec[metric]
         model_rows.append([name, rec["params"], round(rec["train_acc"], 4), round(rec["test_acc"], 4),
                            round(rec["train_seconds"] / len(rec["history"]), 1)])
-        inputs = x_img[subset] if isinstance(spec, CNNSpec) else x_img[subset].flatten(1)
+        inputs = x_img[subset].reshape(-1, *spec.input_shape)
         stages = layer_outputs(model, inputs)
         for stage, values in stages.items():
             if stage != "logits" or len(stages) == 1:  # logits only where there is nothing else to see
