@@ -159,7 +159,10 @@ def _cmd_list() -> int:
         for f in fields(task.config_cls):
             quick = task.profiles.get("quick", {}).get(f.name, f.default)
             brief = task.profiles.get("brief", {}).get(f.name, f.default)
+            extended = task.profiles.get("extended", {}).get(f.name, brief)
             shown = f"{brief!r}" if quick == brief else f"quick {quick!r}, brief {brief!r}"
+            if extended != brief:
+                shown += f", extended {extended!r}"
             print(f"    {f.name:<24} {shown}")
     return 0
 

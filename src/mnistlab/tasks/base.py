@@ -39,7 +39,9 @@ from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import SubRun, Trained
 
-PROFILE_NAMES = ("quick", "brief")
+# quick: subsets and 1-2 epochs (a smoke test); brief: the assignment's settings; extended: the brief's
+# settings plus the probes that are not the assignment's (Task 6's batch-10 and plain-recipe networks).
+PROFILE_NAMES = ("quick", "brief", "extended")
 
 
 @dataclass
@@ -105,6 +107,13 @@ class Context:
         except KeyError:
             raise RuntimeError(f"sub-run {run.label} was not in the task's plan") from None
 
+    def compare(self, contrast: Any, metrics: dict[str, Any]) -> Any:
+        """Test one contrast on this seed's networks (McNemar on their test-set predictions): a
+        `mnistlab.seeds.Outcome` whose verdict a task's prose may quote."""
+        from mnistlab.seeds import compare
+
+        return compare(contrast, [self.seed], {self.seed: metrics}, self.finished)
+
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""
@@ -155,7 +164,8 @@ class Task:
         """The config for a profile, with `--set` overrides applied (already parsed to field types)."""
         if profile not in PROFILE_NAMES:
             raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
-        values = {**self.profiles.get(profile, {}), **(overrides or {})}
+        base = {**self.profiles.get("brief", {})} if profile == "extended" else {}
+        values = {**base, **self.profiles.get(profile, {}), **(overrides or {})}
         config = self.config_cls(**values)
         validate = getattr(config, "validate", None)
         if validate is not None:
