@@ -13,7 +13,7 @@ $(BIN)/activate:
 
 # Stamp files so that a second `make` installs nothing.
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e '.[test,notebook]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook,cluster]'
 	touch $@
 
 report: $(VENV)/.installed
