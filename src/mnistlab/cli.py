@@ -39,6 +39,13 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
     run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--executor", default="inline", choices=("inline", "processes", "ray"),
+                     help="who trains the networks the cache lacks: this process (inline), --jobs worker "
+                          "processes here (processes), or Ray tasks on a local or running cluster (ray)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="processes: worker processes (default: one per core); ray: most sub-runs at once")
+    run.add_argument("--address", default=None, metavar="HOST:PORT",
+                     help="ray: join this running cluster (the head's GCS address) instead of starting a local one")
 
     report = sub.add_parser("report", help="write the HTML report from the stored results")
     report.add_argument("--out", type=Path, default=Path("results"), help="results folder to read")
@@ -97,7 +104,8 @@ def _cmd_list() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mnistlab.runner import run_task
+    from mnistlab.executors import make_executor
+    from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
     from mnistlab.store import check_writable
     from mnistlab.tasks import resolve_tasks
@@ -109,10 +117,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_torch()  # checks $MNISTLAB_THREADS before any work
     check_writable(args.out)
     show = False if args.no_progress else None
-    for task in tasks:
-        print(f"{task.name}: running ({args.profile} profile, {device}, seed {args.seed})", flush=True)
-        run_task(task, profile=args.profile, config=configs[task.name], out=args.out, device=device,
-                 seed=args.seed, data_dir=args.data_dir, force=args.force, show_progress=show)
+    executor = make_executor(args.executor, device=device, data_dir=args.data_dir, show_progress=show,
+                             jobs=args.jobs, address=args.address)
+    names = ", ".join(t.name for t in tasks)
+    how = "" if args.executor == "inline" else f", {args.executor} executor"
+    print(f"{names}: running ({args.profile} profile, {device}, seed {args.seed}{how})", flush=True)
+    try:
+        run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seed=args.seed,
+                  data_dir=args.data_dir, force=args.force, show_progress=show, executor=executor)
+    finally:
+        executor.close()
     return 0
 
 
