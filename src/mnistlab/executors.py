@@ -381,11 +381,13 @@ class RayExecutor:
             cause = exc.cause if exc.cause is not None else exc
             raise ExecutorError(f"sub-run {run.label} ({run.hash}) failed on a Ray worker: "
                                 f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1]}") from None
-        except ray.exceptions.RayError as exc:  # worker crashed or node died, after Ray's retry
+        except ray.exceptions.RayError as exc:  # a worker or node lost, after Ray's retry
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            what = ("its Ray worker died twice" if isinstance(exc, ray.exceptions.WorkerCrashedError)
+                    else "Ray lost it after its retry")
             raise ExecutorError(
-                f"sub-run {run.label} ({run.hash}) failed: its Ray worker died twice ({type(exc).__name__}: "
-                f"{first_line}); finished sub-runs are cached, run the same command to resume") from None
+                f"sub-run {run.label} ({run.hash}) failed: {what} ({type(exc).__name__}: {first_line}); "
+                "finished sub-runs are cached, run the same command to resume") from None
 
     def close(self) -> None:
         if self._ray is not None and self._owns_ray:
