@@ -41,7 +41,7 @@ OnDone = Callable[[SubRun, Outcome], None]
 EXECUTORS = ("inline", "processes", "ray")
 RETRIES = 1  # a sub-run whose worker dies is tried once more; a second death is not bad luck
 RAY_EXTRA = "pip install 'mnistlab[cluster]'"
-RAY_CONNECT_TIMEOUT_S = 30.0
+RAY_CONNECT_TIMEOUT_S = 20.0  # joining a live head takes about a second
 PORT_CHECK_TIMEOUT_S = 5.0
 
 
