@@ -30,7 +30,6 @@ from mnistlab.subrun import Outcome, SubRun
 from mnistlab.tasks.common import ImageData, classifier_run
 from mnistlab.train import TrainConfig
 
-pytestmark = pytest.mark.slow
 CPU = torch.device("cpu")
 
 
@@ -96,6 +95,7 @@ def processes():
     executor.close()
 
 
+@pytest.mark.slow
 def test_processes_match_inline(processes, inline_outcomes):
     done = train(processes, PLAN)
     assert set(done) == set(PLAN)
@@ -103,6 +103,7 @@ def test_processes_match_inline(processes, inline_outcomes):
         assert_same_numbers(done[run], inline_outcomes[run])
 
 
+@pytest.mark.slow
 def test_processes_retry_a_killed_worker_once(processes, tmp_path, inline_outcomes, monkeypatch):
     marker, lines = tmp_path / "killed-once", []
     monkeypatch.setattr(processes, "log", lines.append)
@@ -113,6 +114,7 @@ def test_processes_retry_a_killed_worker_once(processes, tmp_path, inline_outcom
     assert_same_numbers(done[run], inline_outcomes[PLAN[0]])
 
 
+@pytest.mark.slow
 def test_processes_worker_that_always_dies_is_named_and_finished_work_kept(processes, tmp_path):
     # The healthy sub-run trains on a warm worker while the doomed one's retry waits for a fresh one.
     doomed, healthy = killing_run(tmp_path / "marker", always=True), PLAN[2]
@@ -169,6 +171,7 @@ def ray_executor(request, ray_environment):
             cluster.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_matches_inline(ray_executor, inline_outcomes):
     import ray
 
@@ -183,6 +186,7 @@ def test_ray_matches_inline(ray_executor, inline_outcomes):
 
 
 # Once is enough for the failures: a local instance.
+@pytest.mark.slow
 @pytest.mark.parametrize("ray_executor", ["local"], indirect=True)
 def test_ray_retries_a_killed_worker_once(ray_executor, tmp_path, inline_outcomes):
     from mnistlab.executors import RayExecutor
@@ -194,6 +198,7 @@ def test_ray_retries_a_killed_worker_once(ray_executor, tmp_path, inline_outcome
     assert_same_numbers(done[run], inline_outcomes[PLAN[0]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ray_executor", ["local"], indirect=True)
 def test_ray_worker_that_always_dies_is_named_and_finished_work_kept(ray_executor, tmp_path):
     from mnistlab.executors import RayExecutor
@@ -269,6 +274,7 @@ def untimed_metrics(result_file: Path) -> dict:
     return {k: v for k, v in metrics.items() if "seconds" not in k and "per_second" not in k}
 
 
+@pytest.mark.slow
 def test_cli_processes_writes_the_inline_result(capsys, tmp_path):
     code, _, _ = run_cli(capsys, *TINY_TASK3, "--out", str(tmp_path / "inline"))
     assert code == 0
