@@ -19,7 +19,7 @@ $(BIN)/activate:
 
 # Stamp files so that a second `make` installs nothing.
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e '.[test,notebook,tensorboard]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook,tensorboard,cluster]'
 	touch $@
 
 report: $(VENV)/.installed

@@ -84,6 +84,13 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
                      help="also write each trained network's per-epoch history as TensorBoard event files under "
                           "DIR (needs the 'tensorboard' extra)")
+    run.add_argument("--executor", default="inline", choices=("inline", "processes", "ray"),
+                     help="who trains the networks the cache lacks: this process (inline), --jobs worker "
+                          "processes here (processes), or Ray tasks on a local or running cluster (ray)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="processes: worker processes (default: one per core); ray: most sub-runs at once")
+    run.add_argument("--address", default=None, metavar="HOST:PORT",
+                     help="ray: join this running cluster (the head's GCS address) instead of starting a local one")
 
     plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and their cost")
     plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
@@ -168,6 +175,7 @@ def _cmd_list() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mnistlab.executors import make_executor
     from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
     from mnistlab.seeds import parse_seeds
@@ -188,11 +196,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_writable(args.tensorboard)
     show = False if args.no_progress else None
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    executor = make_executor(args.executor, device=device, data_dir=args.data_dir, show_progress=show,
+                             jobs=args.jobs, address=args.address)
     names = ", ".join(t.name for t in tasks)
+    how = "" if args.executor == "inline" else f", {args.executor} executor"
     print(f"{names}: running ({args.profile} profile, {device}, seed{'s' if len(seeds) > 1 else ''} "
-          f"{', '.join(map(str, seeds))})", flush=True)
-    run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
-              data_dir=args.data_dir, force=args.force, show_progress=show, tensorboard_dir=args.tensorboard)
+          f"{', '.join(map(str, seeds))}{how})", flush=True)
+    try:
+        run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
+                  data_dir=args.data_dir, force=args.force, show_progress=show, executor=executor,
+                  tensorboard_dir=args.tensorboard)
+    finally:
+        executor.close()
     return 0
 
 
