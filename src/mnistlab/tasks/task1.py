@@ -481,7 +481,8 @@ def _tsne_text(f: Findings, config: Config) -> str:
     return (
         f"On the same subset t-SNE {verdict}: the neighbourhood hit (k={config.neighbours}) {moves[0]}, hull "
         f"purity {moves[1]} and ellipse purity {moves[2]}. t-SNE keeps neighbourhoods, not distances: gaps between its "
-        "islands and their sizes carry no meaning, and it cannot embed new points without re-running.")
+        "islands and their sizes carry no meaning, and unlike PCA it has no formula for new points: placing one "
+        "means optimising again.")
 
 
 def _pairs_text(f: Findings, config: Config) -> str:
