@@ -1,7 +1,9 @@
-"""Task 1: PCA, the batched pair SVMs, the separation measures, config checks, and the task end to end."""
+"""Task 1: PCA, the batched pair SVMs, the separation measures, config checks, the prose by paragraph id,
+and the task end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,7 +15,7 @@ from mnistlab.data import load_arrays
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task1 import TASK, fit_pca, pm1_flat, project
+from mnistlab.tasks.task1 import TASK, Config, Findings, PairScores, compute_findings, fit_pca, pm1_flat, project, prose
 from mnistlab.viz.embedding import (
     Gaussian2D,
     class_hull,
@@ -208,6 +210,7 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
                      "pair_sorted.png", "tsne_vs_pca.png", "separation_views.png"}
     assert all((ctx.out_dir / f).stat().st_size > 10_000 for f in names)
     assert len(result.text) == 3 and f"{m['pixel_pair_acc_mean']:.2%}" in result.text[2]
+    assert result.text[0].startswith("Why PCA") and result.text[2].startswith("Which classes")
     json.dumps(m)  # flat and JSON-able
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 3)  # 2-D SVMs, pixel SVMs, t-SNE
 
@@ -216,3 +219,93 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
     timing = {"pca_seconds"}  # the only number measured afresh; the rest must repeat exactly
     assert {k: v for k, v in again.metrics.items() if k not in timing} == {k: v for k, v in m.items()
                                                                          if k not in timing}
+
+    findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
+    assert result.text == list(prose(findings, config).values())
+    assert m["pca2d_pairs_separable"] == len(findings.pca2d.at_least(findings.pairs, config.separable_threshold))
+
+
+# ----------------------------------------------------------------------------------- prose, by paragraph id
+
+def fake_findings(seed: int = 0) -> Findings:
+    """Findings made by hand (no MNIST, no SVM): ten 2-D clusters, a t-SNE that separates them better, and
+    pair accuracies in which 784-D beats 2-D on every pair."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(10), 40)
+    centres = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 10, endpoint=False)]) * 4
+    z = centres[y] + rng.normal(size=(400, 2)) * 1.5
+    z_tsne = centres[y] * 5 + rng.normal(size=(400, 2))
+    ev = np.full(784, 0.7 / 782)
+    ev[:2] = [0.18, 0.12]
+    acc2 = np.linspace(0.5, 0.995, 45)
+    accp = np.minimum(acc2 + 0.03, 0.999)
+    scores = lambda acc: PairScores(np.minimum(acc + 0.01, 1.0), acc, 1.0, 10, 45)  # noqa: E731
+    return Findings(
+        n_train=400, ev=ev, pca_seconds=2.0, ink_corr=0.8, z=z, y=y,
+        gaussians=tuple(Gaussian2D.fit(z[y == c]) for c in range(10)), pairs=tuple(class_pairs(10)),
+        pca2d=scores(acc2), pixels=scores(accp), y_sub=y, z_sub=z, z_tsne=z_tsne, tsne_seconds=1.0,
+        pca_sep=separation(z, y, k=6), tsne_sep=separation(z_tsne, y, k=6))
+
+
+def test_prose_has_its_three_paragraphs_by_id():
+    assert list(prose(fake_findings(), Config())) == ["pca", "plots", "pairs"]
+
+
+def test_prose_quotes_the_findings_numbers():
+    f, config = fake_findings(), Config()
+    text = prose(f, config)
+    assert f"{f.ev[0]:.1%} + {f.ev[1]:.1%} = {f.cum[1]:.1%}" in text["pca"]
+    assert f"{f.components_for(0.9)} components are needed for 90%" in text["pca"]
+    assert f"r = {f.ink_corr:+.2f}" in text["plots"]
+    assert f"rises from {f.pca_sep.mean_hit:.3f} for PCA to {f.tsne_sep.mean_hit:.3f} for t-SNE" in text["plots"]
+    sep2 = f.pca2d.at_least(f.pairs, config.separable_threshold)
+    sepp = f.pixels.at_least(f.pairs, config.separable_threshold)
+    assert f"at least {config.separable_threshold:g} for {len(sep2)} of the 45 pairs" in text["pairs"]
+    assert f"mean {f.pixels.test_acc.mean():.2%}" in text["pairs"]
+    assert f"with {len(sepp)} of 45 pairs" in text["pairs"]
+    worst = f.pair_name(int(f.pca2d.test_acc.argmin()))
+    assert f"the worst {worst} ({f.pca2d.test_acc.min():.2%})" in text["pairs"]
+
+
+def test_tsne_claims_follow_the_separation_measures():
+    f, config = fake_findings(), Config()
+    assert f.tsne_sep.mean_hit >= 0.9 > f.pca_sep.mean_hit
+    assert "distinct islands" in prose(f, config)["plots"]
+    swapped = prose(dataclasses.replace(f, pca_sep=f.tsne_sep, tsne_sep=f.pca_sep), config)["plots"]
+    assert "does not separate the digits better" in swapped and "distinct islands" not in swapped
+    assert "neighbourhood hit (k=6) falls from" in swapped and "rises" not in swapped
+    same = prose(dataclasses.replace(f, tsne_sep=f.pca_sep), config)["plots"]
+    assert f"stays at {f.pca_sep.mean_hit:.3f}" in same
+    hit = (f.pca_sep.mean_hit + 0.9) / 2  # better than PCA, but below the "distinct islands" level
+    clearer = dataclasses.replace(f.tsne_sep, hit=np.full_like(f.tsne_sep.hit, hit))
+    text = prose(dataclasses.replace(f, tsne_sep=clearer), config)["plots"]
+    assert "more clearly than PCA" in text and "distinct islands" not in text
+
+
+def test_pixel_space_claims_follow_the_pair_accuracies():
+    f, config = fake_findings(), Config()
+    text = prose(f, config)["pairs"]
+    assert "better on every pair" in text and "the rest come within" in text and "but only" in text
+    perfect = dataclasses.replace(f.pixels, test_acc=np.full(45, 0.999))
+    text = prose(dataclasses.replace(f, pixels=perfect), config)["pairs"]
+    assert "So all 45 digit pairs" in text and "the rest" not in text and "the pairs below" not in text
+    worse = dataclasses.replace(f.pixels, test_acc=f.pca2d.test_acc - 0.01)
+    text = prose(dataclasses.replace(f, pixels=worse), config)["pairs"]
+    assert "no better on average" in text and "but only" not in text
+    mixed = f.pixels.test_acc.copy()
+    mixed[0] = f.pca2d.test_acc[0] - 0.01
+    text = prose(dataclasses.replace(f, pixels=dataclasses.replace(f.pixels, test_acc=mixed)), config)["pairs"]
+    assert "better on average" in text and "every pair" not in text
+
+
+def test_pca_and_overlap_claims_follow_the_numbers():
+    f, config = fake_findings(), Config()
+    assert f.cum[1] < 0.5 and "heavily flattened" in prose(f, config)["pca"]
+    steep = np.full(784, 0.2 / 782)
+    steep[:2] = [0.5, 0.3]
+    text = prose(dataclasses.replace(f, ev=steep), config)["pca"]
+    assert "heavily flattened" not in text and "only" not in text and "80.0%" in text
+    assert "dense overlap" in prose(f, config)["plots"]
+    easy = dataclasses.replace(f.pca2d, test_acc=np.full(45, 0.999))
+    text = prose(dataclasses.replace(f, pca2d=easy), config)["plots"]
+    assert "dense overlap" not in text and "No pair overlaps" in text

@@ -1,6 +1,9 @@
-"""Task 2: the NumPy perceptron (predict, optimise, optimise_pairs) and the task on a few hundred images."""
+"""Task 2: the NumPy perceptron (predict, optimise, optimise_pairs), the prose by paragraph id, and the task
+on a few hundred images."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -8,7 +11,17 @@ import pytest
 from mnistlab.errors import ConfigError
 from mnistlab.models.perceptron import initial_parameters, optimise, optimise_pairs, pair_labels, predict
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task2 import TASK, Config, pm1_flat, run
+from mnistlab.tasks.task2 import (
+    TASK,
+    Config,
+    Findings,
+    OtherRule,
+    SklearnCheck,
+    analyse,
+    compute_findings,
+    pm1_flat,
+    prose,
+)
 
 
 def separable(n: int = 200, m: int = 20, margin: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +200,7 @@ def test_task_is_registered_with_both_profiles():
 def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     config = Config(digits=(0, 1, 7), train_per_class=80, test_per_class=40, max_iter=30, sklearn_max_iter=10,
                     weight_images=3)
-    result = run(config, ctx)
+    result = analyse(config, ctx)
     m = result.metrics
     for a, b in [(0, 1), (0, 7), (1, 7)]:
         assert 0.8 < m[f"pair_test_acc_{a}_{b}"] <= 1.0  # far above chance (0.5) on these easy pairs
@@ -203,7 +216,99 @@ def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     assert any("0 vs 1" in t for t in result.text)
 
     misses = ctx.cache.misses
-    again = run(config, ctx)
+    again = analyse(config, ctx)
     assert ctx.cache.misses == misses  # sweep, online comparison and sklearn check all came from the cache
     assert ctx.cache.hits >= 3
     assert again.metrics["pair_test_acc_0_1"] == m["pair_test_acc_0_1"]
+
+    findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
+    assert result.text == list(prose(findings, config).values())
+    assert list(prose(findings, config)) == ["detail", "weights", "pairs", "pocket", "sklearn"]
+
+
+# ----------------------------------------------------------------------------------- prose, by paragraph id
+
+def fake_findings(**changes) -> Findings:
+    """Findings made by hand for digits 3, 4, 5, 9 (no MNIST, no training): 4-9 and 3-5 are the hardest pairs."""
+    rng = np.random.default_rng(0)
+    pairs = ((3, 4), (3, 5), (3, 9), (4, 5), (4, 9), (5, 9))
+    test = dict(zip(pairs, (0.99, 0.93, 0.97, 0.985, 0.91, 0.96), strict=True))
+    means = {d: rng.normal(size=784) for d in (3, 4, 5, 9)}
+    errors = {p: (0.2, 0.05, 0.01) for p in pairs}
+    findings = Findings(
+        pairs=pairs, detail=(3, 5), n_train=dict.fromkeys(pairs, 200), n_test=dict.fromkeys(pairs, 100),
+        train_acc={p: min(1.0, v + 0.02) for p, v in test.items()}, test_acc=test,
+        last_test_acc={p: v - 0.01 for p, v in test.items()}, errors=errors, converged=dict.fromkeys(pairs, False),
+        weights={p: rng.normal(size=784) for p in pairs}, means=means, sweep_seconds=1.5, corr_w=0.8,
+        share_on_ink=0.75, rho=0.6, other=OtherRule("online", (0.1, 0.02), 0.98, 0.92),
+        sklearn=SklearnCheck((0.98, 0.95, 0.97, 0.98, 0.9, 0.96), (5,) * 6, 0.5))
+    return dataclasses.replace(findings, **changes)
+
+
+def test_prose_has_its_paragraphs_by_id():
+    assert list(prose(fake_findings(), Config())) == ["detail", "weights", "pairs", "pocket", "sklearn"]
+    assert "sklearn" not in prose(fake_findings(sklearn=None), Config(sklearn_check=False))
+
+
+def test_prose_quotes_the_findings_numbers_and_names_the_rules_that_ran():
+    f, config = fake_findings(), Config(digits=(3, 4, 5, 9), detail_pair=(3, 5))
+    text = prose(f, config)
+    assert "Pair 3 vs 5 (labels -1 and +1, 200 training images): with the batch rule" in text["detail"]
+    assert "fell from 20.00% after the first iteration to 1.00% after 3 iteration(s)" in text["detail"]
+    assert "test accuracy 93.00%" in text["detail"]
+    assert "The online rule on the same pair and initial weights took 2 iteration(s)" in text["detail"]
+    assert f"is {f.corr_w:.2f}, and {f.share_on_ink:.0%} of its total |w|" in text["weights"]
+    assert f"mean test accuracy is {f.mean_test_acc():.2%} (lowest 4 vs 9 at 91.00%" in text["pairs"]
+    assert "0 of 6 pairs reached" in text["pairs"] and f"correlation {f.rho:.2f}" in text["pairs"]
+    assert "batch rule, all pairs batched" in text["pairs"]
+    online = prose(dataclasses.replace(f, other=dataclasses.replace(f.other, rule="batch")), Config(rule="online"))
+    assert "with the online rule" in online["detail"] and "The batch rule on the same pair" in online["detail"]
+    assert "batched" not in online["pairs"] and "online rule, one pair after another" in online["pairs"]
+    assert "online rule on the same pair" not in prose(fake_findings(other=None), config)["detail"]
+
+
+def test_detail_claims_follow_the_error_curve_and_convergence():
+    config = Config()
+    assert "did not reach the tolerance" in prose(fake_findings(), config)["detail"]
+    converged = fake_findings(converged=dict.fromkeys(fake_findings().pairs, True))
+    text = prose(converged, config)["detail"]
+    assert "within the tolerance" in text and "convergence theorem guarantees" in text
+    rising = fake_findings(errors={**fake_findings().errors, (3, 5): (0.01, 0.03)})
+    assert "rose from 1.00% after the first iteration to 3.00%" in prose(rising, config)["detail"]
+    single = fake_findings(errors={**fake_findings().errors, (3, 5): (0.0,)})
+    assert "was 0.00% after the single iteration" in prose(single, config)["detail"]
+
+
+def test_weights_claim_follows_the_correlation():
+    assert "is a template of" in prose(fake_findings(), Config())["weights"]
+    assert "only loosely a template" in prose(fake_findings(corr_w=0.2), Config())["weights"]
+
+
+def test_pairs_claims_follow_the_accuracies_and_the_rank_correlation():
+    f, config = fake_findings(), Config()
+    text = prose(f, config)["pairs"]
+    assert "The hardest pairs are 4-9 (91.0%), 3-5 (93.0%)" in text
+    assert "a 4 closed at the top is a 9" in text and "a 3 and a 5 differ" in text
+    assert "far apart are easier" in text
+    easy_49 = fake_findings(test_acc={**f.test_acc, (4, 9): 0.999})
+    assert "a 4 closed at the top is a 9" not in prose(easy_49, config)["pairs"]
+    assert "far apart are harder" in prose(fake_findings(rho=-0.6), config)["pairs"]
+    assert "says little" in prose(fake_findings(rho=0.1), config)["pairs"]
+    assert "no rank correlation" in prose(fake_findings(rho=float("nan")), config)["pairs"]
+    perfect = fake_findings(test_acc=dict.fromkeys(f.pairs, 1.0))
+    text = prose(perfect, config)["pairs"]
+    assert "without error" in text and "hardest" not in text
+
+
+def test_last_iterate_and_cross_check_claims_follow_the_numbers():
+    f, config = fake_findings(), Config()
+    assert "poor hyperplane" in prose(f, config)["pocket"]  # the last iterates are worse here
+    better_last = fake_findings(last_test_acc={p: v + 0.01 for p, v in f.test_acc.items()})
+    text = prose(better_last, config)["pocket"]
+    assert "gained nothing" in text and "poor hyperplane" not in text
+    assert "those of the last iterate" in prose(f, Config(pocket=False))["pocket"]
+    text = prose(f, config)["sklearn"]
+    assert "largest gap 2.00% on 3 vs 5" in text and "single pairs differ" in text
+    same = fake_findings(sklearn=SklearnCheck(tuple(f.test_acc[p] for p in f.pairs), (5,) * 6, 0.5))
+    text = prose(same, config)["sklearn"]
+    assert "the same on every pair" in text and "single pairs differ" not in text and "largest gap" not in text

@@ -4,6 +4,10 @@ The algorithm lives in `mnistlab.models.perceptron` (predict, optimise, optimise
 prepares the brief's data (pm1, flat 784, label -1 for the first digit of a pair and +1 for the
 second), trains every pair in one batched sweep (cached as one sub-run), cross-checks each pair
 against scikit-learn's Perceptron on the same split, and writes the figures, tables and answers.
+
+The analysis computes a `Findings` (numbers only, `compute_findings`); metrics, tables and figures
+(`mnistlab.viz.task2`) are drawn from it, and `prose(findings, config)` writes the answers, one
+paragraph per id, every claim decided by a comparison of the findings' numbers.
 """
 
 from __future__ import annotations
@@ -14,14 +18,13 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from mnistlab.data import load_arrays, normalise_images
 from mnistlab.errors import ConfigError
 from mnistlab.models.perceptron import RULES, optimise_pairs, pair_labels, predict
-from mnistlab.tasks.base import Context, Reference, Result, Table, Task
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.tasks.base import Context, Figure, Reference, Result, Table, Task
+from mnistlab.viz.task2 import error_figure, pair_heatmap, sklearn_scatter, weight_figure, weight_grid
 
 Pair = tuple[int, int]
 
@@ -178,298 +181,107 @@ def _choose_five(accs: dict[Pair, float], detail: Pair) -> list[tuple[str, Pair]
     return picks
 
 
-def _error_figure(curves: dict[str, list[float]], picked: dict[str, list[float]], detail: Pair, n_train: int,
-                  rule: str, tol: float):
-    """Left: the detail pair's training error per iteration (each rule). Right: the five chosen pairs."""
-    floor = 0.5 / n_train  # an error of 0 cannot sit on a log axis: drawn at half a sample
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4))
-    for ax, lines, title in ((axes[0], curves, f"pair {detail[0]} vs {detail[1]}: training error"),
-                             (axes[1], picked, f"five chosen pairs ({rule} rule)")):
-        for i, (name, errors) in enumerate(lines.items()):
-            it = np.arange(1, len(errors) + 1)
-            ax.plot(it, np.maximum(errors, floor), "-", color=CLASS_COLOURS[i % len(CLASS_COLOURS)], lw=1.3,
-                    marker="o" if len(errors) < 15 else None, ms=4, label=f"{name} ({len(errors)} it.)")
-        ax.axhline(max(tol, floor), color="grey", ls=":", lw=1, label=f"tol = {tol:g}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(floor * 0.7, 1.0)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("training classification error")
-        ax.set_title(title)
-        ax.legend(fontsize=8, loc="lower left")  # below the tolerance line the axes are empty
-    return fig
+# ---------------------------------------------------------------------------------------- findings
+
+@dataclass(frozen=True)
+class OtherRule:
+    """The detail pair trained with the rule the sweep did not use (for its error curve)."""
+
+    rule: str
+    errors: tuple[float, ...]
+    train_acc: float
+    test_acc: float
 
 
-def _weight_figure(w: np.ndarray, xa: np.ndarray, xb: np.ndarray, pair: Pair):
-    """Mean image of each digit, the learned w and the difference of the means; diverging maps centred on 0."""
-    a, b = pair
-    mean_a, mean_b = xa.mean(axis=0).reshape(28, 28), xb.mean(axis=0).reshape(28, 28)
-    panels = [(mean_a, f"mean '{a}' (label -1)", "gray", (-1, 1)),
-              (mean_b, f"mean '{b}' (label +1)", "gray", (-1, 1)),
-              (w.reshape(28, 28), "learned w", "RdBu_r", None),
-              (mean_b - mean_a, f"mean '{b}' - mean '{a}'", "RdBu_r", None)]
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
-    for ax, (img, title, cmap, lim) in zip(axes, panels, strict=True):
-        if lim is None:
-            m = float(np.abs(img).max()) or 1.0
-            lim = (-m, m)
-        shown = ax.imshow(img, cmap=cmap, vmin=lim[0], vmax=lim[1], interpolation="nearest")
-        ax.set_title(title, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
-        ax.spines[:].set_visible(False)
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
-    fig.suptitle(f"Pair {a} vs {b}: red pixels push towards '{b}', blue towards '{a}'")
-    return fig
+@dataclass(frozen=True)
+class SklearnCheck:
+    """scikit-learn's Perceptron on every pair (in `Findings.pairs` order)."""
+
+    test_acc: tuple[float, ...]
+    n_iter: tuple[int, ...]
+    seconds: float
 
 
-def _weight_grid(ws: np.ndarray, pairs: list[Pair], accs: list[float]):
-    """Several weight vectors as images, each scaled by its own largest |w| so one colour bar serves all."""
-    n = len(pairs)
-    ncols = min(5, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols + 0.8, 2.5 * nrows), squeeze=False)
-    shown = None
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
-        ax.spines[:].set_visible(False)
-        if i >= n:
-            ax.axis("off")
-            continue
-        w = ws[i] / (np.abs(ws[i]).max() or 1.0)
-        shown = ax.imshow(w.reshape(28, 28), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        ax.set_title(f"{pairs[i][0]} (blue) vs {pairs[i][1]} (red)\ntest acc {accs[i]:.1%}", fontsize=9)
-    fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.02, label="w / max |w|")
-    return fig
+@dataclass(frozen=True)
+class Findings:
+    """Everything Task 2 reports, as numbers. Per-pair dicts are keyed by (a, b), a < b."""
+
+    pairs: tuple[Pair, ...]
+    detail: Pair
+    n_train: dict[Pair, int]
+    n_test: dict[Pair, int]
+    train_acc: dict[Pair, float]          # of the evaluated parameters (pocket or last iterate, per config)
+    test_acc: dict[Pair, float]
+    last_test_acc: dict[Pair, float]      # of the last iterate
+    errors: dict[Pair, tuple[float, ...]]  # training error after each iteration
+    converged: dict[Pair, bool]
+    weights: dict[Pair, np.ndarray]       # the evaluated w
+    means: dict[int, np.ndarray]          # mean training image of each digit (pm1)
+    sweep_seconds: float
+    corr_w: float                         # detail pair: corr(w, mean b - mean a)
+    share_on_ink: float                   # detail pair: share of |w| on pixels with ink in >= 5% of either class
+    rho: float                            # Spearman: distance of the class means vs test accuracy, over pairs
+    other: OtherRule | None = None
+    sklearn: SklearnCheck | None = None
+
+    @property
+    def iters(self) -> dict[Pair, int]:
+        return {p: len(e) for p, e in self.errors.items()}
+
+    @property
+    def mean_gap(self) -> dict[Pair, float]:
+        return {(a, b): float(np.linalg.norm(self.means[a] - self.means[b])) for a, b in self.pairs}
+
+    @property
+    def ranked(self) -> list[Pair]:
+        """Easiest first; ties in pair order."""
+        return sorted(self.pairs, key=lambda p: (-self.test_acc[p], p))
+
+    def mean_test_acc(self, last: bool = False) -> float:
+        acc = self.last_test_acc if last else self.test_acc
+        return float(np.mean([acc[p] for p in self.pairs]))
 
 
-def _heatmap(acc: dict[Pair, float], digits: list[int], title: str):
-    """A symmetric digit-by-digit map of test accuracy, annotated in percent."""
-    grid = np.full((10, 10), np.nan)
-    for (a, b), v in acc.items():
-        grid[a, b] = grid[b, a] = v
-    sub = grid[np.ix_(digits, digits)]
-    vmin = float(np.nanmin(sub))
-    fig, ax = plt.subplots(figsize=(7.2, 6))
-    shown = ax.imshow(sub, cmap="viridis", vmin=vmin, vmax=1.0)
-    ax.set_xticks(range(len(digits)), digits)
-    ax.set_yticks(range(len(digits)), digits)
-    ax.grid(False)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("digit")
-    mid = (vmin + 1.0) / 2
-    for i in range(len(digits)):
-        for j in range(len(digits)):
-            if not np.isnan(sub[i, j]):
-                ax.text(j, i, f"{100 * sub[i, j]:.1f}", ha="center", va="center", fontsize=7.5,
-                        color="black" if sub[i, j] > mid else "white")
-    fig.colorbar(shown, ax=ax, label="test accuracy")
-    ax.set_title(title)
-    return fig
-
-
-def _scatter(ours: list[float], theirs: list[float], pairs: list[Pair]):
-    fig, ax = plt.subplots(figsize=(5.4, 5))
-    ax.scatter(theirs, ours, s=22, color=CLASS_COLOURS[0], zorder=3)
-    lo = min(min(ours), min(theirs)) - 0.005
-    ax.plot([lo, 1], [lo, 1], color="grey", ls="--", lw=1, label="equal accuracy")
-    gaps = np.argsort(-np.abs(np.array(ours) - np.array(theirs)))[:3]
-    for i in sorted(set(gaps.tolist()) | {int(np.argmin(ours))}):
-        ax.annotate(f"{pairs[i][0]}-{pairs[i][1]}", (theirs[i], ours[i]), textcoords="offset points",
-                    xytext=(5, -10), fontsize=8)
-    ax.set_xlim(lo, 1.002)
-    ax.set_ylim(lo, 1.002)
-    ax.set_xlabel("scikit-learn Perceptron: test accuracy")
-    ax.set_ylabel("ours (from scratch): test accuracy")
-    ax.set_title("Cross-check on the same pairs and split")
-    ax.legend(loc="lower right")
-    return fig
-
-
-def run(config: Config, ctx: Context) -> Result:
-    result = Result()
+def compute_findings(config: Config, ctx: Context) -> Findings:
     pairs = config.pairs
     detail = (int(config.detail_pair[0]), int(config.detail_pair[1]))
     x, labels = pm1_flat("train", config.train_per_class, ctx.data_dir)
     xt, lt = pm1_flat("test", config.test_per_class, ctx.data_dir)
     key_data = {"dataset": "mnist", "normalise": "pm1", "train_per_class": config.train_per_class,
                 "test_per_class": config.test_per_class}
-
     sweep = _sweep(ctx, config, pairs, x, labels, key_data, config.rule, f"task2: {len(pairs)} perceptrons")
-    train_acc = {p: _accuracy(x, labels, p, sweep["w"][i], sweep["b"][i]) for i, p in enumerate(pairs)}
-    test_acc = {p: _accuracy(xt, lt, p, sweep["w"][i], sweep["b"][i]) for i, p in enumerate(pairs)}
-    last_test_acc = {p: _accuracy(xt, lt, p, sweep["last_w"][i], sweep["last_b"][i]) for i, p in enumerate(pairs)}
-    iters = {p: len(sweep["errors"][i]) for i, p in enumerate(pairs)}
-    converged = {p: bool(sweep["converged"][i]) for i, p in enumerate(pairs)}
-    index = {p: i for i, p in enumerate(pairs)}
+    ws = {p: (sweep["w"][i], sweep["b"][i]) for i, p in enumerate(pairs)}
+    last = {p: (sweep["last_w"][i], sweep["last_b"][i]) for i, p in enumerate(pairs)}
     means = {c: x[labels == c].mean(axis=0) for c in sorted(config.digits)}
-    mean_gap = {(a, b): float(np.linalg.norm(means[a] - means[b])) for a, b in pairs}
-
-    for (a, b) in pairs:
-        result.metrics[f"pair_test_acc_{a}_{b}"] = test_acc[(a, b)]
-        result.metrics[f"pair_train_acc_{a}_{b}"] = train_acc[(a, b)]
-        result.metrics[f"pair_iters_{a}_{b}"] = iters[(a, b)]
-    accs = np.array([test_acc[p] for p in pairs])
-    result.metrics.update({
-        "pair_test_acc_mean": float(accs.mean()),
-        "pair_test_acc_min": float(accs.min()),
-        "pair_train_acc_mean": float(np.mean([train_acc[p] for p in pairs])),
-        "pair_test_acc_mean_last_iterate": float(np.mean([last_test_acc[p] for p in pairs])),
-        "pair_test_acc_min_last_iterate": float(np.min([last_test_acc[p] for p in pairs])),
-        "pairs_converged": int(sum(converged.values())),
-        "sweep_seconds": round(float(sweep["seconds"]), 2),
-    })
-
-    # --- the brief's pair in full -----------------------------------------------------------------
-    d = index[detail]
-    curves = {f"{config.rule} rule": sweep["errors"][d]}
+    test_acc = {p: _accuracy(xt, lt, p, *ws[p]) for p in pairs}
+    other = None
     if config.compare_rules:
-        other = "online" if config.rule == "batch" else "batch"
-        alt = _sweep(ctx, config, [detail], x, labels, key_data, other, f"task2: {other} rule on {detail}")
-        curves[f"{other} rule"] = alt["errors"][0]
-        result.metrics[f"detail_{other}_test_acc"] = _accuracy(xt, lt, detail, alt["w"][0], alt["b"][0])
-        result.metrics[f"detail_{other}_train_acc"] = _accuracy(x, labels, detail, alt["w"][0], alt["b"][0])
-        result.metrics[f"detail_{other}_iters"] = len(alt["errors"][0])
-    picks = _choose_five(test_acc, detail)
-    picked_curves = {f"{p[0]} vs {p[1]}": sweep["errors"][index[p]] for _, p in picks}
-    n_detail = int(np.sum((labels == detail[0]) | (labels == detail[1])))
-    result.figures.append(ctx.figure(
-        _error_figure(curves, picked_curves, detail, n_detail, config.rule, config.tol), "error_curves",
-        f"Training classification error after each iteration (log-log; an error of 0 is drawn at half a "
-        f"sample). Left: pair {detail[0]} vs {detail[1]}; right: the five pairs of the table."))
-    w_detail = sweep["w"][d]
-    xa, xb = x[labels == detail[0]], x[labels == detail[1]]
-    result.figures.append(ctx.figure(
-        _weight_figure(w_detail, xa, xb, detail), "weights_detail",
-        f"The learned w of pair {detail[0]} vs {detail[1]} as a 28x28 image (diverging map centred on 0), beside "
-        "the two class means and their difference."))
-    corr_w = float(np.corrcoef(w_detail, means[detail[1]] - means[detail[0]])[0, 1])
-    ink = ((xa > 0).mean(axis=0) > 0.05) | ((xb > 0).mean(axis=0) > 0.05)
-    share_on_ink = float(np.abs(w_detail[ink]).sum() / np.abs(w_detail).sum())
-    result.metrics.update({"detail_w_mean_difference_corr": corr_w, "detail_w_share_on_ink": share_on_ink})
-
-    # --- all pairs ----------------------------------------------------------------------------------
+        rule = "online" if config.rule == "batch" else "batch"
+        alt = _sweep(ctx, config, [detail], x, labels, key_data, rule, f"task2: {rule} rule on {detail}")
+        other = OtherRule(rule, tuple(alt["errors"][0]), _accuracy(x, labels, detail, alt["w"][0], alt["b"][0]),
+                          _accuracy(xt, lt, detail, alt["w"][0], alt["b"][0]))
     sk = _sklearn(ctx, config, pairs, x, labels, xt, lt, key_data) if config.sklearn_check else None
-    if sk is not None:
-        for i, (a, b) in enumerate(pairs):
-            result.metrics[f"sklearn_pair_test_acc_{a}_{b}"] = sk["test_acc"][i]
-        result.metrics["sklearn_pair_test_acc_mean"] = float(np.mean(sk["test_acc"]))
-        result.metrics["sklearn_pair_test_acc_min"] = float(np.min(sk["test_acc"]))
-        result.metrics["sklearn_seconds"] = round(float(sk["seconds"]), 2)
+    mean_gap = [float(np.linalg.norm(means[a] - means[b])) for a, b in pairs]
+    return Findings(
+        pairs=tuple(pairs), detail=detail,
+        n_train={p: int(np.sum((labels == p[0]) | (labels == p[1]))) for p in pairs},
+        n_test={p: int(np.sum((lt == p[0]) | (lt == p[1]))) for p in pairs},
+        train_acc={p: _accuracy(x, labels, p, *ws[p]) for p in pairs}, test_acc=test_acc,
+        last_test_acc={p: _accuracy(xt, lt, p, *last[p]) for p in pairs},
+        errors={p: tuple(sweep["errors"][i]) for i, p in enumerate(pairs)},
+        converged={p: bool(sweep["converged"][i]) for i, p in enumerate(pairs)},
+        weights={p: ws[p][0] for p in pairs}, means=means, sweep_seconds=float(sweep["seconds"]),
+        **_weight_findings(ws[detail][0], x[labels == detail[0]], x[labels == detail[1]]),
+        rho=_spearman(mean_gap, [test_acc[p] for p in pairs]), other=other,
+        sklearn=None if sk is None else SklearnCheck(tuple(sk["test_acc"]), tuple(sk["n_iter"]), float(sk["seconds"])))
 
-    n_train = {p: int(np.sum((labels == p[0]) | (labels == p[1]))) for p in pairs}
-    n_test = {p: int(np.sum((lt == p[0]) | (lt == p[1]))) for p in pairs}
-    columns = ["pair (-1 vs +1)", "train images", "test images", "iterations", "reached tol", "train acc", "test acc",
-               "test acc, last iterate"]
-    if sk is not None:
-        columns += ["sklearn test acc", "sklearn epochs"]
-    rows = []
-    for i, p in enumerate(pairs):
-        row = [f"{p[0]} vs {p[1]}", n_train[p], n_test[p], iters[p], "yes" if converged[p] else "no",
-               round(train_acc[p], 4), round(test_acc[p], 4), round(last_test_acc[p], 4)]
-        if sk is not None:
-            row += [round(sk["test_acc"][i], 4), sk["n_iter"][i]]
-        rows.append(row)
-    result.tables["all_pairs"] = Table(
-        columns, rows,
-        f"Every digit pair: our perceptron ({config.rule} rule, lr {config.lr:g}, up to {config.max_iter} "
-        f"iterations, tol {config.tol:g}; train/test acc of the "
-        f"{'pocket (lowest training error) parameters' if config.pocket else 'last iterate'}, and the test acc of "
-        f"the last iterate) and scikit-learn's Perceptron on the same images.")
 
-    five_rows = [[role, f"{p[0]} vs {p[1]}", round(train_acc[p], 4), round(test_acc[p], 4), iters[p],
-                  round(mean_gap[p], 2)] for role, p in picks]
-    result.tables["five_pairs"] = Table(
-        ["role", "pair", "train acc", "test acc", "iterations", "distance between class means"], five_rows,
-        "The brief's table of five pairs, chosen from this run's numbers: the brief's pair, the easiest other "
-        "pair, the median pair and the two hardest. Distance: Euclidean, between the two mean training "
-        "images (pm1 pixels).")
-
-    result.figures.append(ctx.figure(
-        _heatmap(test_acc, sorted(config.digits), f"Perceptron test accuracy (%) per digit pair, {config.rule} rule"),
-        "pair_heatmap", "Test accuracy of the perceptron for every digit pair (symmetric; the diagonal is empty)."))
-    ranked = sorted(pairs, key=lambda p: (-test_acc[p], p))
-    grid_pairs = [p for _, p in picks]
-    for p in [ranked[int(k)] for k in np.rint(np.linspace(0, len(ranked) - 1, config.weight_images))]:
-        if len(grid_pairs) >= config.weight_images:
-            break
-        if p not in grid_pairs:
-            grid_pairs.append(p)
-    grid_pairs = sorted(grid_pairs[:config.weight_images], key=lambda p: (-test_acc[p], p))
-    result.figures.append(ctx.figure(
-        _weight_grid(np.stack([sweep["w"][index[p]] for p in grid_pairs]), grid_pairs,
-                     [test_acc[p] for p in grid_pairs]), "weights_grid",
-        "Learned w of several pairs, easiest first, each divided by its largest |w|: red pixels vote for the "
-        "second digit of the pair, blue for the first."))
-    if sk is not None:
-        result.figures.append(ctx.figure(
-            _scatter([test_acc[p] for p in pairs], sk["test_acc"], pairs), "sklearn_scatter",
-            "Each dot is a digit pair: scikit-learn's Perceptron (x) against ours (y) on the same split."))
-
-    # --- answers from this run's numbers ----------------------------------------------------------------
-    a, b = detail
-    e = sweep["errors"][d]
-    result.text.append(
-        f"Pair {a} vs {b} (labels -1 and +1, {n_detail:,} training images): with the {config.rule} rule the "
-        f"training error fell from {e[0]:.2%} after the first iteration to {e[-1]:.2%} after {len(e)} "
-        f"iteration(s) ({'within' if converged[detail] else 'not within'} the tolerance {config.tol:g}); "
-        f"train accuracy {train_acc[detail]:.2%}, test accuracy {test_acc[detail]:.2%}."
-        + (f" The {other} rule on the same pair and initial weights took {len(alt['errors'][0])} iteration(s) "
-           f"to a training error of {alt['errors'][0][-1]:.2%} (test accuracy "
-           f"{result.metrics[f'detail_{other}_test_acc']:.2%})." if config.compare_rules else "")
-        + (" Reaching the tolerance shows the training images of this pair are (almost) linearly separable, "
-           "the case in which the perceptron convergence theorem guarantees that the rule stops after a finite "
-           "number of mistakes." if converged[detail] else
-           f" The rule did not reach the tolerance within {config.max_iter} iterations: either the images are "
-           "not linearly separable, or the margin is so small that the convergence theorem's bound on the "
-           "number of mistakes, (R / margin)^2, is not yet reached."))
-    result.text.append(
-        f"The learned w is a template of where the two digits differ: its correlation with the difference of "
-        f"the class means (mean '{b}' minus mean '{a}') is {corr_w:.2f}, and {share_on_ink:.0%} of its total "
-        f"|w| sits on pixels that carry ink in at least 5% of either class. Pixels where '{b}' usually has ink "
-        f"and '{a}' does not get positive weight, the reverse negative weight: a misclassified '{b}' adds its "
-        f"own image to w, a misclassified '{a}' subtracts its image. A pixel that is blank (-1) in every image "
-        f"moves only opposite to the bias, so the blank border carries no information about the class.")
-    hardest, easiest = ranked[-1], ranked[0]
-    rho = _spearman([mean_gap[p] for p in pairs], [test_acc[p] for p in pairs])
-    result.metrics["spearman_mean_distance_vs_test_acc"] = rho
-    worst5 = ", ".join(f"{p[0]}-{p[1]} ({test_acc[p]:.1%})" for p in ranked[-5:][::-1])
-    result.text.append(
-        f"Over all {len(pairs)} pairs the mean test accuracy is {accs.mean():.2%} (lowest {hardest[0]} vs "
-        f"{hardest[1]} at {test_acc[hardest]:.2%}, highest {easiest[0]} vs {easiest[1]} at "
-        f"{test_acc[easiest]:.2%}); {result.metrics['pairs_converged']} of {len(pairs)} pairs reached a training "
-        f"error of at most {config.tol:g} within {config.max_iter} iterations. The whole sweep took "
-        f"{sweep['seconds']:.1f} s ({config.rule} rule, all pairs batched into one matrix product per class "
-        f"block per iteration). The hardest pairs are {worst5}: digits that share most of their strokes "
-        f"(a 4 closed at the top is a 9, a 3 and a 5 differ in one short stroke), so no single hyperplane "
-        f"in pixel space separates their test images cleanly. Across pairs, the distance between the two "
-        f"class-mean images and the test accuracy have Spearman correlation {rho:.2f}: pairs whose average "
-        f"images are far apart are easier.")
-    last_mean = result.metrics["pair_test_acc_mean_last_iterate"]
-    worst_last = min(pairs, key=lambda p: (last_test_acc[p], p))
-    result.text.append(
-        ("The accuracies above are those of the pocket parameters, the (w, b) with the lowest training error "
-         "seen during the run. " if config.pocket else "The accuracies above are those of the last iterate, "
-         "as the brief's loop returns it. ")
-        + f"The last iterate of every pair gives a mean test accuracy of {last_mean:.2%}, lowest "
-        f"{last_test_acc[worst_last]:.2%} on {worst_last[0]} vs {worst_last[1]}: on images that are not linearly "
-        f"separable the perceptron rule never settles, and an iteration that misclassifies many images moves w "
-        f"far, so the last iterate can land on a poor hyperplane even after a good one was found.")
-    if sk is not None:
-        diff = np.array([test_acc[p] for p in pairs]) - np.array(sk["test_acc"])
-        big = pairs[int(np.argmax(np.abs(diff)))]
-        result.text.append(
-            f"Cross-check: scikit-learn's Perceptron on the same pairs and images reaches a mean test accuracy of "
-            f"{np.mean(sk['test_acc']):.2%} against our {accs.mean():.2%} (mean difference ours minus theirs "
-            f"{diff.mean():+.2%}, largest gap {abs(diff).max():.2%} on {big[0]} vs {big[1]}). The two are the "
-            f"same learning rule with different schedules: scikit-learn runs online epochs from w = 0 with its "
-            f"own stopping test (no improvement of its loss by tol for 5 epochs), so single pairs differ by "
-            f"where each run happened to stop on data that is not separable.")
-    result.references.extend(REFERENCES)
-    return result
+def _weight_findings(w: np.ndarray, xa: np.ndarray, xb: np.ndarray) -> dict[str, float]:
+    """How the detail pair's w relates to its two classes: correlation with the difference of the means, and
+    the share of |w| on pixels that carry ink in at least 5% of either class."""
+    ink = ((xa > 0).mean(axis=0) > 0.05) | ((xb > 0).mean(axis=0) > 0.05)
+    return {"corr_w": float(np.corrcoef(w, xb.mean(axis=0) - xa.mean(axis=0))[0, 1]),
+            "share_on_ink": float(np.abs(w[ink]).sum() / np.abs(w).sum())}
 
 
 def _spearman(u: list[float], v: list[float]) -> float:
@@ -478,6 +290,243 @@ def _spearman(u: list[float], v: list[float]) -> float:
     if len(u) < 3:
         return float("nan")
     return float(spearmanr(u, v).statistic)
+
+
+# ------------------------------------------------------------------------------ metrics and tables
+
+def metrics(f: Findings) -> dict[str, float]:
+    m: dict[str, float] = {}
+    for a, b in f.pairs:
+        m.update({f"pair_test_acc_{a}_{b}": f.test_acc[(a, b)], f"pair_train_acc_{a}_{b}": f.train_acc[(a, b)],
+                  f"pair_iters_{a}_{b}": f.iters[(a, b)]})
+    last = [f.last_test_acc[p] for p in f.pairs]
+    m.update({
+        "pair_test_acc_mean": f.mean_test_acc(),
+        "pair_test_acc_min": float(min(f.test_acc.values())),
+        "pair_train_acc_mean": float(np.mean([f.train_acc[p] for p in f.pairs])),
+        "pair_test_acc_mean_last_iterate": f.mean_test_acc(last=True),
+        "pair_test_acc_min_last_iterate": float(np.min(last)),
+        "pairs_converged": int(sum(f.converged.values())),
+        "sweep_seconds": round(f.sweep_seconds, 2),
+    })
+    if f.other is not None:
+        m.update({f"detail_{f.other.rule}_test_acc": f.other.test_acc,
+                  f"detail_{f.other.rule}_train_acc": f.other.train_acc,
+                  f"detail_{f.other.rule}_iters": len(f.other.errors)})
+    m.update({"detail_w_mean_difference_corr": f.corr_w, "detail_w_share_on_ink": f.share_on_ink})
+    if f.sklearn is not None:
+        for (a, b), acc in zip(f.pairs, f.sklearn.test_acc, strict=True):
+            m[f"sklearn_pair_test_acc_{a}_{b}"] = acc
+        m.update({"sklearn_pair_test_acc_mean": float(np.mean(f.sklearn.test_acc)),
+                  "sklearn_pair_test_acc_min": float(np.min(f.sklearn.test_acc)),
+                  "sklearn_seconds": round(f.sklearn.seconds, 2)})
+    m["spearman_mean_distance_vs_test_acc"] = f.rho
+    return m
+
+
+def tables(f: Findings, config: Config) -> dict[str, Table]:
+    columns = ["pair (-1 vs +1)", "train images", "test images", "iterations", "reached tol", "train acc", "test acc",
+               "test acc, last iterate"] + (["sklearn test acc", "sklearn epochs"] if f.sklearn is not None else [])
+    rows = []
+    for i, p in enumerate(f.pairs):
+        row = [f"{p[0]} vs {p[1]}", f.n_train[p], f.n_test[p], f.iters[p], "yes" if f.converged[p] else "no",
+               round(f.train_acc[p], 4), round(f.test_acc[p], 4), round(f.last_test_acc[p], 4)]
+        if f.sklearn is not None:
+            row += [round(f.sklearn.test_acc[i], 4), f.sklearn.n_iter[i]]
+        rows.append(row)
+    five = [[role, f"{p[0]} vs {p[1]}", round(f.train_acc[p], 4), round(f.test_acc[p], 4), f.iters[p],
+             round(f.mean_gap[p], 2)] for role, p in _choose_five(f.test_acc, f.detail)]
+    return {
+        "all_pairs": Table(
+            columns, rows,
+            f"Every digit pair: our perceptron ({config.rule} rule, lr {config.lr:g}, up to {config.max_iter} "
+            f"iterations, tol {config.tol:g}; train/test acc of the "
+            f"{'pocket (lowest training error) parameters' if config.pocket else 'last iterate'}, and the test acc "
+            f"of the last iterate) and scikit-learn's Perceptron on the same images."),
+        "five_pairs": Table(
+            ["role", "pair", "train acc", "test acc", "iterations", "distance between class means"], five,
+            "The brief's table of five pairs, chosen from this run's numbers: the brief's pair, the easiest other "
+            "pair, the median pair and the two hardest. Distance: Euclidean, between the two mean training "
+            "images (pm1 pixels)."),
+    }
+
+
+# ----------------------------------------------------------------------------------------- figures
+
+def _grid_pairs(f: Findings, config: Config) -> list[Pair]:
+    """The five pairs of the table, then pairs spread evenly over the ranking, up to `weight_images`; easiest first."""
+    ranked = f.ranked
+    chosen = [p for _, p in _choose_five(f.test_acc, f.detail)]
+    for p in [ranked[int(k)] for k in np.rint(np.linspace(0, len(ranked) - 1, config.weight_images))]:
+        if len(chosen) >= config.weight_images:
+            break
+        if p not in chosen:
+            chosen.append(p)
+    return sorted(chosen[:config.weight_images], key=lambda p: (-f.test_acc[p], p))
+
+
+def figures(ctx: Context, f: Findings, config: Config) -> list[Figure]:
+    (a, b), curves = f.detail, {f"{config.rule} rule": list(f.errors[f.detail])}
+    if f.other is not None:
+        curves[f"{f.other.rule} rule"] = list(f.other.errors)
+    picked = {f"{p[0]} vs {p[1]}": list(f.errors[p]) for _, p in _choose_five(f.test_acc, f.detail)}
+    grid = _grid_pairs(f, config)
+    out = [
+        ctx.figure(error_figure(curves, picked, f.detail, f.n_train[f.detail], config.rule, config.tol),
+                   "error_curves",
+                   f"Training classification error after each iteration (log-log; an error of 0 is drawn at half a "
+                   f"sample). Left: pair {a} vs {b}; right: the five pairs of the table."),
+        ctx.figure(weight_figure(f.weights[f.detail], f.means[a], f.means[b], f.detail), "weights_detail",
+                   f"The learned w of pair {a} vs {b} as a 28x28 image (diverging map centred on 0), beside "
+                   "the two class means and their difference."),
+        ctx.figure(pair_heatmap(f.test_acc, sorted(config.digits),
+                                f"Perceptron test accuracy (%) per digit pair, {config.rule} rule"), "pair_heatmap",
+                   "Test accuracy of the perceptron for every digit pair (symmetric; the diagonal is empty)."),
+        ctx.figure(weight_grid(np.stack([f.weights[p] for p in grid]), grid, [f.test_acc[p] for p in grid]),
+                   "weights_grid",
+                   "Learned w of several pairs, easiest first, each divided by its largest |w|: red pixels vote for "
+                   "the second digit of the pair, blue for the first."),
+    ]
+    if f.sklearn is not None:
+        out.append(ctx.figure(
+            sklearn_scatter([f.test_acc[p] for p in f.pairs], list(f.sklearn.test_acc), list(f.pairs)),
+            "sklearn_scatter", "Each dot is a digit pair: scikit-learn's Perceptron (x) against ours (y) on the "
+                               "same split."))
+    return out
+
+
+# -------------------------------------------------------------------------------------------- prose
+
+TEMPLATE = 0.5  # correlation of w with the difference of the class means from which w "is a template" of it
+RHO_CLEAR = 0.3  # |Spearman| from which the distance of the class means says which pairs are easier
+LOOKALIKES = {(4, 9): "a 4 closed at the top is a 9", (3, 5): "a 3 and a 5 differ in one short stroke"}
+
+
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """The answers, from the findings: {paragraph id: text}; "sklearn" only with the scikit-learn check."""
+    text = {"detail": _detail_text(f, config), "weights": _weights_text(f), "pairs": _pairs_text(f, config),
+            "pocket": _pocket_text(f, config)}
+    if f.sklearn is not None:
+        text["sklearn"] = _sklearn_text(f)
+    return text
+
+
+def _course(errors: tuple[float, ...]) -> str:
+    first, last = f"{errors[0]:.2%}", f"{errors[-1]:.2%}"
+    if len(errors) == 1:
+        return f"was {first} after the single iteration"
+    verb = "stayed at" if first == last else "fell from" if errors[-1] < errors[0] else "rose from"
+    return (f"{verb} {first} from the first iteration to iteration {len(errors)}" if first == last else
+            f"{verb} {first} after the first iteration to {last} after {len(errors)} iteration(s)")
+
+
+def _detail_text(f: Findings, config: Config) -> str:
+    (a, b), converged, o = f.detail, f.converged[f.detail], f.other
+    return (
+        f"Pair {a} vs {b} (labels -1 and +1, {f.n_train[f.detail]:,} training images): with the {config.rule} rule "
+        f"the training error {_course(f.errors[f.detail])} ({'within' if converged else 'not within'} the "
+        f"tolerance {config.tol:g}); train accuracy {f.train_acc[f.detail]:.2%}, test accuracy "
+        f"{f.test_acc[f.detail]:.2%}."
+        + (f" The {o.rule} rule on the same pair and initial weights took {len(o.errors)} iteration(s) "
+           f"to a training error of {o.errors[-1]:.2%} (test accuracy {o.test_acc:.2%})." if o is not None else "")
+        + (" Reaching the tolerance shows the training images of this pair are (almost) linearly separable, "
+           "the case in which the perceptron convergence theorem guarantees that the rule stops after a finite "
+           "number of mistakes." if converged else
+           f" The rule did not reach the tolerance within {config.max_iter} iterations: either the images are "
+           "not linearly separable, or the margin is so small that the convergence theorem's bound on the "
+           "number of mistakes, (R / margin)^2, is not yet reached."))
+
+
+def _weights_text(f: Findings) -> str:
+    a, b = f.detail
+    lead = ("The learned w is a template of where the two digits differ: its correlation" if f.corr_w >= TEMPLATE
+            else "The learned w is only loosely a template of where the two digits differ: its correlation")
+    return (
+        f"{lead} with the difference of the class means (mean '{b}' minus mean '{a}') is {f.corr_w:.2f}, and "
+        f"{f.share_on_ink:.0%} of its total |w| sits on pixels that carry ink in at least 5% of either class. "
+        f"Pixels where '{b}' usually has ink and '{a}' does not get positive weight, the reverse negative weight: "
+        f"a misclassified '{b}' adds its own image to w, a misclassified '{a}' subtracts its image. A pixel that "
+        f"is blank (-1) in every image moves only opposite to the bias, so the blank border carries no "
+        f"information about the class.")
+
+
+def _pairs_text(f: Findings, config: Config) -> str:
+    ranked, n = f.ranked, len(f.pairs)
+    hardest, easiest = ranked[-1], ranked[0]
+    how = ("all pairs batched into one matrix product per class block per iteration" if config.rule == "batch"
+           else "one pair after another")
+    return (
+        f"Over all {n} pairs the mean test accuracy is {f.mean_test_acc():.2%} (lowest {hardest[0]} vs "
+        f"{hardest[1]} at {f.test_acc[hardest]:.2%}, highest {easiest[0]} vs {easiest[1]} at "
+        f"{f.test_acc[easiest]:.2%}); {sum(f.converged.values())} of {n} pairs reached a training "
+        f"error of at most {config.tol:g} within {config.max_iter} iterations. The whole sweep took "
+        f"{f.sweep_seconds:.1f} s ({config.rule} rule, {how})." + _hardest_text(f) + _distance_text(f.rho))
+
+
+def _hardest_text(f: Findings) -> str:
+    """The (up to five) hardest pairs that make test errors, and the look-alike strokes among them."""
+    hardest = [p for p in f.ranked[-5:][::-1] if f.test_acc[p] < 1]
+    if not hardest:
+        return " Every pair's test images are classified without error."
+    examples = [text for pair, text in LOOKALIKES.items() if pair in hardest]
+    return (
+        f" The hardest {'pairs are' if len(hardest) > 1 else 'pair is'} "
+        + ", ".join(f"{p[0]}-{p[1]} ({f.test_acc[p]:.1%})" for p in hardest)
+        + (f": digits that share most of their strokes ({', '.join(examples)}), so no single hyperplane in pixel "
+           "space separates their test images cleanly." if examples else
+           ": the learned hyperplane misclassifies some of their test images."))
+
+
+def _distance_text(rho: float) -> str:
+    if not np.isfinite(rho):
+        return (" With fewer than three pairs there is no rank correlation between the distance of the "
+                "class-mean images and the test accuracy.")
+    meaning = ("pairs whose average images are far apart are easier" if rho >= RHO_CLEAR else
+               "here pairs whose average images are far apart are harder" if rho <= -RHO_CLEAR else
+               "the distance between the average images says little about which pairs are easier")
+    return (" Across pairs, the distance between the two class-mean images and the test accuracy have Spearman "
+            f"correlation {rho:.2f}: {meaning}.")
+
+
+def _pocket_text(f: Findings, config: Config) -> str:
+    last_mean, mean = f.mean_test_acc(last=True), f.mean_test_acc()
+    worst = min(f.pairs, key=lambda p: (f.last_test_acc[p], p))
+    gained_nothing = config.pocket and last_mean >= mean
+    return (
+        ("The accuracies above are those of the pocket parameters, the (w, b) with the lowest training error "
+         "seen during the run. " if config.pocket else "The accuracies above are those of the last iterate, "
+         "as the brief's loop returns it. ")
+        + f"The last iterate of every pair gives a mean test accuracy of {last_mean:.2%}, lowest "
+        f"{f.last_test_acc[worst]:.2%} on {worst[0]} vs {worst[1]}"
+        + (f", no lower than the pocket parameters' {mean:.2%}: on this run keeping the best parameters seen "
+           "gained nothing on the test set." if gained_nothing else
+           ": on images that are not linearly separable the perceptron rule never settles, and an iteration that "
+           "misclassifies many images moves w far, so the last iterate can land on a poor hyperplane even after "
+           "a good one was found."))
+
+
+def _sklearn_text(f: Findings) -> str:
+    theirs = np.array(f.sklearn.test_acc)
+    diff = np.array([f.test_acc[p] for p in f.pairs]) - theirs
+    big = f.pairs[int(np.argmax(np.abs(diff)))]
+    differ = bool(np.any(diff != 0))
+    return (
+        f"Cross-check: scikit-learn's Perceptron on the same pairs and images reaches a mean test accuracy of "
+        f"{theirs.mean():.2%} against our {f.mean_test_acc():.2%} "
+        + (f"(mean difference ours minus theirs {diff.mean():+.2%}, largest gap {abs(diff).max():.2%} on {big[0]} "
+           f"vs {big[1]})" if differ else "(the same on every pair)")
+        + ". The two are the same learning rule with different schedules: scikit-learn runs online epochs from "
+        "w = 0 with its own stopping test (no improvement of its loss by tol for 5 epochs)"
+        + (", so single pairs differ by where each run happened to stop on data that is not separable." if differ
+           else "."))
+
+
+# --------------------------------------------------------------------------------------------- run
+
+def analyse(config: Config, ctx: Context) -> Result:
+    f = compute_findings(config, ctx)
+    return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(ctx, f, config),
+                  text=list(prose(f, config).values()), references=list(REFERENCES))
 
 
 # Numbers that published solutions of this same assignment reported (theirs, with their settings).
@@ -489,6 +538,6 @@ TASK = Task(
     title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
     config_cls=Config,
     profiles=PROFILES,
-    analyse=run,
+    analyse=analyse,
     description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
 )
