@@ -589,10 +589,10 @@ def _stopping_text(s: StoppingFindings, config: Config) -> str:
     return text + "."
 
 
-def _datasets_text(f: Findings, config: Config) -> str:
+def _datasets_text(f: Findings) -> str:
     if len(f.typical_pp) < 2:
         return ""
-    a, b = config.datasets[:2]
+    a, b = f.typical_pp
     bigger, smaller = (a, b) if f.typical_pp[a] >= f.typical_pp[b] else (b, a)
     text = (f"Across datasets: the median absolute change from the reference was {f.typical_pp[bigger]:.2f} pp on "
             f"{bigger} and {f.typical_pp[smaller]:.2f} pp on {smaller}.")
@@ -609,7 +609,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
     """Paragraphs by id: one per dataset and family ('<dataset> <family>'), then 'stopping' and 'datasets'."""
     out = {f"{x.dataset} {x.family}": _family_text(x, f.n_test) for x in f.families}
     out["stopping"] = _stopping_text(f.stopping, config)
-    out["datasets"] = _datasets_text(f, config)
+    out["datasets"] = _datasets_text(f)
     return {k: v for k, v in out.items() if v}
 
 
