@@ -271,23 +271,25 @@ def _mlp_text(d: DatasetFindings) -> str:
         "which amounts to another random initialisation.")
 
 
-def _kernel_words(config: Config) -> tuple[str, int]:
-    """('4x4', 16): the CNN's kernel size in words and the pixels one first-layer kernel sees."""
+def _kernel_words(config: Config) -> tuple[str, str]:
+    """('4x4', 'each kernel sees 16'): the CNN's kernel sizes in words, and how many pixels a first-layer
+    kernel sees."""
     kernels = parse_cnn(config.cnn).kernels
-    words = f"{kernels[0]}x{kernels[0]}" if len(set(kernels)) == 1 else " then ".join(f"{k}x{k}" for k in kernels)
-    return words, kernels[0] ** 2
+    if len(set(kernels)) == 1:
+        return f"{kernels[0]}x{kernels[0]}", f"each kernel sees {kernels[0] ** 2}"
+    return " then ".join(f"{k}x{k}" for k in kernels), f"each first-layer kernel sees {kernels[0] ** 2}"
 
 
 def _cnn_text(d: DatasetFindings, config: Config) -> str:
     cnn = d.cnn
     name = "CNN-1" if parse_cnn(config.cnn) == CNN1 else cnn.name
-    kernel, pixels = _kernel_words(config)
+    kernel, sees = _kernel_words(config)
     return (
         f"{d.dataset}: {name} scored {cnn.test_acc:.2%} on original and {cnn.permuted_test_acc:.2%} on permuted pixels "
         f"({cnn.change_pp:+.2f} pp). Tested on this seed's test predictions: {cnn.verdict} (the MLP: "
         f"{d.mlp.verdict}). Why a CNN should lose: its {kernel} kernels look at small neighbourhoods and share "
         "weights across positions, an inductive bias that is right for images and wrong once neighbouring pixels "
-        f"are unrelated. After the shuffle each kernel sees {pixels} scattered pixels and the same filter is applied "
+        f"are unrelated. After the shuffle {sees} scattered pixels and the same filter is applied "
         "to unrelated pixel groups at every position, so the CNN has less usable structure than an MLP of similar "
         "size.")
 
