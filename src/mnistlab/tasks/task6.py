@@ -44,7 +44,7 @@ class Config:
     lr: float = 1e-3
     # The brief fixes Adam and suggests lr 1e-3 for 5 epochs; decaying that lr linearly to 0 over the
     # run gained about 1 pp on both tasks at no cost in time (recipe_probe trains the lambda = 0.5 network
-    # with a constant lr too, so every brief run measures it). Random shifts and flips ("flip-shift") cost
+    # with a constant lr too, so every extended run measures it). Random shifts and flips ("flip-shift") cost
     # 1.4 pp of item accuracy in 5 epochs when we measured them, so augmentation is off by default.
     lr_schedule: str = "linear"
     augment: str = "none"
