@@ -4,6 +4,9 @@ Three classic MNIST models, softmax regression (7,850 parameters), an MLP with o
 (79,510) and a sigmoid CNN with two 5x5 convolutions (366,806), trained with the one engine; then t-SNE
 of the test images as each network sees them (pixels, logits, hidden layers), scored with Task 1's
 separation measures: how far each layer has pulled the ten classes apart.
+
+The analysis reads the networks and t-SNEs into `Findings` (compute_findings); metrics, tables, the figures
+(mnistlab.viz.untangling) and the prose (`prose`: paragraph id -> text) are drawn from those alone.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ then meets the test set, once.
 
 A study value that equals the reference is the very same sub-run (same cache key), so the reference is
 trained once per dataset however many studies list it, and an interrupted study resumes where it stopped.
+
+The analysis reads the runs into `Findings` (compute_findings, McNemar p-values included); metrics, tables,
+the figures (mnistlab.viz.studies) and the prose (`prose`: paragraph id -> text) are drawn from those alone.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A fully connected network has no notion of which pixels are neighbours, so shuff
 the same way in every image changes nothing it can use; a CNN's small kernels and pooling assume that
 neighbouring pixels belong together, and lose that once the positions are shuffled. The unshuffled
 networks are trained with exactly Task 3's and Task 4's recipes, so after those tasks they are cache hits.
+
+The analysis reads the networks into `Findings` (compute_findings, with ctx.compare's verdicts); metrics,
+tables, the figures (mnistlab.viz.permutation) and the prose (`prose`: paragraph id -> text) come from them.
 """
 
 from __future__ import annotations

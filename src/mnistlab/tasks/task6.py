@@ -3,6 +3,9 @@
 Two single-task CNNs (10 items, 3 groups) against one hard-parameter-sharing network trained with
 loss = lambda * L_item + (1 - lambda) * L_group for several lambda, plus learned weightings
 (uncertainty weighting, PCGrad, GradNorm: mnistlab.weighting) on the same schedule. Every network is one cached sub-run.
+
+The analysis reads the trained networks into `Findings` (compute_findings); metrics, tables, the figures
+(mnistlab.viz.mtl) and the prose (`prose`: paragraph id -> text) are drawn from those numbers alone.
 """
 
 from __future__ import annotations
