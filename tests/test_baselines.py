@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -10,7 +13,17 @@ from mnistlab.data import load
 from mnistlab.errors import ConfigError
 from mnistlab.models import MLPSpec, build_cnn, build_mlp
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.baselines import MODELS, TASK, Config, layer_outputs
+from mnistlab.tasks.baselines import (
+    MODELS,
+    TASK,
+    Config,
+    Findings,
+    ModelFindings,
+    RepresentationFindings,
+    compute_findings,
+    layer_outputs,
+    prose,
+)
 from mnistlab.train import count_parameters
 
 
@@ -60,6 +73,8 @@ def test_task_trains_embeds_and_reruns_from_cache(ctx):
         "CNN 5x5 sigmoid: hidden 1"]
     assert (ctx.out_dir / "tsne_representations.png").is_file()
     assert 0 <= m["softmax_report_d_test_acc"] <= 1 and m["cnn_report_d_train_seconds"] > 0
+    text = prose(compute_findings(config, ctx), config)
+    assert list(text) == ["accuracy", "untangling"] and result.text == list(text.values())
     assert [row[0] for row in result.tables["models"].rows][3:] == [
         "softmax regression, Report D's recipe", "MLP 100 sigmoid, Report D's recipe",
         "CNN 5x5 sigmoid, Report D's recipe"]
@@ -74,3 +89,51 @@ def test_task_trains_embeds_and_reruns_from_cache(ctx):
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
+
+
+# ---- the prose against hand-made findings, by paragraph id ------------------------------------------------
+
+
+def _model(name: str, acc: float, recipe: str = "adam") -> ModelFindings:
+    return ModelFindings(name, recipe, MODELS[name][1], acc + 0.01, acc, 30.0, 10)
+
+
+def _rep(name: str, hit: float) -> RepresentationFindings:
+    return RepresentationFindings(name, 100, hit, hit, hit, 5.0, np.zeros((3, 2)))
+
+
+def _findings(adam=(0.92, 0.975, 0.99), report_d=(0.91, 0.96, 0.985), hidden=(0.95, 0.93, 0.97)) -> Findings:
+    models = [_model(n, a) for n, a in zip(MODELS, adam, strict=True)]
+    models += [_model(n, a, "report_d") for n, a in zip(MODELS, report_d, strict=True)]
+    reps = [_rep("pixels", 0.90), _rep("softmax regression: logits", 0.91)]
+    reps += [_rep(n, h) for n, h in zip(("MLP 100 sigmoid: hidden 1", "CNN 5x5 sigmoid: conv features",
+                                          "CNN 5x5 sigmoid: hidden 1"), hidden, strict=True)]
+    return Findings(models, reps, np.zeros(3), 10_000)
+
+
+def test_baselines_prose_quotes_the_findings():
+    text = prose(_findings(), Config())
+    assert list(text) == ["accuracy", "untangling"]
+    assert text["accuracy"].startswith("Test accuracy: softmax regression 92.00% (7,850 parameters), MLP 100 sigmoid "
+                                       "97.50% (79,510 parameters), CNN 5x5 sigmoid 99.00% (366,806 parameters), "
+                                       "softmax regression, Report D's recipe 91.00% (7,850 parameters)")
+    assert "in the t-SNE of raw pixels 0.900 of each digit's 6 nearest neighbours share its class" in text["untangling"]
+    assert "'CNN 5x5 sigmoid: conv features' 0.930" in text["untangling"] and "logits' 0.9" not in text["untangling"]
+    assert "The best separated is 'CNN 5x5 sigmoid: hidden 1' (0.970)." in text["untangling"]
+
+
+def test_baselines_size_ranking_is_judged_within_each_recipe():
+    """Report D's rows used to join the ranking, so a small Adam network 'lost' to a large SGD one and the
+    prose said the bigger models did not all beat the smaller ones although, per recipe, they did."""
+    assert "Each step up bought accuracy" in prose(_findings(), Config())["accuracy"]
+    assert "did not all beat" in prose(_findings(report_d=(0.91, 0.89, 0.985)), Config())["accuracy"]
+    assert "did not all beat" in prose(_findings(adam=(0.92, 0.99, 0.975)), Config())["accuracy"]
+    f = _findings()
+    adam_only = replace(f, models=f.models[:3])
+    assert "Each step up" in prose(adam_only, replace(Config(), report_d_recipe=False))["accuracy"]
+
+
+def test_baselines_untangling_claim_follows_the_hits():
+    assert "Every hidden representation separates the digits better" in prose(_findings(), Config())["untangling"]
+    text = prose(_findings(hidden=(0.95, 0.85, 0.80)), Config())["untangling"]
+    assert "1 of the 3 hidden representations separate the digits better" in text and "Every hidden" not in text

@@ -20,9 +20,14 @@ from mnistlab.tasks.hparams import (
     MLP_STUDIES,
     TASK,
     Config,
+    FamilyFindings,
+    Findings,
+    StoppingFindings,
     build_net,
+    compute_findings,
     fit_recipe,
     metric_slug,
+    prose,
 )
 from mnistlab.train import count_parameters
 
@@ -185,7 +190,11 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     assert m["mnist_mlp_dropout_0_test_acc"] > 0.5  # it learned something in two epochs
     assert {"curves_mnist_mlp.png", "curves_fashion_mnist_cnn.png", "effects.png"} <= {
         p.name for p in ctx.out_dir.iterdir()}
-    assert any("mnist, MLP: the reference scored" in t for t in result.text)
+    text = prose(compute_findings(config, ctx), config)
+    assert list(text) == ["mnist MLP", "mnist CNN", "fashion-mnist MLP", "fashion-mnist CNN", "stopping", "datasets"]
+    assert text["mnist MLP"].startswith("mnist, MLP: the reference scored")
+    assert f"{m['mnist_mlp_reference_test_acc']:.2%}" in text["mnist MLP"]
+    assert result.text == list(text.values())
     again = TASK.run(config, ctx)
     assert ctx.cache.misses == unique_runs and ctx.cache.hits == unique_runs
     assert again.metrics == result.metrics
@@ -209,3 +218,65 @@ def test_bad_options_are_config_errors(bad):
 def test_unknown_study_error_names_the_choices():
     with pytest.raises(ConfigError, match="unknown study 'nonsense' in mlp_studies; choose from init, dropout"):
         TASK.config("brief", {"mlp_studies": ("nonsense",)})
+
+
+# ---- the prose against hand-made findings, by paragraph id ------------------------------------------------
+
+
+def _family(dataset="mnist", family="MLP", moved=("init",), hurt=(("init", "zeros", -88.0),),
+            helped=(("init", "he", 0.4),)) -> FamilyFindings:
+    spreads = {"init": (88.4, "he", "zeros"), "dropout": (0.3, "0.2", "0.5"), "output": (1.2, "softmax + CE",
+                                                                                        "sigmoid + BCE")}
+    return FamilyFindings(dataset, family, 0.981, 12, 17, 0.27, spreads, frozenset(moved), list(hurt), list(helped))
+
+
+def _hfindings(**changes) -> Findings:
+    f = Findings(rows=[], n_test=10_000, seed=0,
+                 families=[_family(), _family("fashion-mnist", moved=("init", "output"))],
+                 stopping=StoppingFindings(runs=22, stopped=20, median_best_epoch=9.5, capped=2, capped_best_last=1),
+                 typical_pp={"mnist": 0.12, "fashion-mnist": 0.35})
+    return replace(f, **changes)
+
+
+BRIEF = Config()
+
+
+def test_hparams_prose_quotes_the_findings():
+    text = prose(_hfindings(), BRIEF)
+    assert list(text) == ["mnist MLP", "fashion-mnist MLP", "stopping", "datasets"]
+    mlp = text["mnist MLP"]
+    assert mlp.startswith("mnist, MLP: the reference scored 98.10% on the test set (best epoch 12 of 17; one "
+                          "accuracy on 10,000 test images carries a 95% sampling interval of about +-0.27 pp)")
+    assert "only differences with p < 0.05 are read as effects" in mlp
+    assert "The variable that mattered most was init: test accuracy ranged over 88.40 pp, from 'zeros' to 'he'. " in mlp
+    assert "Values that hurt: init 'zeros' (-88.00 pp). Values that beat the reference: init 'he' (+0.40 pp)." in mlp
+    assert "No detectable change throughout: output, dropout." in mlp  # by spread, widest first
+    assert "next came output (1.20 pp)" in text["fashion-mnist MLP"] and "dropout (" not in text["fashion-mnist MLP"]
+    assert text["stopping"] == ("Early stopping: 20 of the 22 distinct runs stopped after 5 epochs without a lower "
+                                "validation loss (median best epoch 9.5); 2 reached the cap of 30 epochs, 1 of them "
+                                "with their best validation loss in the last epoch, so they might have improved with "
+                                "more epochs.")
+    assert text["datasets"] == ("Across datasets: the median absolute change from the reference was 0.35 pp on "
+                                "fashion-mnist and 0.12 pp on mnist. For the MLP the study with the widest spread was "
+                                "the same on both (init).")
+
+
+def test_hparams_prose_claims_follow_their_conditions():
+    quiet = _hfindings(families=[_family(moved=(), hurt=(), helped=())], typical_pp={})
+    text = prose(quiet, replace(BRIEF, datasets=("mnist",)))
+    assert "No value of any study changed test accuracy detectably." in text["mnist MLP"]
+    assert "mattered most" not in text["mnist MLP"] and "No detectable change throughout" not in text["mnist MLP"]
+    only_hurt = prose(_hfindings(families=[_family(helped=())]), BRIEF)["mnist MLP"]
+    assert "No value beat the reference detectably." in only_hurt and "beat the reference:" not in only_hurt
+    # one dataset: no comparison across datasets
+    assert "datasets" not in prose(_hfindings(typical_pp={}), replace(BRIEF, datasets=("mnist",)))
+    # the widest study differs between the datasets
+    other = _family("fashion-mnist")
+    other = replace(other, spreads={**other.spreads, "dropout": (90.0, "0", "0.5")})
+    text = prose(_hfindings(families=[_family(), other]), BRIEF)["datasets"]
+    assert "the study with the widest spread was init on mnist but dropout on fashion-mnist" in text
+    # a cap no longer than the patience: no run could stop early, and nothing is said about more epochs
+    short = replace(BRIEF, max_epochs=2, patience=2)
+    stop = prose(_hfindings(stopping=StoppingFindings(22, 0, None, 22, 22)), short)["stopping"]
+    assert "none could stop early" in stop and "might have improved" not in stop and "median" not in stop
+    assert "after 1 epoch without" in prose(_hfindings(), replace(BRIEF, patience=1))["stopping"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
@@ -9,7 +12,16 @@ from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError, DataError
 from mnistlab.models import MLPSpec, build_mlp
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.permutation import TASK, Config, rewired_mlp_accuracy
+from mnistlab.tasks.permutation import (
+    TASK,
+    Config,
+    DatasetFindings,
+    Findings,
+    NetFindings,
+    compute_findings,
+    prose,
+    rewired_mlp_accuracy,
+)
 from mnistlab.train import TrainConfig, evaluate
 
 
@@ -52,7 +64,12 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     assert ctx.cache.misses == 8  # per dataset: the permuted networks have their own cache keys
     assert {"examples.png", "accuracy.png", "accuracy_fashion_mnist.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert [row[0] for row in result.tables["accuracy"].rows] == ["mnist"] * 2 + ["fashion-mnist"] * 2
-    assert sum(p.startswith("fashion-mnist: CNN-1") for p in result.text) == 1
+    text = prose(compute_findings(config, ctx), config)
+    assert list(text) == ["mnist mlp", "mnist cnn", "fashion-mnist mlp", "fashion-mnist cnn"]
+    assert result.text == list(text.values())
+    # the CNN named is the one that ran (8k4s2-16k4s2), not the brief's CNN-1
+    assert text["fashion-mnist cnn"].startswith("fashion-mnist: CNN 8k4s2-16k4s2 scored")
+    assert "CNN-1" not in " ".join(result.text)
     TASK.run(config, ctx)
     assert ctx.cache.misses == 8 and ctx.cache.hits == 8
 
@@ -63,3 +80,43 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
+
+
+# ---- the prose against hand-made findings, by paragraph id ------------------------------------------------
+
+
+def _net(family, acc, perm, p, name):
+    return NetFindings(family, name, 1000, acc + 0.01, acc, perm + 0.01, perm, 10.0, [], [],
+                       verdict=f"{family} verdict", p=p)
+
+
+def _dataset(mlp_p=0.8, cnn_p=0.001, rewired=0.9810) -> DatasetFindings:
+    return DatasetFindings("mnist", _net("MLP", 0.9810, 0.9805, mlp_p, "MLP 1000-1000"),
+                           _net("CNN", 0.9900, 0.9700, cnn_p, "CNN 32k4s1-64k4s2-128k4s2"), rewired, 10_000,
+                           (np.zeros((8, 784)), np.zeros((8, 784)), np.zeros(8)))
+
+
+def test_permutation_prose_quotes_the_findings():
+    text = prose(Findings([_dataset()]), Config(datasets=("mnist",)))
+    assert list(text) == ["mnist mlp", "mnist cnn"]
+    assert text["mnist mlp"].startswith("mnist: the MLP scored 98.10% on original and 98.05% on permuted pixels "
+                                        "(-0.05 pp; the 95% sampling interval of one such accuracy on 10,000 test "
+                                        "images is about +/-0.3 pp). As it should be")
+    assert "scores 98.10% on the permuted test images against 98.10% before - the same function." in text["mnist mlp"]
+    assert text["mnist cnn"].startswith("mnist: CNN-1 scored 99.00% on original and 97.00% on permuted pixels "
+                                        "(-2.00 pp). Tested on this seed's test predictions: CNN verdict (the MLP: "
+                                        "MLP verdict).")
+    assert "its 4x4 kernels" in text["mnist cnn"] and "each kernel sees 16 scattered pixels" in text["mnist cnn"]
+
+
+def test_permutation_prose_claims_follow_their_conditions():
+    config = Config(datasets=("mnist",))
+    detected = prose(Findings([_dataset(mlp_p=0.01)]), config)["mnist mlp"]
+    assert "As it should be" not in detected and "The difference is detectable on this seed" in detected
+    rounded = prose(Findings([_dataset(rewired=0.9780)]), config)["mnist mlp"]
+    assert "the same function up to the rounding" in rounded
+    other = replace(config, cnn="8k5s2-16k3s2")
+    d = _dataset()
+    text = prose(Findings([replace(d, cnn=replace(d.cnn, name="CNN 8k5s2-16k3s2"))]), other)["mnist cnn"]
+    assert text.startswith("mnist: CNN 8k5s2-16k3s2 scored") and "CNN-1" not in text
+    assert "its 5x5 then 3x3 kernels" in text and "each first-layer kernel sees 25 scattered pixels" in text

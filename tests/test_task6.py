@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,17 @@ from mnistlab.errors import ConfigError
 from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task6 import MTL_FORWARD_MACS, TASK, Config, bar_text, cross_group_errors
+from mnistlab.tasks.task6 import (
+    MTL_FORWARD_MACS,
+    TASK,
+    Config,
+    ErrorFindings,
+    Findings,
+    bar_text,
+    compute_findings,
+    cross_group_errors,
+    prose,
+)
 from mnistlab.train import TrainConfig, count_parameters, fit
 from mnistlab.weighting import (
     LEARNED,
@@ -260,14 +271,14 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     assert {"accuracy", "parameters"} <= set(result.tables)
     assert (ctx.out_dir / "accuracy_vs_lambda.png").is_file()
     assert any("lambda = 1" in p for p in result.text)
+    first_speed = _prose(config, ctx)["speed"]
     misses = ctx.cache.misses
     assert misses == 2  # lambda = 1 is the single-task item CNN, lambda = 0 the group CNN: one sub-run each
     again = TASK.run(config, ctx)
     assert ctx.cache.misses == misses and ctx.cache.hits == 2
     assert again.metrics["mtl_lambda_1_item_test_acc"] == m["mtl_lambda_1_item_test_acc"]
-    speed = [p for p in result.text if p.startswith("Speed")], [p for p in again.text if p.startswith("Speed")]
-    assert "all in this run" in speed[0][0]
-    assert "2 of them loaded from the cache keep the time of the run that trained them" in speed[1][0]
+    assert "all in this run" in first_speed
+    assert "2 of them loaded from the cache keep the time of the run that trained them" in _prose(config, ctx)["speed"]
 
 
 def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx):
@@ -279,8 +290,9 @@ def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx
     assert m["mtl_gradnorm_weight_0"] + m["mtl_gradnorm_weight_1"] == pytest.approx(2.0)
     assert any(row[0] == "MTL GradNorm (Chen et al. 2018)" for row in result.tables["accuracy"].rows)
     assert [row[0] for row in result.tables["strategies"].rows] == ["GradNorm (Chen et al. 2018)"]
-    assert any(p.startswith("GradNorm (alpha 1.5) ended with weights") for p in result.text)
-    assert any("GradNorm equalises" in p for p in result.text)
+    text = _prose(config, ctx)
+    assert text["learned_gradnorm"].startswith("GradNorm (alpha 1.5) ended with weights")
+    assert "GradNorm equalises" in text["considerations"]
     assert [c.a.label for c in TASK.contrasts(config)] == ["MTL gradnorm", "MTL gradnorm"]
 
 
@@ -299,9 +311,14 @@ def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
         assert result.metrics[f"probe_{name}_seconds_per_epoch"] > 0
     assert (ctx.out_dir / "confusions.png").is_file()
     assert 0 <= result.metrics["best_mixed_item_errors_crossing_groups_pct"] <= 100
-    assert any(p.startswith("Where the errors are") for p in result.text)
-    assert any(p.startswith("Training recipe") for p in result.text)
-    assert any(p.startswith("Batch size") for p in result.text)
+    text = _prose(config, ctx)
+    assert list(text) == ["setup", "best_mixed", "recipe", "batch", "speed", "errors", "considerations"]
+    assert text["errors"].startswith("Where the errors are (MTL lambda = 0.5)")
+    assert f"{result.metrics['best_mixed_item_errors']} of 100 test items" in text["errors"]
+    assert text["recipe"].startswith("Training recipe") and text["batch"].startswith("Batch size")
+    assert "mirrored" not in text["recipe"] and "shifted" not in text["recipe"]  # augment is "none"
+    # the report's paragraphs are the prose's, in its order (the speed paragraph quotes the load average of the moment)
+    assert [p for p in result.text if not p.startswith("Speed")] == [v for k, v in text.items() if k != "speed"]
 
 
 def test_cross_group_errors_count_only_errors_between_groups():
@@ -355,3 +372,127 @@ def test_the_probes_run_in_the_extended_profile_not_the_brief():
     learned = len(brief.strategies)
     assert len(TASK.sub_runs(brief, 0)) == 5 + learned  # five lambdas (0 and 1: the single-task CNNs), learned ones
     assert len(TASK.sub_runs(extended, 0)) == 5 + learned + 2
+
+
+def _prose(config: Config, ctx) -> dict[str, str]:
+    """The prose of the networks the last `TASK.run(config, ctx)` trained or loaded, by paragraph id."""
+    return prose(compute_findings(config, ctx), config)
+
+
+# ---- the prose against hand-made findings: every claim is checked by paragraph id ----------------------
+
+GRADNORM_STATE = {"weight_0": 1.1, "weight_1": 0.9, "alpha": 1.5, "grad_norm_0": 1.0, "grad_norm_1": 2.0,
+                  "train_rate_0": 1.0, "train_rate_1": 1.0}
+
+
+def _row(name, strategy, lam, item, group, *, val=(0.5, 0.5), spe=25.0, state=None, **extra):
+    state = state or {"weight_0": lam, "weight_1": 1 - lam}
+    weights = (state.get("weight_0", 1.0), state.get("weight_1", 1.0))
+    return {"name": name, "strategy": strategy, "lambda": lam, "item": item, "group": group, "val_item": val[0],
+            "val_group": val[1], "params": 26_395_689, "seconds": 5 * spe, "spe": spe, "weights": weights,
+            "eff_lambda": weights[0] / sum(weights), "state": state, "item_as_group": 0.9, **extra}
+
+
+def _probe(name, item, group, spe, batch=100, schedule="linear"):
+    return {"name": name, "label": name, "batch": batch, "schedule": schedule, "augment": "none", "item": item,
+            "group": group, "seconds": 5 * spe, "spe": spe}
+
+
+def _single(params, acc, spe):
+    return {"params": params, "final": {"test_acc": acc}, "train_seconds": 5 * spe, "seconds_per_epoch": spe,
+            "history": []}
+
+
+def _findings() -> Findings:
+    rows = [_row("lambda_0", "fixed", 0.0, 0.03, 0.95, head_change=0.0, untrained_classes_used=3),
+            _row("lambda_0.25", "fixed", 0.25, 0.925, 0.96, val=(0.90, 0.95)),
+            _row("lambda_0.5", "fixed", 0.5, 0.915, 0.955, val=(0.92, 0.96)),
+            _row("lambda_1", "fixed", 1.0, 0.91, 0.30, head_change=0.0, untrained_classes_used=2),
+            _row("gradnorm", "gradnorm", None, 0.912, 0.953, spe=40.0, state=GRADNORM_STATE)]
+    errors = ErrorFindings(0.5, 850, 300, [(6, 0, 120), (9, 8, 30)], np.zeros((10, 10), int), np.zeros((3, 3), int),
+                           np.zeros((3, 3), int))
+    single = {"item": _single(23_080_598, 0.91, 20.0), "group": _single(23_079_891, 0.95, 20.0), "item_as_group": 0.948}
+    return Findings(rows=rows, single=single,
+                    probes=[_probe("default", 0.915, 0.955, 25.0), _probe("batch_10", 0.917, 0.956, 90.0, batch=10),
+                            _probe("plain", 0.905, 0.950, 25.0, schedule="constant")],
+                    histories={}, majority_group=0.4, n_test=10_000, cache_hits=0, loads=(1.0, 2.0), errors=errors)
+
+
+BRIEF = Config(epochs=5)
+
+
+def test_prose_has_every_paragraph_in_report_order():
+    text = prose(_findings(), BRIEF)
+    assert list(text) == ["setup", "extremes", "best_mixed", "learned_gradnorm", "recipe", "batch", "speed", "errors",
+                          "considerations"]
+    assert all(text.values())
+
+
+def test_prose_credits_only_the_recipe_that_ran():
+    """The issue's example: the recipe paragraph credited 'the shifted and mirrored images' whenever the
+    recipe beat its probe, although augment defaults to 'none'."""
+    f = _findings()
+    recipe = prose(f, BRIEF)["recipe"]
+    assert BRIEF.augment == "none" and "shifted" not in recipe and "mirrored" not in recipe
+    assert "decaying it lets the last epoch settle" in recipe and "decayed linearly to 0" in recipe
+    flip = prose(f, replace(BRIEF, augment="flip-shift"))["recipe"]
+    assert "the shifted and mirrored images keep the 26 M-parameter network" in flip
+    shift = prose(f, replace(BRIEF, augment="shift", lr_schedule="constant"))["recipe"]
+    assert "The shifted images keep" in shift and "mirrored" not in shift and "decaying" not in shift
+    assert "decayed along a cosine" in prose(f, replace(BRIEF, lr_schedule="cosine"))["recipe"]
+    # the recipe lost on one task: no reasons why it helped
+    worse = replace(f, probes=[f.probes[0], replace_probe(f.probes[2], group=0.96)])
+    text = prose(worse, BRIEF)["recipe"]
+    assert "no evidence" in text and "decaying" not in text and "-0.50 pp" in text
+
+
+def replace_probe(probe: dict, **values) -> dict:
+    return {**probe, **values}
+
+
+def test_prose_quotes_the_findings_numbers():
+    f = _findings()
+    text = prose(f, BRIEF)
+    assert "one MTL network has 26,395,689, 19,764,800 (42.8%) fewer than the pair" in text["setup"]
+    # the best mixed lambda is chosen on validation (0.5), not on the test set (0.25 scores higher there)
+    assert text["best_mixed"].startswith("Best mixed lambda") and ": 0.5, with test accuracies of items 91.50% " \
+        "(+0.50 pp against the single-task CNN) and groups 95.50% (+0.50 pp)." in text["best_mixed"]
+    assert "above the single-task item CNN at lambda = 0.25, 0.5 and above the single-task group CNN at lambda = " \
+        "0.25, 0.5" in text["best_mixed"]
+    assert "gets 94.80% on groups against 95.00%" in text["best_mixed"]
+    assert "items 91.20% (+0.20 pp vs single) and groups 95.30% (+0.30 pp), at 40 s per epoch against 25 s for " \
+        "fixed lambda = 0.5" in text["learned_gradnorm"]
+    assert "batch 10: items 91.70%, groups 95.60%, 90 s per epoch (3.6x the time of batch 100)" in text["batch"]
+    assert "At batch 10 a 26 M-parameter network" in text["batch"]
+    assert "850 of 10,000 test items are misclassified, and 300 of those (35%)" in text["errors"]
+    assert "Shirt as T-shirt/top (120), Ankle boot as Bag (30). 30 of the crossings involve shoes" in text["errors"]
+    assert "all in this run, 1-minute load average 1.0 at the start and 2.0 at the end" in text["speed"]
+
+
+def test_prose_conditional_claims_follow_their_conditions():
+    f = _findings()
+    text = prose(f, BRIEF)
+    assert "Every network but the probes below is trained" in text["setup"]
+    assert "Every network is trained" in prose(replace(f, probes=f.probes[:1]), BRIEF)["setup"]
+    # the untrained item head at lambda 0 (3%) is far below chance (10%); the group head at lambda 1 (30%) is not
+    assert text["extremes"].count("far below chance") == 1 and "(3 of 10 take at least 1%" in text["extremes"]
+    assert "At lambda = 1 the MTL network is even numerically the single-task item CNN" in text["extremes"]
+    # the speed paragraph explains a saving only when there is one
+    assert "since the expensive trunk runs once" in text["speed"]
+    slow = replace(f, rows=[{**r, "spe": 50.0} for r in f.rows])
+    assert "since the expensive trunk" not in prose(slow, BRIEF)["speed"]
+    assert "in this run it was not cheaper than the pair" in prose(slow, BRIEF)["speed"]
+    # no lambda = 0.5 network: no comparison with it (it said 'against nan s')
+    no_half = replace(f, rows=[r for r in f.rows if r["lambda"] != 0.5], probes=[])
+    text = prose(no_half, BRIEF)
+    assert "nan" not in " ".join(text.values()) and "for fixed lambda = 0.5" not in text["learned_gradnorm"]
+    # without probes the paragraphs point at the profile that has them: extended, not brief
+    assert "The extended profile also trains the lambda = 0.5 network at the brief's example batch 10" in text["batch"]
+    assert "the extended profile also trains" in text["recipe"] and "brief profile" not in " ".join(text.values())
+    assert "recipe" not in prose(no_half, replace(BRIEF, lr_schedule="constant"))
+    # no crossing errors: no list of the commonest crossings
+    clean = replace(f, errors=replace(f.errors, crossing=0, pairs=[]))
+    assert "commonest" not in prose(clean, BRIEF)["errors"]
+    # the bar is judged only on full brief runs
+    assert "bar this lab sets" in prose(f, BRIEF)["best_mixed"]
+    assert "bar" not in prose(f, replace(BRIEF, train_limit=1000))["best_mixed"]

@@ -4,6 +4,9 @@ Three classic MNIST models, softmax regression (7,850 parameters), an MLP with o
 (79,510) and a sigmoid CNN with two 5x5 convolutions (366,806), trained with the one engine; then t-SNE
 of the test images as each network sees them (pixels, logits, hidden layers), scored with Task 1's
 separation measures: how far each layer has pulled the ten classes apart.
+
+The analysis reads the networks and t-SNEs into `Findings` (compute_findings); metrics, tables, the figures
+(mnistlab.viz.untangling) and the prose (`prose`: paragraph id -> text) are drawn from those alone.
 """
 
 from __future__ import annotations
@@ -14,21 +17,20 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
-from mnistlab.data import CLASS_NAMES, load
+from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, classifier_run, tsne_2d
 from mnistlab.train import Precision, TrainConfig
-from mnistlab.viz import CLASS_COLOURS
-from mnistlab.viz.embedding import class_legend_handles, scatter_classes, separation
+from mnistlab.viz.embedding import separation
+from mnistlab.viz.untangling import plot_embeddings, plot_measures
 
 # name -> (spec, parameter count of the classic layout). Glorot initialisation, as Keras (and the classic
 # papers) would: with PyTorch's default the sigmoid CNN sat at chance for its first few hundred steps.
@@ -126,42 +128,6 @@ def embed(ctx: Context, config: Config, name: str, features: np.ndarray) -> tupl
     return np.load(folder / "embedding.npy"), record["seconds"]
 
 
-def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, hits: dict[str, float],
-                    seed: int) -> plt.Figure:
-    n = len(embeddings)
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False, layout="constrained")
-    size = 2.0 if len(labels) > 3000 else 5.0
-    for ax, (name, pts) in zip(axes.flat, embeddings.items(), strict=False):
-        scatter_classes(ax, pts, labels, size=size, alpha=0.6, seed=seed)
-        ax.set_title(f"{name}\nneighbourhood hit {hits[name]:.3f}", fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    fig.legend(handles=class_legend_handles(list(CLASS_NAMES["mnist"])), loc="outside right center",
-               title="digit")
-    fig.suptitle("t-SNE of the same test digits as each network represents them")
-    return fig
-
-
-def plot_measures(rows: list[list[Any]]) -> plt.Figure:
-    names = [r[0] for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6.5, 1.2 * len(rows)), 4))
-    x = np.arange(len(rows))
-    for j, (label, col) in enumerate((("neighbourhood hit", 2), ("hull purity", 3), ("ellipse purity", 4))):
-        ax.plot(x, [r[col] for r in rows], "-o", color=CLASS_COLOURS[j], label=label)
-    ax.set_xticks(x, names, rotation=25, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("separation of the ten classes (1 = perfect)")
-    ax.legend(fontsize=8)
-    ax.set_title("Manifold untangling: class separation in t-SNE of each representation")
-    fig.tight_layout()
-    return fig
-
-
 def _runs(config: Config, seed: int) -> dict[str, SubRun]:
     cfg = config.train_config()
     return {name: classifier_run(spec, cfg, seed=seed, train_limit=config.train_limit, test_limit=config.test_limit,
@@ -182,85 +148,172 @@ def plan(config: Config, seed: int) -> list[SubRun]:
     return list(_runs(config, seed).values()) + list(_report_d_runs(config, seed).values())
 
 
-def analyse(config: Config, ctx: Context) -> Result:
-    result = Result()
+# ------------------------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True)
+class ModelFindings:
+    name: str  # as in MODELS
+    recipe: str  # "adam" (this run's) or "report_d" (Report D's SGD)
+    params: int
+    train_acc: float
+    test_acc: float
+    train_seconds: float
+    epochs: int
+
+    @property
+    def label(self) -> str:
+        return self.name if self.recipe == "adam" else f"{self.name}, Report D's recipe"
+
+
+@dataclass(frozen=True)
+class RepresentationFindings:
+    name: str  # "pixels" or "<model>: <stage>"
+    dims: int
+    hit: float  # mean neighbourhood hit of its t-SNE
+    hull_purity: float
+    ellipse_purity: float
+    seconds: float  # t-SNE time (of the run that computed it, when cached)
+    embedding: np.ndarray  # the 2-D t-SNE, for the figure
+
+
+@dataclass(frozen=True)
+class Findings:
+    models: list[ModelFindings]  # the MODELS with this run's recipe, then (report_d_recipe) with Report D's
+    representations: list[RepresentationFindings]  # pixels first, then each network's layers
+    labels: np.ndarray  # digits of the embedded test images
+    n_test: int
+
+    def ranked_by_size(self, recipe: str) -> bool:
+        """Whether, with this recipe, every larger model scored above every smaller one (MODELS' order)."""
+        accs = [m.test_acc for m in self.models if m.recipe == recipe]
+        return all(a < b for a, b in itertools.pairwise(accs))
+
+
+def _model_findings(rec: dict[str, Any], name: str, recipe: str) -> ModelFindings:
+    return ModelFindings(name, recipe, rec["params"], rec["train_acc"], rec["test_acc"], rec["train_seconds"],
+                         len(rec["history"]))
+
+
+def _models(config: Config, ctx: Context, inputs: torch.Tensor) -> tuple[list[ModelFindings], dict[str, np.ndarray]]:
+    """Each network's numbers, and (trained with this run's recipe) what its layers make of `inputs`."""
     runs = _runs(config, ctx.seed)
-    x_img, y = load("mnist", "test", view="image", limit=config.test_limit, device=ctx.device, data_dir=ctx.data_dir)
-    subset = slice(0, config.tsne_subset)
-    labels = y[subset].cpu().numpy()
-    representations: dict[str, np.ndarray] = {"pixels": x_img[subset].flatten(1).cpu().numpy()}
-    model_rows = []
+    models, representations = [], {}
     for name, (spec, expected) in MODELS.items():
         trained = ctx.trained(runs[name])
-        model, rec = trained.model(ctx.device), trained.record
-        if rec["params"] != expected:
-            raise MnistlabError(f"{name} has {rec['params']:,} parameters, expected {expected:,}")
-        key = name.split()[0].lower()
-        for metric in ("params", "train_acc", "test_acc", "train_seconds"):
-            result.metrics[f"{key}_{metric}"] = rec[metric]
-        model_rows.append([name, rec["params"], round(rec["train_acc"], 4), round(rec["test_acc"], 4),
-                           round(rec["train_seconds"] / len(rec["history"]), 1)])
-        inputs = x_img[subset].reshape(-1, *spec.input_shape)
-        stages = layer_outputs(model, inputs)
+        if trained.record["params"] != expected:
+            raise MnistlabError(f"{name} has {trained.record['params']:,} parameters, expected {expected:,}")
+        models.append(_model_findings(trained.record, name, "adam"))
+        stages = layer_outputs(trained.model(ctx.device), inputs.reshape(-1, *spec.input_shape))
         for stage, values in stages.items():
             if stage != "logits" or len(stages) == 1:  # logits only where there is nothing else to see
                 representations[f"{name}: {stage}"] = values.numpy()
-    for name, run in _report_d_runs(config, ctx.seed).items():
-        rec = ctx.trained(run).record
-        key = name.split()[0].lower()
-        for metric in ("train_acc", "test_acc", "train_seconds"):
-            result.metrics[f"{key}_report_d_{metric}"] = rec[metric]
-        model_rows.append([f"{name}, Report D's recipe", rec["params"], round(rec["train_acc"], 4),
-                           round(rec["test_acc"], 4), round(rec["train_seconds"] / len(rec["history"]), 1)])
-    result.tables["models"] = Table(
-        ["model", "parameters", "train acc", "test acc", "train s / epoch"], model_rows,
+    models += [_model_findings(ctx.trained(run).record, name, "report_d")
+               for name, run in _report_d_runs(config, ctx.seed).items()]
+    return models, representations
+
+
+def _untangle(config: Config, ctx: Context, name: str, features: np.ndarray,
+              labels: np.ndarray) -> RepresentationFindings:
+    emb, seconds = embed(ctx, config, name, features)
+    sep = separation(emb, labels, k=config.neighbours, hull_keep=config.hull_keep, ellipse_radius=config.ellipse_sigma)
+    return RepresentationFindings(name, features.shape[1], sep.mean_hit, float(sep.hull_purity.mean()),
+                                  float(sep.ellipse_purity.mean()), seconds, emb)
+
+
+def compute_findings(config: Config, ctx: Context) -> Findings:
+    x_img, y = load("mnist", "test", view="image", limit=config.test_limit, device=ctx.device, data_dir=ctx.data_dir)
+    subset = slice(0, config.tsne_subset)
+    labels = y[subset].cpu().numpy()
+    models, layers = _models(config, ctx, x_img[subset])
+    representations = {"pixels": x_img[subset].flatten(1).cpu().numpy(), **layers}
+    untangled = [_untangle(config, ctx, name, feats, labels)
+                 for name, feats in ctx.progress(representations.items(), desc="t-SNE")]
+    return Findings(models, untangled, labels, len(y))
+
+
+# ------------------------------------------------------------------------ metrics, tables, figures
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_").replace("__", "_")
+
+
+def metrics(f: Findings) -> dict[str, float]:
+    m: dict[str, float] = {}
+    for model in f.models:
+        key = model.name.split()[0].lower()
+        if model.recipe == "adam":
+            m[f"{key}_params"] = model.params
+        prefix = key if model.recipe == "adam" else f"{key}_report_d"
+        m[f"{prefix}_train_acc"], m[f"{prefix}_test_acc"] = model.train_acc, model.test_acc
+        m[f"{prefix}_train_seconds"] = model.train_seconds
+    for r in f.representations:
+        m[f"hit_{_slug(r.name)}"] = r.hit
+        m[f"hull_purity_{_slug(r.name)}"] = r.hull_purity
+        m[f"ellipse_purity_{_slug(r.name)}"] = r.ellipse_purity
+    return m
+
+
+def tables(f: Findings, config: Config) -> dict[str, Table]:
+    models = Table(
+        ["model", "parameters", "train acc", "test acc", "train s / epoch"],
+        [[m.label, m.params, round(m.train_acc, 4), round(m.test_acc, 4), round(m.train_seconds / m.epochs, 1)]
+         for m in f.models],
         f"Classic baselines, Adam lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epoch(s), "
-        f"{config.train_limit or 60000:,} training and {len(y):,} test images"
+        f"{config.train_limit or 60000:,} training and {f.n_test:,} test images"
         + (f"; then the same networks with Report D's recipe (SGD lr 0.5, batch 300, {config.epochs} epoch(s))."
            if config.report_d_recipe else "."))
-
-    embeddings, seps, rows = {}, {}, []
-    for name, feats in ctx.progress(representations.items(), desc="t-SNE"):
-        emb, seconds = embed(ctx, config, name, feats)
-        sep = separation(emb, labels, k=config.neighbours, hull_keep=config.hull_keep,
-                         ellipse_radius=config.ellipse_sigma)
-        embeddings[name], seps[name] = emb, sep
-        rows.append([name, feats.shape[1], round(sep.mean_hit, 3), round(float(sep.hull_purity.mean()), 3),
-                     round(float(sep.ellipse_purity.mean()), 3), round(seconds, 1)])
-        slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_").replace("__", "_")
-        result.metrics[f"hit_{slug}"] = sep.mean_hit
-        result.metrics[f"hull_purity_{slug}"] = float(sep.hull_purity.mean())
-        result.metrics[f"ellipse_purity_{slug}"] = float(sep.ellipse_purity.mean())
-    result.tables["untangling"] = Table(
-        ["representation", "dimensions", "neighbourhood hit", "hull purity", "ellipse purity", "t-SNE s"], rows,
+    untangling = Table(
+        ["representation", "dimensions", "neighbourhood hit", "hull purity", "ellipse purity", "t-SNE s"],
+        [[r.name, r.dims, round(r.hit, 3), round(r.hull_purity, 3), round(r.ellipse_purity, 3), round(r.seconds, 1)]
+         for r in f.representations],
         f"Task 1's separation measures on t-SNE of {config.tsne_subset:,} test digits (k = {config.neighbours}, "
         f"hulls of each class's {config.hull_keep:.0%} core, {config.ellipse_sigma:g}-sigma ellipses); "
         f"representations wider than {config.tsne_pca_dims} dimensions pass through PCA first.")
-    hits = {name: seps[name].mean_hit for name in embeddings}
-    result.figures.append(ctx.figure(plot_embeddings(embeddings, labels, hits, ctx.seed), "tsne_representations",
-                                     "t-SNE of the same test digits: raw pixels, then each network's layers."))
-    result.figures.append(ctx.figure(plot_measures(rows), "untangling",
-                                     "Separation measures for each representation, from pixels to logits."))
-    result.text += _discussion(model_rows, rows, config.neighbours)
-    return result
+    return {"models": models, "untangling": untangling}
 
 
-def _discussion(model_rows: list[list[Any]], rows: list[list[Any]], k: int) -> list[str]:
-    accs = [r[3] for r in model_rows]
-    listed = ", ".join(f"{r[0]} {r[3]:.2%} ({r[1]:,} parameters)" for r in model_rows)
-    if all(a < b for a, b in itertools.pairwise(accs)):
+def figures(f: Findings, ctx: Context) -> list[Figure]:
+    reps = f.representations
+    measures = {"neighbourhood hit": [r.hit for r in reps], "hull purity": [r.hull_purity for r in reps],
+                "ellipse purity": [r.ellipse_purity for r in reps]}
+    return [ctx.figure(plot_embeddings({r.name: r.embedding for r in reps}, f.labels, {r.name: r.hit for r in reps},
+                                       ctx.seed), "tsne_representations",
+                       "t-SNE of the same test digits: raw pixels, then each network's layers."),
+            ctx.figure(plot_measures([r.name for r in reps], measures), "untangling",
+                       "Separation measures for each representation, from pixels to logits.")]
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    f = compute_findings(config, ctx)
+    return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, ctx),
+                  text=list(prose(f, config).values()))
+
+
+# ------------------------------------------------------------------------------------------- prose
+
+
+def _accuracy_text(f: Findings) -> str:
+    listed = ", ".join(f"{m.label} {m.test_acc:.2%} ({m.params:,} parameters)" for m in f.models)
+    # judged within each recipe: across recipes a small network with one can beat a large one with the other
+    if all(f.ranked_by_size(recipe) for recipe in dict.fromkeys(m.recipe for m in f.models)):
         ranking = ("Each step up bought accuracy: a hidden layer combines strokes instead of weighting single "
                    "pixels, and the convolutions find the same stroke wherever it appears.")
     else:
-        ranking = ("Here the bigger models did not all beat the smaller ones: on a short schedule the sigmoid "
-                   "networks, which start on a plateau, have not caught up yet (compare the train accuracy "
-                   "column); a longer schedule is expected to reorder the table.")
-    hit = {r[0]: r[2] for r in rows}
+        ranking = ("Here the bigger models did not all beat the smaller ones trained the same way: on a short "
+                   "schedule the sigmoid networks, which start on a plateau, have not caught up yet (compare the "
+                   "train accuracy column); a longer schedule is expected to reorder the table.")
+    return f"Test accuracy: {listed}. {ranking}"
+
+
+def _untangling_text(f: Findings, k: int) -> str:
+    hit = {r.name: r.hit for r in f.representations}
     pixels = hit["pixels"]
     hidden = [(name, value) for name, value in hit.items() if name != "pixels" and "logits" not in name]
     better = [name for name, value in hidden if value > pixels]
     best_name, best_hit = max(hit.items(), key=lambda item: item[1])
-    untangling = (
+    return (
         f"Manifold untangling: in the t-SNE of raw pixels {pixels:.3f} of each digit's {k} nearest neighbours share "
         f"its class; in the networks' hidden representations "
         + ", ".join(f"'{name}' {value:.3f}" for name, value in hidden)
@@ -270,9 +323,13 @@ def _discussion(model_rows: list[list[Any]], rows: list[list[Any]], k: int) -> l
            "layer - a softmax regression on those features - can cut with hyperplanes."
            if len(better) == len(hidden) else
            f"{len(better)} of the {len(hidden)} hidden representations separate the digits better than the "
-           "pixels; the others belong to networks that this schedule has not trained far enough to untangle "
-           "the classes (their accuracy says the same)."))
-    return [f"Test accuracy: {listed}. {ranking}", untangling]
+           "pixels; the others may belong to networks that this schedule has not trained far enough to untangle "
+           "the classes (compare their test accuracy)."))
+
+
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """Paragraphs by id: 'accuracy' (the models), 'untangling' (the t-SNE separation)."""
+    return {"accuracy": _accuracy_text(f), "untangling": _untangling_text(f, config.neighbours)}
 
 
 TASK = Task(

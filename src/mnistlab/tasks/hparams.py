@@ -9,21 +9,21 @@ then meets the test set, once.
 
 A study value that equals the reference is the very same sub-run (same cache key), so the reference is
 trained once per dataset however many studies list it, and an interrupted study resumes where it stopped.
+
+The analysis reads the runs into `Findings` (compute_findings, McNemar p-values included); metrics, tables,
+the figures (mnistlab.viz.studies) and the prose (`prose`: paragraph id -> text) are drawn from those alone.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import statistics
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib import ticker
 from torch import Tensor, nn
 
 from mnistlab.data import DATASETS, load
@@ -34,10 +34,10 @@ from mnistlab.runtime import PRECISIONS
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
 from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.viz.studies import plot_curves, plot_effects
 
 
 @dataclass(frozen=True)
@@ -346,199 +346,195 @@ def accuracy_noise_pp(acc: float, n: int) -> float:
     """Half-width, in pp, of the 95% sampling interval of one accuracy measured on n test images."""
     return 100 * 1.96 * math.sqrt(max(acc * (1 - acc), 1e-12) / n)
 
-
-def analyse(config: Config, ctx: Context) -> Result:
-    result = Result()
-    records: dict[tuple[str, Recipe], dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
-    for dataset, study, label, run in _runs(config, ctx.seed):
-        records[(dataset, run.model)] = ctx.trained(run).record
-        rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family,
-                     "recipe": run.model, "reference": label == study.reference, **records[(dataset, run.model)]})
-    n_test = config.test_limit or 10_000
-    for r in rows:
-        ref = next(x for x in rows if x["dataset"] == r["dataset"] and x["study"] is r["study"] and x["reference"])
-        r["delta_pp"] = 100 * (r["test_acc"] - ref["test_acc"])
-        result.metrics[metric_slug(r["dataset"], r["family"], r["study"].name, r["label"]) + "_test_acc"] = \
-            r["test_acc"]
-    for dataset in config.datasets:
-        for family in ("MLP", "CNN"):
-            ref_recipe = MLP_REFERENCE if family == "MLP" else CNN_REFERENCE
-            if (dataset, ref_recipe) in records:
-                result.metrics[metric_slug(dataset, family, "reference") + "_test_acc"] = \
-                    records[(dataset, ref_recipe)]["test_acc"]
-        for study in config.studies():
-            accs = [r["test_acc"] for r in rows if r["dataset"] == dataset and r["study"] is study]
-            result.metrics[metric_slug(dataset, study.family, study.name) + "_spread_pp"] = \
-                100 * (max(accs) - min(accs))
-
-    n_train, n_val = config.split_sizes()
-    result.tables["summary"] = Table(
-        ["dataset", "model", "study", "value", "parameters", "best epoch", "epochs run", "val loss", "test acc",
-         "vs reference, pp", "train s"],
-        [[r["dataset"], r["family"], r["study"].name, r["label"], r["params"], r["best_epoch"], r["epochs_run"],
-          round(r["val_loss"], 4), round(r["test_acc"], 4),
-          "reference" if r["reference"] else f"{r['delta_pp']:+.2f}", round(r["train_seconds"], 1)] for r in rows],
-        f"Every study value on every dataset: {n_train:,} training and {n_val:,} validation images (the last "
-        f"{config.val_fraction:.0%} of the training set), {n_test:,} test images; early stopping after "
-        f"{config.patience} epochs without a lower validation loss, at most {config.max_epochs} epochs; the "
-        f"weights of the best epoch are restored before the test set is used. 'val loss' is the softmax "
-        f"cross-entropy at the best epoch for every run. The reference row of each study is one and the same "
-        f"run (seed {ctx.seed}, the same first weights for every value of the same architecture).")
-    result.tables["references"] = Table(
-        ["model", "network", "parameters", "recipe"],
-        [[family, ref.spec.describe(), count_parameters(build_net(ref)), describe_training(ref)]
-         for family, ref in (("MLP", MLP_REFERENCE), ("CNN", CNN_REFERENCE))
-         if any(s.family == family for s in config.studies())],
-        "The two reference models that every study changes one thing about.")
-
-    for dataset in config.datasets:
-        for family in ("MLP", "CNN"):
-            family_rows = [r for r in rows if r["dataset"] == dataset and r["family"] == family]
-            if family_rows:
-                result.figures.append(ctx.figure(
-                    plot_curves(family_rows, f"{dataset}: {family} studies, validation error and loss per epoch"),
-                    f"curves_{slug(dataset)}_{family.lower()}",
-                    f"{family} studies on {dataset}: validation error (top, log scale) and validation loss "
-                    f"(bottom, log scale) per epoch, one panel per study and one line per value (black: the "
-                    f"reference); the dot marks the restored best epoch, the legend gives the test accuracy."))
-    noise = max(accuracy_noise_pp(r["test_acc"], n_test) for r in rows if r["reference"])
-    result.figures.append(ctx.figure(
-        plot_effects(rows, list(config.datasets), noise), "effects",
-        f"Change in test accuracy against the reference for every non-reference value (symmetric log scale, "
-        f"linear within +-1 pp); the grey band is +-{noise:.2f} pp, the 95% sampling interval of one "
-        f"reference accuracy on {n_test:,} test images."))
-    # Which values differ from their reference beyond chance: McNemar's test on the two networks' test-set
-    # predictions (this seed); across several seeds the runner adds paired t-tests.
-    tested = {(c.a.label, c.b.label): ctx.compare(c, result.metrics) for c in contrasts(config)}
-    for r in rows:
-        if not r["reference"]:
-            outcome = tested[(f"{r['dataset']} {r['family']} {r['study'].name}={r['label']}",
-                              f"{r['dataset']} {r['family']} {r['study'].name}={r['study'].reference}")]
-            r["p"] = outcome.comparison.p if outcome.comparison is not None else math.nan
-    result.text += discussion(rows, config, n_test)
-    return result
-
-
 def describe_training(recipe: Recipe) -> str:
     loss = {"ce": "cross-entropy", "ce-smooth": "label-smoothed cross-entropy", "mse": "MSE"}[recipe.loss]
     return (f"{recipe.optimizer} lr {recipe.lr:g}, batch {recipe.batch_size}, {recipe.spec.init} init, "
             f"{recipe.output} outputs, {loss}, no regularisation")
 
 
-# ------------------------------------------------------------------------------------------------ plots
+# -------------------------------------------------------------------------------------------- findings
 
 
-def _value_colours(study: Study) -> dict[str, str]:
-    """Black for the reference, the palette's other colours in order for the rest."""
-    palette = [c for c in CLASS_COLOURS if c != "#000000"]
-    others = iter(palette)
-    return {label: "#000000" if label == study.reference else next(others) for label in study.values}
+@dataclass(frozen=True)
+class FamilyFindings:
+    """One model family on one dataset: its reference, how far each study moved test accuracy, and which
+    values differed from the reference beyond chance (McNemar's test on the same test images, p < ALPHA)."""
+
+    dataset: str
+    family: str
+    ref_acc: float
+    ref_best_epoch: int
+    ref_epochs_run: int
+    noise_pp: float  # half-width of the 95% sampling interval of the reference's accuracy
+    spreads: dict[str, tuple[float, str, str]]  # study -> (max - min test accuracy in pp, best value, worst value)
+    moved: frozenset[str]  # studies with at least one value that differed detectably
+    hurt: list[tuple[str, str, float]]  # (study, value, change in pp) detectably worse, worst first
+    helped: list[tuple[str, str, float]]  # ... for the better, best first
+
+    @property
+    def ranked(self) -> list[str]:
+        """The studies by spread, widest first, those that moved test accuracy detectably before the rest."""
+        by_spread = sorted(self.spreads, key=lambda name: -self.spreads[name][0])
+        return [n for n in by_spread if n in self.moved] + [n for n in by_spread if n not in self.moved]
+
+    @property
+    def widest(self) -> str:
+        """The study with the widest spread, detected or not."""
+        return max(self.spreads, key=lambda name: self.spreads[name][0])
 
 
-class _PlainLogLabels(ticker.Formatter):
-    """Plain numbers (0.2, 30) on a log axis rather than 2x10^-1. As minor labels: all of them on an axis
-    spanning under half a decade, the 2s and 5s under a decade and a half, none on a wider one."""
+@dataclass(frozen=True)
+class StoppingFindings:
+    """Early stopping over the distinct runs (a reference shared by several studies counts once)."""
 
-    def __init__(self, minor: bool):
-        self.minor = minor
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        if x <= 0:
-            return ""
-        if self.minor:
-            lo, hi = sorted(self.axis.get_view_interval())
-            decades = math.log10(hi / lo) if lo > 0 else math.inf
-            mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9), 6)
-            if decades > 1.5 or (decades > 0.5 and mantissa not in (2, 5)):
-                return ""
-        return f"{x:g}"
+    runs: int
+    stopped: int
+    median_best_epoch: float | None  # of the runs that stopped early
+    capped: int  # runs that reached max_epochs
+    capped_best_last: int  # of those, how many had their best validation loss in the last epoch
 
 
-def _log_axis(ax: plt.Axes) -> None:
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(_PlainLogLabels(minor=False))
-    ax.yaxis.set_minor_formatter(_PlainLogLabels(minor=True))
+@dataclass(frozen=True)
+class Findings:
+    rows: list[dict[str, Any]]  # one per dataset, study and value: the run's record, delta_pp and (not reference) p
+    n_test: int
+    seed: int
+    families: list[FamilyFindings]  # per dataset and family, in config order
+    stopping: StoppingFindings
+    typical_pp: dict[str, float]  # median |change from the reference| per dataset (the first two, when two ran)
+
+    @property
+    def noise_pp(self) -> float:
+        """The widest 95% sampling interval of any reference accuracy (the effects figure's grey band)."""
+        return max(accuracy_noise_pp(r["test_acc"], self.n_test) for r in self.rows if r["reference"])
 
 
-def plot_curves(rows: list[dict[str, Any]], title: str) -> plt.Figure:
-    """Per study a pair of panels, validation error above validation loss, one line per value. Log scales,
-    because a value that breaks training (zero init, say) sits an order of magnitude away from the rest."""
-    studies: list[Study] = list(dict.fromkeys(r["study"] for r in rows))
-    blocks = -(-len(studies) // 5)
-    cols = -(-len(studies) // blocks)  # 10 studies: 2 x 5 panels, 6 studies: 2 x 3
-    fig, axes = plt.subplots(2 * blocks, cols, figsize=(3.3 * cols, 4.6 * blocks), squeeze=False, sharex="col")
-    for i, study in enumerate(studies):
-        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
-        colours = _value_colours(study)
-        for r in (r for r in rows if r["study"] is study):
-            hist = r["history"]
-            epochs = [h["epoch"] for h in hist]
-            style = {"color": colours[r["label"]], "lw": 2.0 if r["reference"] else 1.3}
-            best = r["best_epoch"] - 1
-            err = [max(100 * (1 - h["val_acc"]), 0.01) for h in hist]
-            top.plot(epochs, err, label=f"{r['label']}: {r['test_acc']:.1%}", **style)
-            top.plot(epochs[best], err[best], "o", ms=4, color=style["color"])
-            loss = [h["val_loss"] for h in hist]
-            bottom.plot(epochs, loss, **style)
-            bottom.plot(epochs[best], loss[best], "o", ms=4, color=style["color"])
-        top.set_title(study.title, fontsize=9)
-        top.legend(fontsize=7, loc="best", handlelength=1.2)
-        for ax in (top, bottom):
-            _log_axis(ax)
-            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-            ax.tick_params(labelsize=7, which="both")
-        bottom.set_xlabel("epoch", fontsize=8)
-        if i % cols == 0:
-            top.set_ylabel("validation error, %", fontsize=8)
-            bottom.set_ylabel("validation loss", fontsize=8)
-    for j in range(len(studies), blocks * cols):
-        axes[2 * (j // cols), j % cols].set_visible(False)
-        axes[2 * (j // cols) + 1, j % cols].set_visible(False)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+def _label(r: dict[str, Any], value: str) -> str:
+    return f"{r['dataset']} {r['family']} {r['study'].name}={value}"
 
 
-def plot_effects(rows: list[dict[str, Any]], datasets: list[str], noise: float) -> plt.Figure:
-    """One row per non-reference study value, one marker per dataset: the change in test accuracy."""
-    families = [f for f in ("MLP", "CNN") if any(r["family"] == f for r in rows)]
-    labels = {f: list(dict.fromkeys((r["study"].name, r["label"]) for r in rows
-                                    if r["family"] == f and not r["reference"])) for f in families}
-    heights = [max(len(labels[f]), 1) for f in families]
-    fig, axes = plt.subplots(len(families), 1, figsize=(7.5, 1.4 + 0.24 * sum(heights)), squeeze=False,
-                             sharex=True, gridspec_kw={"height_ratios": heights})
-    markers = ("o", "s", "^", "D")
-    lowest = min([r["delta_pp"] for r in rows] + [-noise])
-    highest = max([r["delta_pp"] for r in rows] + [noise])
-    for ax, family in zip(axes[:, 0], families, strict=True):
-        y = {key: len(labels[family]) - 1 - i for i, key in enumerate(labels[family])}
-        ax.axvspan(-noise, noise, color="0.88", zorder=0)
-        ax.axvline(0, color="0.3", lw=0.8)
-        keys = labels[family]
-        for before, after in itertools.pairwise(keys):
-            if before[0] != after[0]:  # a thin rule between studies
-                ax.axhline(y[after] + 0.5, color="0.6", lw=0.6)
-        for d, dataset in enumerate(datasets):
-            pts = [(r["delta_pp"], y[(r["study"].name, r["label"])]) for r in rows
-                   if r["family"] == family and r["dataset"] == dataset and not r["reference"]]
-            if pts:
-                ax.plot(*zip(*pts, strict=True), markers[d % len(markers)], color=CLASS_COLOURS[d], ms=5,
-                        ls="none", label=dataset if ax is axes[0, 0] else None)
-        ax.set_yticks(list(y.values()), [f"{s}: {v}" for s, v in y], fontsize=8)
-        ax.set_ylim(-0.7, len(y) - 0.3)
-        ax.grid(axis="y", visible=False)
-        ax.set_title(f"{family} studies", fontsize=10)
-    ax = axes[-1, 0]
-    ax.set_xscale("symlog", linthresh=1.0)
-    ticks = [t for t in (-100, -30, -10, -3, -1, 0, 1, 3, 10, 30, 100) if lowest * 1.5 - 1 <= t <= highest * 1.5 + 1]
-    ax.set_xticks(ticks, [f"{t:+g}" if t else "0" for t in ticks])
-    ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.set_xlabel("test accuracy minus the reference's, pp (symmetric log scale)")
-    fig.suptitle("What each change did, one variable at a time", x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
-    fig.legend(loc="upper right", fontsize=8, ncols=len(datasets))
-    return fig
+def _rows(config: Config, ctx: Context) -> list[dict[str, Any]]:
+    """Every (dataset, study, value) with its run's record, its change from the reference and, for a
+    non-reference value, McNemar's p against the reference on this seed's test predictions."""
+    rows = [{"dataset": dataset, "study": study, "label": label, "family": study.family, "recipe": run.model,
+             "reference": label == study.reference, **ctx.trained(run).record}
+            for dataset, study, label, run in _runs(config, ctx.seed)]
+    for r in rows:
+        ref = next(x for x in rows if x["dataset"] == r["dataset"] and x["study"] is r["study"] and x["reference"])
+        r["delta_pp"] = 100 * (r["test_acc"] - ref["test_acc"])
+    # Which values differ from their reference beyond chance: McNemar's test on the two networks' test-set
+    # predictions (this seed); across several seeds the runner adds paired t-tests.
+    accs = {metric_slug(r["dataset"], r["family"], r["study"].name, r["label"]) + "_test_acc": r["test_acc"]
+            for r in rows}
+    tested = {(c.a.label, c.b.label): ctx.compare(c, accs) for c in contrasts(config)}
+    for r in rows:
+        if not r["reference"]:
+            outcome = tested[(_label(r, r["label"]), _label(r, r["study"].reference))]
+            r["p"] = outcome.comparison.p if outcome.comparison is not None else math.nan
+    return rows
+
+
+def _family(rows: list[dict[str, Any]], dataset: str, family: str, n_test: int) -> FamilyFindings | None:
+    fam = [r for r in rows if r["dataset"] == dataset and r["family"] == family]
+    if not fam:
+        return None
+    ref = next(r for r in fam if r["reference"])
+    spreads = {}
+    for s in dict.fromkeys(r["study"] for r in fam):
+        accs = {r["label"]: r["test_acc"] for r in fam if r["study"] is s}
+        spreads[s.name] = (100 * (max(accs.values()) - min(accs.values())), max(accs, key=accs.get),
+                           min(accs, key=accs.get))
+    # An effect is a difference McNemar's test finds on the same test images (p < ALPHA).
+    detected = [r for r in fam if not r["reference"] and r.get("p", math.nan) < ALPHA]
+    hurt = sorted((r for r in detected if r["delta_pp"] < 0), key=lambda r: r["delta_pp"])
+    helped = sorted((r for r in detected if r["delta_pp"] > 0), key=lambda r: -r["delta_pp"])
+    return FamilyFindings(dataset, family, ref["test_acc"], ref["best_epoch"], ref["epochs_run"],
+                          accuracy_noise_pp(ref["test_acc"], n_test), spreads,
+                          frozenset(r["study"].name for r in detected),
+                          [(r["study"].name, r["label"], r["delta_pp"]) for r in hurt],
+                          [(r["study"].name, r["label"], r["delta_pp"]) for r in helped])
+
+
+def _stopping(rows: list[dict[str, Any]]) -> StoppingFindings:
+    runs = list({(r["dataset"], r["recipe"]): r for r in rows}.values())  # a shared reference is one run
+    stopped = [r for r in runs if r["stopped_early"]]
+    capped = [r for r in runs if not r["stopped_early"]]
+    return StoppingFindings(len(runs), len(stopped),
+                            statistics.median(r["best_epoch"] for r in stopped) if stopped else None,
+                            len(capped), sum(r["best_epoch"] == r["epochs_run"] for r in capped))
+
+
+def compute_findings(config: Config, ctx: Context) -> Findings:
+    rows = _rows(config, ctx)
+    n_test = config.test_limit or 10_000
+    families = [f for d in config.datasets for fam in ("MLP", "CNN") if (f := _family(rows, d, fam, n_test))]
+    # the median, so that one broken value (zero init) does not stand for the typical change
+    typical = ({d: statistics.median(abs(r["delta_pp"]) for r in rows if r["dataset"] == d and not r["reference"])
+                for d in config.datasets[:2]} if len(config.datasets) > 1 else {})
+    return Findings(rows, n_test, ctx.seed, families, _stopping(rows), typical)
+
+
+# ---------------------------------------------------------------------- metrics, tables, figures
+
+
+def metrics(f: Findings, config: Config) -> dict[str, float]:
+    m = {metric_slug(r["dataset"], r["family"], r["study"].name, r["label"]) + "_test_acc": r["test_acc"]
+         for r in f.rows}
+    for dataset in config.datasets:
+        fams = {x.family: x for x in f.families if x.dataset == dataset}
+        for family in fams:
+            m[metric_slug(dataset, family, "reference") + "_test_acc"] = fams[family].ref_acc
+        for study in config.studies():
+            m[metric_slug(dataset, study.family, study.name) + "_spread_pp"] = fams[study.family].spreads[study.name][0]
+    return m
+
+
+def tables(f: Findings, config: Config) -> dict[str, Table]:
+    n_train, n_val = config.split_sizes()
+    summary = Table(
+        ["dataset", "model", "study", "value", "parameters", "best epoch", "epochs run", "val loss", "test acc",
+         "vs reference, pp", "train s"],
+        [[r["dataset"], r["family"], r["study"].name, r["label"], r["params"], r["best_epoch"], r["epochs_run"],
+          round(r["val_loss"], 4), round(r["test_acc"], 4),
+          "reference" if r["reference"] else f"{r['delta_pp']:+.2f}", round(r["train_seconds"], 1)] for r in f.rows],
+        f"Every study value on every dataset: {n_train:,} training and {n_val:,} validation images (the last "
+        f"{config.val_fraction:.0%} of the training set), {f.n_test:,} test images; early stopping after "
+        f"{config.patience} epochs without a lower validation loss, at most {config.max_epochs} epochs; the "
+        f"weights of the best epoch are restored before the test set is used. 'val loss' is the softmax "
+        f"cross-entropy at the best epoch for every run. The reference row of each study is one and the same "
+        f"run (seed {f.seed}, the same first weights for every value of the same architecture).")
+    references = Table(
+        ["model", "network", "parameters", "recipe"],
+        [[family, ref.spec.describe(), count_parameters(build_net(ref)), describe_training(ref)]
+         for family, ref in (("MLP", MLP_REFERENCE), ("CNN", CNN_REFERENCE))
+         if any(s.family == family for s in config.studies())],
+        "The two reference models that every study changes one thing about.")
+    return {"summary": summary, "references": references}
+
+
+def figures(f: Findings, config: Config, ctx: Context) -> list[Figure]:
+    out = []
+    for x in f.families:
+        family_rows = [r for r in f.rows if r["dataset"] == x.dataset and r["family"] == x.family]
+        out.append(ctx.figure(
+            plot_curves(family_rows, f"{x.dataset}: {x.family} studies, validation error and loss per epoch"),
+            f"curves_{slug(x.dataset)}_{x.family.lower()}",
+            f"{x.family} studies on {x.dataset}: validation error (top, log scale) and validation loss "
+            f"(bottom, log scale) per epoch, one panel per study and one line per value (black: the "
+            f"reference); the dot marks the restored best epoch, the legend gives the test accuracy."))
+    noise = f.noise_pp
+    out.append(ctx.figure(
+        plot_effects(f.rows, list(config.datasets), noise), "effects",
+        f"Change in test accuracy against the reference for every non-reference value (symmetric log scale, "
+        f"linear within +-1 pp); the grey band is +-{noise:.2f} pp, the 95% sampling interval of one "
+        f"reference accuracy on {f.n_test:,} test images."))
+    return out
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    f = compute_findings(config, ctx)
+    return Result(metrics=metrics(f, config), tables=tables(f, config), figures=figures(f, config, ctx),
+                  text=list(prose(f, config).values()))
 
 
 # ------------------------------------------------------------------------------------------- discussion
@@ -548,93 +544,76 @@ def _pp(value: float) -> str:
     return f"{value:+.2f} pp"
 
 
-def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[str]:
-    """Paragraphs computed from this run's numbers: per dataset and family, which study moved test accuracy
-    most and which values helped or hurt beyond the sampling noise; early stopping; datasets compared."""
-    paragraphs = []
-    spreads: dict[str, dict[str, float]] = {}
-    for dataset in config.datasets:
-        for family in ("MLP", "CNN"):
-            fam = [r for r in rows if r["dataset"] == dataset and r["family"] == family]
-            if not fam:
-                continue
-            ref = next(r for r in fam if r["reference"])
-            noise = accuracy_noise_pp(ref["test_acc"], n_test)
-            studies: list[Study] = list(dict.fromkeys(r["study"] for r in fam))
-            spread = {}
-            for s in studies:
-                accs = {r["label"]: r["test_acc"] for r in fam if r["study"] is s}
-                spread[s.name] = (100 * (max(accs.values()) - min(accs.values())), max(accs, key=accs.get),
-                                  min(accs, key=accs.get))
-            spreads[f"{dataset} {family}"] = {k: v[0] for k, v in spread.items()}
-            ranked = sorted(spread.items(), key=lambda kv: -kv[1][0])
-            others = [r for r in fam if not r["reference"]]
-            # An effect is a difference McNemar's test finds on the same test images (p < 0.05).
-            detected = [r for r in others if r.get("p", math.nan) < ALPHA]
-            hurt = sorted((r for r in detected if r["delta_pp"] < 0), key=lambda r: r["delta_pp"])
-            helped = sorted((r for r in detected if r["delta_pp"] > 0), key=lambda r: -r["delta_pp"])
-            moved = {r["study"].name for r in detected}
-            ranked = [(name, v) for name, v in ranked if name in moved] + [(n, v) for n, v in ranked if n not in moved]
-            top_name, (top_spread, top_hi, top_lo) = ranked[0]
-            quiet = [name for name, _ in ranked if name not in moved]
-            text = (f"{dataset}, {family}: the reference scored {ref['test_acc']:.2%} on the test set (best epoch "
-                    f"{ref['best_epoch']} of {ref['epochs_run']}; one accuracy on {n_test:,} test images carries a "
-                    f"95% sampling interval of about +-{noise:.2f} pp). Each value is tested against the reference "
-                    f"with McNemar's test on the same test images (this seed; seed variation comes on top), and only "
-                    f"differences with p < 0.05 are read as effects. ")
-            if top_name in moved:
-                text += (f"The variable that mattered most was {top_name}: test accuracy ranged over {top_spread:.2f} "
-                         f"pp, from '{top_lo}' to '{top_hi}'")
-                runners = [f"{name} ({value:.2f} pp)" for name, (value, _, _) in ranked[1:3] if name in moved]
-                text += (f"; next came {' and '.join(runners)}. " if runners else ". ")
-            else:
-                text += "No value of any study changed test accuracy detectably. "
-            if hurt:
-                text += "Values that hurt: " + ", ".join(f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})"
-                                                         for r in hurt) + ". "
-            if helped:
-                text += "Values that beat the reference: " + ", ".join(
-                    f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})" for r in helped) + ". "
-            elif hurt:
-                text += "No value beat the reference detectably. "
-            if quiet and len(quiet) < len(ranked):
-                text += f"No detectable change throughout: {', '.join(quiet)}."
-            paragraphs.append(text.strip())
+def _values(effects: list[tuple[str, str, float]]) -> str:
+    return ", ".join(f"{study} '{label}' ({_pp(delta)})" for study, label, delta in effects)
 
-    runs = list({(r["dataset"], r["recipe"]): r for r in rows}.values())  # a shared reference is one run
-    stopped = [r for r in runs if r["stopped_early"]]
-    capped = [r for r in runs if not r["stopped_early"]]
-    text = (f"Early stopping: {len(stopped)} of the {len(runs)} distinct runs stopped after {config.patience} "
-            f"epochs without a lower validation loss")
-    if stopped:
-        text += f" (median best epoch {statistics.median(r['best_epoch'] for r in stopped):g})"
-    text += f"; {len(capped)} reached the cap of {config.max_epochs} epochs"
+
+def _family_text(x: FamilyFindings, n_test: int) -> str:
+    """Which study moved test accuracy most, and which values helped or hurt beyond chance."""
+    ranked = x.ranked
+    text = (f"{x.dataset}, {x.family}: the reference scored {x.ref_acc:.2%} on the test set (best epoch "
+            f"{x.ref_best_epoch} of {x.ref_epochs_run}; one accuracy on {n_test:,} test images carries a "
+            f"95% sampling interval of about +-{x.noise_pp:.2f} pp). Each value is tested against the reference "
+            f"with McNemar's test on the same test images (this seed; seed variation comes on top), and only "
+            f"differences with p < {ALPHA:g} are read as effects. ")
+    if ranked[0] in x.moved:
+        top_spread, top_hi, top_lo = x.spreads[ranked[0]]
+        text += (f"The variable that mattered most was {ranked[0]}: test accuracy ranged over {top_spread:.2f} "
+                 f"pp, from '{top_lo}' to '{top_hi}'")
+        runners = [f"{name} ({x.spreads[name][0]:.2f} pp)" for name in ranked[1:3] if name in x.moved]
+        text += (f"; next came {' and '.join(runners)}. " if runners else ". ")
+    else:
+        text += "No value of any study changed test accuracy detectably. "
+    if x.hurt:
+        text += f"Values that hurt: {_values(x.hurt)}. "
+    if x.helped:
+        text += f"Values that beat the reference: {_values(x.helped)}. "
+    elif x.hurt:
+        text += "No value beat the reference detectably. "
+    quiet = [name for name in ranked if name not in x.moved]
+    if quiet and len(quiet) < len(ranked):
+        text += f"No detectable change throughout: {', '.join(quiet)}."
+    return text.strip()
+
+
+def _stopping_text(s: StoppingFindings, config: Config) -> str:
+    epochs = f"{config.patience} epoch" + ("s" if config.patience != 1 else "")
+    text = f"Early stopping: {s.stopped} of the {s.runs} distinct runs stopped after {epochs} without a lower " \
+           "validation loss"
+    if s.median_best_epoch is not None:
+        text += f" (median best epoch {s.median_best_epoch:g})"
+    text += f"; {s.capped} reached the cap of {config.max_epochs} epochs"
     if config.max_epochs <= config.patience:
         text += (f" - with a cap of {config.max_epochs} and patience {config.patience} none could stop early, "
                  f"though each still returns the weights of its best epoch")
-    elif capped:
-        still = sum(r["best_epoch"] == r["epochs_run"] for r in capped)
-        text += (f", {still} of them with their best validation loss in the last epoch, so they might have "
-                 f"improved with more epochs")
-    paragraphs.append(text + ".")
+    elif s.capped:
+        text += (f", {s.capped_best_last} of them with their best validation loss in the last epoch, so they might "
+                 f"have improved with more epochs")
+    return text + "."
 
-    if len(config.datasets) > 1:
-        a, b = config.datasets[:2]
-        # the median, so that one broken value (zero init) does not stand for the typical change
-        typical = {d: statistics.median(abs(r["delta_pp"]) for r in rows if r["dataset"] == d and not r["reference"])
-                   for d in (a, b)}
-        bigger, smaller = (a, b) if typical[a] >= typical[b] else (b, a)
-        text = (f"Across datasets: the median absolute change from the reference was {typical[bigger]:.2f} pp on "
-                f"{bigger} and {typical[smaller]:.2f} pp on {smaller}.")
-        for family in ("MLP", "CNN"):
-            tops = [max(spreads[k], key=spreads[k].get) for k in (f"{a} {family}", f"{b} {family}") if k in spreads]
-            if len(tops) == 2:
-                text += (f" For the {family} the study with the widest spread was the same on both ({tops[0]})."
-                         if tops[0] == tops[1] else
-                         f" For the {family} the study with the widest spread was {tops[0]} on {a} but {tops[1]} "
-                         f"on {b}.")
-        paragraphs.append(text)
-    return paragraphs
+
+def _datasets_text(f: Findings) -> str:
+    if len(f.typical_pp) < 2:
+        return ""
+    a, b = f.typical_pp
+    bigger, smaller = (a, b) if f.typical_pp[a] >= f.typical_pp[b] else (b, a)
+    text = (f"Across datasets: the median absolute change from the reference was {f.typical_pp[bigger]:.2f} pp on "
+            f"{bigger} and {f.typical_pp[smaller]:.2f} pp on {smaller}.")
+    for family in ("MLP", "CNN"):
+        tops = [x.widest for d in (a, b) for x in f.families if (x.dataset, x.family) == (d, family)]
+        if len(tops) == 2:
+            text += (f" For the {family} the study with the widest spread was the same on both ({tops[0]})."
+                     if tops[0] == tops[1] else
+                     f" For the {family} the study with the widest spread was {tops[0]} on {a} but {tops[1]} on {b}.")
+    return text
+
+
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """Paragraphs by id: one per dataset and family ('<dataset> <family>'), then 'stopping' and 'datasets'."""
+    out = {f"{x.dataset} {x.family}": _family_text(x, f.n_test) for x in f.families}
+    out["stopping"] = _stopping_text(f.stopping, config)
+    out["datasets"] = _datasets_text(f)
+    return {k: v for k, v in out.items() if v}
 
 
 TASK = Task(

@@ -4,14 +4,17 @@ A fully connected network has no notion of which pixels are neighbours, so shuff
 the same way in every image changes nothing it can use; a CNN's small kernels and pooling assume that
 neighbouring pixels belong together, and lose that once the positions are shuffled. The unshuffled
 networks are trained with exactly Task 3's and Task 4's recipes, so after those tasks they are cache hits.
+
+The analysis reads the networks into `Findings` (compute_findings, with ctx.compare's verdicts); metrics,
+tables, the figures (mnistlab.viz.permutation) and the prose (`prose`: paragraph id -> text) come from them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
@@ -20,8 +23,9 @@ from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.seeds import Arm, Contrast
+from mnistlab.stats import ALPHA
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
     MLP_SWEEP_TRAINING,
@@ -30,7 +34,7 @@ from mnistlab.tasks.common import (
     classifier_run,
 )
 from mnistlab.train import Precision, TrainConfig, evaluate
-from mnistlab.viz import CLASS_COLOURS, bare
+from mnistlab.viz.permutation import plot_accuracy, plot_examples
 
 
 @dataclass(frozen=True)
@@ -92,41 +96,6 @@ def rewired_mlp_accuracy(model: nn.Sequential, permutation: torch.Tensor, x_perm
             first.weight.copy_(original)
 
 
-def plot_examples(images: np.ndarray, permuted: np.ndarray, labels: np.ndarray) -> plt.Figure:
-    n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(1.3 * n, 3.0), squeeze=False)
-    for i in range(n):
-        for row, img in enumerate((images[i], permuted[i])):
-            ax = axes[row, i]
-            ax.imshow(img.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-            bare(ax)
-        axes[0, i].set_title(str(int(labels[i])), fontsize=9)
-    axes[0, 0].set_ylabel("original", fontsize=9)
-    axes[1, 0].set_ylabel("permuted", fontsize=9)
-    fig.suptitle("The same test images before and after the fixed pixel permutation")
-    fig.tight_layout()
-    return fig
-
-
-def plot_accuracy(rows: list[dict[str, Any]], dataset: str = "mnist") -> plt.Figure:
-    """Test accuracy per epoch on original (solid) and permuted (dashed) pixels, one colour per model."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for i, family in enumerate(("MLP", "CNN")):
-        for r in (r for r in rows if r["family"] == family):
-            hist = r["history"]
-            ax.plot([h["epoch"] for h in hist], [h["test_acc"] for h in hist], "-o" if not r["permuted"] else "--s",
-                     color=CLASS_COLOURS[i], ms=4,
-                     label=f"{r['name']}, {'permuted' if r['permuted'] else 'original'} pixels")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.1f}%"))
-    ax.legend(fontsize=8)
-    ax.set_title(f"{dataset}: shuffling the pixels, MLP against CNN")
-    fig.tight_layout()
-    return fig
-
-
 def _runs(config: Config, seed: int) -> list[tuple[str, str, bool, SubRun]]:
     """(dataset, family, permuted, sub-run) of the four networks per dataset. The unpermuted MNIST ones are
     the very sub-runs of Tasks 3 and 4 where the settings agree (the default): trained once for all three."""
@@ -160,77 +129,188 @@ def contrasts(config: Config) -> list[Contrast]:
             for i in range(0, 4 * len(config.datasets), 2)]
 
 
-def analyse(config: Config, ctx: Context) -> Result:
-    result = Result()
+# ------------------------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True)
+class NetFindings:
+    """One network trained on original and on permuted pixels, and the test of the difference."""
+
+    family: str  # "MLP" or "CNN"
+    name: str  # the spec's name, e.g. "CNN 32k4s1-64k4s2-128k4s2"
+    params: int
+    train_acc: float
+    test_acc: float
+    permuted_train_acc: float
+    permuted_test_acc: float
+    permuted_train_seconds: float
+    history: list[dict[str, Any]]
+    permuted_history: list[dict[str, Any]]
+    verdict: str = ""  # ctx.compare's sentence on original vs permuted (this seed's test predictions)
+    p: float = math.nan  # its p-value, nan when not tested
+
+    @property
+    def change_pp(self) -> float:
+        return 100 * (self.permuted_test_acc - self.test_acc)
+
+
+@dataclass(frozen=True)
+class DatasetFindings:
+    dataset: str
+    mlp: NetFindings
+    cnn: NetFindings
+    rewired: float  # the original MLP, first-layer columns permuted, on the permuted test images
+    n_test: int
+    examples: tuple[np.ndarray, np.ndarray, np.ndarray]  # eight test images, permuted, their labels
+
+    @property
+    def prefix(self) -> str:
+        return _prefix(self.dataset)
+
+    @property
+    def noise_pp(self) -> float:
+        """Half-width of the 95% sampling interval of the MLP's accuracy on these test images."""
+        acc = self.mlp.test_acc
+        return 100 * 1.96 * float(np.sqrt(acc * (1 - acc) / self.n_test))
+
+
+@dataclass(frozen=True)
+class Findings:
+    datasets: list[DatasetFindings]
+
+
+def _net(family: str, nets: dict[bool, tuple[SubRun, dict[str, Any]]]) -> NetFindings:
+    (run, orig), (_, perm) = nets[False], nets[True]
+    return NetFindings(family, run.model.name, orig["params"], orig["train_acc"], orig["test_acc"], perm["train_acc"],
+                       perm["test_acc"], perm["train_seconds"], orig["history"], perm["history"])
+
+
+def _dataset_metrics(d: DatasetFindings) -> dict[str, float]:
+    m = {}
+    for net in (d.mlp, d.cnn):
+        key = d.prefix + net.family.lower()
+        m[f"{key}_test_acc"], m[f"{key}_permuted_test_acc"] = net.test_acc, net.permuted_test_acc
+        m[f"{key}_change_pp"], m[f"{key}_params"] = net.change_pp, net.params
+        m[f"{key}_permuted_train_seconds"] = net.permuted_train_seconds
+    m[f"{d.prefix}mlp_rewired_permuted_test_acc"] = d.rewired
+    return m
+
+
+def _dataset(config: Config, ctx: Context, dataset: str, permutation: torch.Tensor) -> DatasetFindings:
+    nets = {(family, permuted): (run, ctx.trained(run).record)
+            for d, family, permuted, run in _runs(config, ctx.seed) if d == dataset}
+    xt, yt = load(dataset, "test", view="flat", limit=config.test_limit, device=ctx.device, data_dir=ctx.data_dir)
+    xt_perm = permute_pixels(xt, permutation)
+    rewired = rewired_mlp_accuracy(ctx.trained(nets[("MLP", False)][0]).model(ctx.device), permutation, xt_perm, yt,
+                                   config.mlp_config())
+    sample = np.arange(8)
+    d = DatasetFindings(dataset, *(_net(fam, {q: nets[(fam, q)] for q in (False, True)}) for fam in ("MLP", "CNN")),
+                        rewired, len(yt), (xt[sample].cpu().numpy(), xt_perm[sample].cpu().numpy(),
+                                           yt[sample].cpu().numpy()))
+    # original vs permuted, MLP then CNN, tested on this seed's test predictions
+    mlp, cnn = (ctx.compare(c, _dataset_metrics(d)) for c in contrasts(config) if c.about.startswith(dataset + " "))
+    p = [o.comparison.p if o.comparison is not None else math.nan for o in (mlp, cnn)]
+    return replace(d, mlp=replace(d.mlp, verdict=mlp.text, p=p[0]), cnn=replace(d.cnn, verdict=cnn.text, p=p[1]))
+
+
+def compute_findings(config: Config, ctx: Context) -> Findings:
     permutation = pixel_permutation(config.permutation_seed)
-    verdicts = {}
-    table_rows = []
-    for dataset in config.datasets:
-        rows = [{**ctx.trained(run).record, "name": run.model.name, "family": family, "permuted": permuted,
-                 "run": run} for d, family, permuted, run in _runs(config, ctx.seed) if d == dataset]
-        xt, yt = load(dataset, "test", view="flat", limit=config.test_limit, device=ctx.device,
-                      data_dir=ctx.data_dir)
-        xt_perm = permute_pixels(xt, permutation)
-        mlp_run = next(r["run"] for r in rows if r["family"] == "MLP" and not r["permuted"])
-        rewired = rewired_mlp_accuracy(ctx.trained(mlp_run).model(ctx.device), permutation, xt_perm, yt,
-                                       config.mlp_config())
-        p = _prefix(dataset)
-        for family in ("MLP", "CNN"):
-            orig, perm = (next(r for r in rows if r["family"] == family and r["permuted"] == q) for q in (False, True))
-            change = perm["test_acc"] - orig["test_acc"]
-            key = p + family.lower()
-            result.metrics[f"{key}_test_acc"] = orig["test_acc"]
-            result.metrics[f"{key}_permuted_test_acc"] = perm["test_acc"]
-            result.metrics[f"{key}_change_pp"] = 100 * change
-            result.metrics[f"{key}_params"] = orig["params"]
-            result.metrics[f"{key}_permuted_train_seconds"] = perm["train_seconds"]
-            table_rows.append([dataset, orig["name"], orig["params"], round(orig["train_acc"], 4),
-                               round(orig["test_acc"], 4), round(perm["train_acc"], 4), round(perm["test_acc"], 4),
-                               f"{100 * change:+.2f}"])
-        result.metrics[f"{p}mlp_rewired_permuted_test_acc"] = rewired
-        if dataset == config.datasets[0]:
-            sample = np.arange(8)
-            result.figures.append(ctx.figure(
-                plot_examples(xt[sample].cpu().numpy(), xt_perm[sample].cpu().numpy(), yt[sample].cpu().numpy()),
-                "examples", f"Eight {dataset} test images and the same images after the fixed pixel permutation "
-                            "that both networks were retrained on."))
-        result.figures.append(ctx.figure(plot_accuracy(rows, dataset), f"accuracy{'_' + p.rstrip('_') if p else ''}",
-                                         f"{dataset}: test accuracy after each epoch on original and permuted "
-                                         "pixels."))
-        tested = [ctx.compare(c, result.metrics).text for c in contrasts(config) if c.about.startswith(dataset + " ")]
-        verdicts[dataset] = tested
-        result.text += _paragraphs(dataset, result.metrics, p, rewired, tested, len(yt))
+    return Findings([_dataset(config, ctx, dataset, permutation) for dataset in config.datasets])
+
+
+# ------------------------------------------------------------------------ metrics, tables, figures
+
+
+def metrics(f: Findings) -> dict[str, float]:
+    return {k: v for d in f.datasets for k, v in _dataset_metrics(d).items()}
+
+
+def tables(f: Findings, config: Config) -> dict[str, Table]:
+    rows = [[d.dataset, net.name, net.params, round(net.train_acc, 4), round(net.test_acc, 4),
+             round(net.permuted_train_acc, 4), round(net.permuted_test_acc, 4), f"{net.change_pp:+.2f}"]
+            for d in f.datasets for net in (d.mlp, d.cnn)]
     n_test = config.test_limit or 10_000
-    result.tables["accuracy"] = Table(
+    return {"accuracy": Table(
         ["dataset", "model", "parameters", "train acc (original)", "test acc (original)", "train acc (permuted)",
-         "test acc (permuted)", "test change, pp"], table_rows,
+         "test acc (permuted)", "test change, pp"], rows,
         f"The brief's MLP and CNN-1 trained on original and on permuted pixels ({config.epochs} epoch(s), "
         f"{config.train_limit or 60000:,} training and {n_test:,} test images, permutation seed "
-        f"{config.permutation_seed}).")
-    return result
+        f"{config.permutation_seed}).")}
 
 
-def _paragraphs(dataset: str, m: dict[str, float], p: str, rewired: float, verdicts: list[str],
-                n_test: int) -> list[str]:
-    noise = 100 * 1.96 * float(np.sqrt(m[f"{p}mlp_test_acc"] * (1 - m[f"{p}mlp_test_acc"]) / n_test))
-    return [
-        f"{dataset}: the MLP scored {m[f'{p}mlp_test_acc']:.2%} on original and "
-        f"{m[f'{p}mlp_permuted_test_acc']:.2%} on permuted pixels ({m[f'{p}mlp_change_pp']:+.2f} pp; the 95% "
-        f"sampling interval of one such accuracy on {n_test:,} test images is about +/-{noise:.1f} pp). "
-        f"As it should be: a permutation of the inputs is a permutation of the first layer's weight "
-        f"columns, so both data sets offer the MLP the same set of functions. This run checks it directly: the "
-        f"MLP trained on original pixels, with its first-layer columns permuted the same way, scores "
-        f"{rewired:.2%} on the permuted test images against {m[f'{p}mlp_test_acc']:.2%} before - the "
-        f"same function. The two trained MLPs differ only because the same initial weights meet the pixels in "
-        f"another order, which amounts to another random initialisation.",
-        f"{dataset}: CNN-1 scored {m[f'{p}cnn_test_acc']:.2%} on original and "
-        f"{m[f'{p}cnn_permuted_test_acc']:.2%} on permuted pixels ({m[f'{p}cnn_change_pp']:+.2f} pp). "
-        f"Tested on this seed's test predictions: {verdicts[1]} (the MLP: {verdicts[0]}). Why a CNN should lose: "
-        "its 4x4 kernels look at small neighbourhoods and share weights across positions, an inductive bias "
-        "that is right for images and wrong once neighbouring pixels are unrelated. After the shuffle each "
-        "kernel sees 16 scattered pixels and the same filter is applied to unrelated pixel groups at every "
-        "position, so the CNN has less usable structure than an MLP of similar size.",
-    ]
+def figures(f: Findings, ctx: Context) -> list[Figure]:
+    first = f.datasets[0]
+    out = [ctx.figure(plot_examples(*first.examples), "examples",
+                      f"Eight {first.dataset} test images and the same images after the fixed pixel permutation "
+                      "that both networks were retrained on.")]
+    for d in f.datasets:
+        rows = [{"family": net.family, "name": net.name, "permuted": permuted,
+                 "history": net.permuted_history if permuted else net.history}
+                for net in (d.mlp, d.cnn) for permuted in (False, True)]
+        name = f"accuracy{'_' + d.prefix.rstrip('_') if d.prefix else ''}"
+        out.append(ctx.figure(plot_accuracy(rows, d.dataset), name,
+                              f"{d.dataset}: test accuracy after each epoch on original and permuted pixels."))
+    return out
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    f = compute_findings(config, ctx)
+    return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, ctx),
+                  text=list(prose(f, config).values()))
+
+
+# ------------------------------------------------------------------------------------------- prose
+
+
+def _mlp_text(d: DatasetFindings) -> str:
+    mlp = d.mlp
+    detected = mlp.p < ALPHA if not math.isnan(mlp.p) else abs(mlp.change_pp) > d.noise_pp
+    same = abs(d.rewired - mlp.test_acc) * d.n_test <= 1  # at most one image, which rounding can flip
+    return (
+        f"{d.dataset}: the MLP scored {mlp.test_acc:.2%} on original and {mlp.permuted_test_acc:.2%} on permuted "
+        f"pixels ({mlp.change_pp:+.2f} pp; the 95% sampling interval of one such accuracy on {d.n_test:,} test "
+        f"images is about +/-{d.noise_pp:.1f} pp). "
+        + ("As it should be: a permutation of the inputs is a permutation of the first layer's weight columns, so "
+           "both data sets offer the MLP the same set of functions. " if not detected else
+           "The difference is detectable on this seed (tested below), yet both data sets offer the MLP the same "
+           "set of functions: a permutation of the inputs is a permutation of the first layer's weight columns. ")
+        + f"This run checks it directly: the MLP trained on original pixels, with its first-layer columns permuted "
+        f"the same way, scores {d.rewired:.2%} on the permuted test images against {mlp.test_acc:.2%} before - "
+        + ("the same function. " if same else "the same function up to the rounding of a reordered sum. ")
+        + "The two trained MLPs differ only because the same initial weights meet the pixels in another order, "
+        "which amounts to another random initialisation.")
+
+
+def _kernel_words(config: Config) -> tuple[str, str]:
+    """('4x4', 'each kernel sees 16'): the CNN's kernel sizes in words, and how many pixels a first-layer
+    kernel sees."""
+    kernels = parse_cnn(config.cnn).kernels
+    if len(set(kernels)) == 1:
+        return f"{kernels[0]}x{kernels[0]}", f"each kernel sees {kernels[0] ** 2}"
+    return " then ".join(f"{k}x{k}" for k in kernels), f"each first-layer kernel sees {kernels[0] ** 2}"
+
+
+def _cnn_text(d: DatasetFindings, config: Config) -> str:
+    cnn = d.cnn
+    name = "CNN-1" if parse_cnn(config.cnn) == CNN1 else cnn.name
+    kernel, sees = _kernel_words(config)
+    return (
+        f"{d.dataset}: {name} scored {cnn.test_acc:.2%} on original and {cnn.permuted_test_acc:.2%} on permuted pixels "
+        f"({cnn.change_pp:+.2f} pp). Tested on this seed's test predictions: {cnn.verdict} (the MLP: "
+        f"{d.mlp.verdict}). Why a CNN should lose: its {kernel} kernels look at small neighbourhoods and share "
+        "weights across positions, an inductive bias that is right for images and wrong once neighbouring pixels "
+        f"are unrelated. After the shuffle {sees} scattered pixels and the same filter is applied "
+        "to unrelated pixel groups at every position, so the CNN has less usable structure than an MLP of similar "
+        "size.")
+
+
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """Paragraphs by id: '<dataset> mlp' and '<dataset> cnn' for each dataset."""
+    out = {}
+    for d in f.datasets:
+        out[f"{d.dataset} mlp"] = _mlp_text(d)
+        out[f"{d.dataset} cnn"] = _cnn_text(d, config)
+    return out
 
 
 TASK = Task(
