@@ -70,19 +70,20 @@ class CNNSpec:
         return f"{layers} ('{self.padding}'){dense}, linear to {self.classes}; {self.activation}"
 
 
-_LAYER = re.compile(r"^(\d+)k(\d+)s(\d+)$")
+_LAYER = re.compile(r"^([0-9]{1,9})k([0-9]{1,9})s([0-9]{1,9})$")
 
 
 def parse_cnn(text: str, **kw) -> CNNSpec:
     """'32k4s1-64k4s2-128k4s2' (filters, kernel, stride per conv layer) -> CNNSpec; the inverse of .name."""
     text = text.strip().removeprefix("CNN ").strip()
     layers = [_LAYER.match(part) for part in text.split("-")]
+    shown = text if len(text) <= 60 else f"{text[:40]}…({len(text):,} characters)"
     if not text or not all(layers):
-        raise ConfigError(f"bad CNN spec {text!r}: write conv layers as <filters>k<kernel>s<stride> joined by '-', "
+        raise ConfigError(f"bad CNN spec {shown!r}: write conv layers as <filters>k<kernel>s<stride> joined by '-', "
                           "e.g. 32k4s1-64k4s2-128k4s2")
     values = [tuple(int(g) for g in m.groups()) for m in layers if m]
     if any(v < 1 for layer in values for v in layer):
-        raise ConfigError(f"bad CNN spec {text!r}: filters, kernel and stride must be positive")
+        raise ConfigError(f"bad CNN spec {shown!r}: filters, kernel and stride must be positive")
     channels, kernels, strides = (tuple(col) for col in zip(*values, strict=True))
     return CNNSpec(channels=channels, kernels=kernels, strides=strides, **kw)
 

@@ -83,12 +83,15 @@ class MLPSpec:
 def parse_mlp(text: str, **kw) -> MLPSpec:
     """'1000-1000' -> MLPSpec(hidden=(1000, 1000)); '' or '0' is softmax regression (no hidden layer)."""
     text = text.strip()
+    shown = text if len(text) <= 60 else f"{text[:40]}…({len(text):,} characters)"
     try:
         hidden = tuple(int(part) for part in text.split("-")) if text not in ("", "0") else ()
+        if not all(part.isascii() and part.strip().isdigit() for part in text.split("-")) and hidden:
+            raise ValueError(text)
     except ValueError:
-        raise ConfigError(f"bad MLP spec {text!r}: write the hidden widths joined by '-', e.g. 1000-1000") from None
-    if any(h < 1 for h in hidden):
-        raise ConfigError(f"bad MLP spec {text!r}: every hidden width must be positive")
+        raise ConfigError(f"bad MLP spec {shown!r}: write the hidden widths joined by '-', e.g. 1000-1000") from None
+    if any(not 1 <= h <= 10**9 for h in hidden):  # beyond, torch overflows before a size check could speak
+        raise ConfigError(f"bad MLP spec {shown!r}: every hidden width must be between 1 and 1,000,000,000")
     return MLPSpec(hidden=hidden, **kw)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -49,6 +50,44 @@ def check_data_limits(train_limit: int | None, test_limit: int | None) -> None:
 
 def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
     return spec.build()
+
+
+# Training keeps four float32 copies of every parameter: weights, gradients and Adam's two moments.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory, or a huge number where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def check_model_fits(spec: MLPSpec | CNNSpec, option: str) -> int:
+    """Refuse, before anything is allocated, a network whose training state cannot fit in memory
+    (models=1000000000 would ask for terabytes); returns its parameter count. The network is built
+    on the meta device, which records shapes without allocating, so this also finds a CNN that
+    shrinks the image to nothing."""
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build_model(spec).parameters())
+    need, have = params * TRAINING_BYTES_PER_PARAMETER, memory_bytes()
+    if need > have:
+        raise ConfigError(f"{option}: {spec.name} has {params:,} parameters, about {need / 2**30:,.0f} GiB to "
+                          f"train (weights, gradients and two Adam moments), more than this machine's "
+                          f"{have / 2**30:,.0f} GiB of memory")
+    return params
+
+
+def check_no_repeats(option: str, texts: tuple[str, ...], example: str) -> None:
+    """Name the network given twice; `example` shows how one network of several layers is written,
+    since models=(1000,1000) reads as two one-layer networks."""
+    seen: set[str] = set()
+    for text in texts:
+        if text in seen:
+            raise ConfigError(f"{option} repeats the network {text!r} (items are separated by commas, "
+                              f"the layers of one network by '-', e.g. {example})")
+        seen.add(text)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from mnistlab.stats import ALPHA
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
-from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
+from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 
 
@@ -187,10 +187,10 @@ class Config:
                 raise ConfigError(f"{option} lists a study twice: {', '.join(names)}")
         if not self.mlp_studies and not self.cnn_studies:
             raise ConfigError("mlp_studies and cnn_studies are both empty: name at least one study")
-        if self.max_epochs < 1:
-            raise ConfigError(f"max_epochs must be at least 1, got {self.max_epochs}")
-        if self.patience < 1:
-            raise ConfigError(f"patience must be at least 1, got {self.patience}")
+        if not 1 <= self.max_epochs <= MAX_EPOCHS:
+            raise ConfigError(f"max_epochs must be at least 1 and at most {MAX_EPOCHS:,}, got {self.max_epochs}")
+        if not 1 <= self.patience <= MAX_EPOCHS:
+            raise ConfigError(f"patience must be at least 1 and at most {MAX_EPOCHS:,}, got {self.patience}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         check_data_limits(self.train_limit, self.test_limit)

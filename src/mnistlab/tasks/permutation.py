@@ -22,7 +22,13 @@ from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
-from mnistlab.tasks.common import CNN1_TRAINING, MLP_SWEEP_TRAINING, check_data_limits, classifier_run
+from mnistlab.tasks.common import (
+    CNN1_TRAINING,
+    MLP_SWEEP_TRAINING,
+    check_data_limits,
+    check_model_fits,
+    classifier_run,
+)
 from mnistlab.train import Precision, TrainConfig, evaluate
 from mnistlab.viz import CLASS_COLOURS, bare
 
@@ -47,10 +53,11 @@ class Config:
         for name in self.datasets:
             if name not in ("mnist", "fashion-mnist"):
                 raise ConfigError(f"unknown dataset {name!r} in datasets; choose mnist or fashion-mnist")
-        parse_mlp(self.mlp)
-        parse_cnn(self.cnn)
-        if self.permutation_seed < 0:
-            raise ConfigError(f"permutation_seed must be a non-negative integer, got {self.permutation_seed}")
+        check_model_fits(parse_mlp(self.mlp), "mlp")
+        check_model_fits(parse_cnn(self.cnn), "cnn")
+        if not 0 <= self.permutation_seed < 2**63:  # torch.Generator.manual_seed overflows beyond
+            raise ConfigError(f"permutation_seed must be a whole number between 0 and 2**63 - 1, "
+                              f"got {self.permutation_seed}")
         self.mlp_config().validate()
         self.cnn_config().validate()
         check_data_limits(self.train_limit, self.test_limit)

@@ -20,6 +20,8 @@ from mnistlab.tasks.common import (
     Curve,
     Verdict,
     check_data_limits,
+    check_model_fits,
+    check_no_repeats,
     curve_summary,
     epoch_table,
     per_epoch_seconds,
@@ -51,10 +53,9 @@ class Config:
     def validate(self) -> None:
         if not self.models:
             raise ConfigError("models must name at least one MLP, e.g. 1000-1000")
+        check_no_repeats("models", self.models, "models=1000-1000,500")
         for text in self.models:
-            parse_mlp(text)
-        if len(set(self.models)) != len(self.models):
-            raise ConfigError("models must not repeat a network")
+            check_model_fits(parse_mlp(text), "models")
         _train_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)
 

@@ -27,6 +27,8 @@ from mnistlab.tasks.common import (
     Verdict,
     build_model,
     check_data_limits,
+    check_model_fits,
+    check_no_repeats,
     curve_summary,
     epoch_table,
     per_epoch_seconds,
@@ -65,13 +67,13 @@ class Config:
     def validate(self) -> None:
         if not self.models:
             raise ConfigError("models must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2")
+        check_no_repeats("models", self.models, "models=32k4s1-64k4s2,16k3s1")
+        check_no_repeats("mlp_models", self.mlp_models, "mlp_models=1000-1000,500")
         for text in self.models:
-            parse_cnn(text)  # raises a ConfigError naming the bad spec
-            build_model(parse_cnn(text))  # and one that shrinks the image to nothing
+            # parse_cnn names a bad spec; the meta-device build finds one that shrinks the image to nothing
+            check_model_fits(parse_cnn(text), "models")
         for text in self.mlp_models:
-            parse_mlp(text)
-        if len(set(self.models)) != len(self.models) or len(set(self.mlp_models)) != len(self.mlp_models):
-            raise ConfigError("models and mlp_models must not repeat a network")
+            check_model_fits(parse_mlp(text), "mlp_models")
         _cnn_config(self).validate()
         _mlp_config(self).validate()
         check_data_limits(self.train_limit, self.test_limit)

@@ -23,9 +23,9 @@ from mnistlab.errors import ConfigError
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Result, Table, Task, shorten
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
+from mnistlab.train import MAX_BATCH, Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
 from mnistlab.weighting import LEARNED, effective_lambda, make_weighting, weighting_class
@@ -63,15 +63,16 @@ class Config:
         if not self.lambdas:
             raise ConfigError("task6 needs at least one lambda")
         if any(not 0 <= lam <= 1 for lam in self.lambdas):
-            raise ConfigError(f"every lambda must be between 0 and 1, got {list(self.lambdas)}")
+            raise ConfigError(f"every lambda must be between 0 and 1, got {shorten(str(list(self.lambdas)))}")
         if len(set(self.lambdas)) != len(self.lambdas):
-            raise ConfigError(f"lambdas must not repeat, got {list(self.lambdas)}")
+            raise ConfigError(f"lambdas must not repeat, got {shorten(str(list(self.lambdas)))}")
         bad = [s for s in self.strategies if s not in LEARNED]
         if bad:
             raise ConfigError(f"unknown weighting strategy {bad[0]!r}; choose from {', '.join(LEARNED)} "
                               "(fixed weighting is set by lambdas)")
-        if any(b < 1 for b in self.batch_probe):
-            raise ConfigError(f"batch_probe sizes must be positive, got {list(self.batch_probe)}")
+        if any(not 1 <= b <= MAX_BATCH for b in self.batch_probe):
+            raise ConfigError(f"batch_probe sizes must be positive and at most {MAX_BATCH:,}, "
+                              f"got {shorten(str(list(self.batch_probe)))}")
         self.train_config().validate()  # epochs, batch sizes, lr, schedule, augmentation, precision
         check_data_limits(self.train_limit, self.test_limit)
         if not 0 < self.val_fraction < 1:

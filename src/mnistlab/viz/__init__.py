@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from mnistlab.store import publish
+from mnistlab.atomic import atomic_file
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies
 # (Okabe-Ito's eight plus two from Paul Tol's "muted" scheme).
@@ -30,11 +29,9 @@ plt.rcParams.update({
 
 
 def save_figure(fig: plt.Figure, path: Path, dpi: int = 130) -> None:
-    """Write a PNG atomically (temp file then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as tmp:
+    """Write a PNG atomically (temp file then rename); a failed save leaves no temp file behind."""
+    with atomic_file(path, "wb", fsync=False) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    publish(tmp.name, path)
 
 
 def bare(ax: plt.Axes) -> None:
