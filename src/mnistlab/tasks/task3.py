@@ -142,18 +142,18 @@ def analyse(config: Config, ctx: Context) -> Result:
 def prose(f: Findings, config: Config) -> dict[str, str]:
     """The report's paragraphs by id: 'model' (Task 3.1), 'curves' (only with more than one epoch),
     'sweep' (Task 3.2) and 'size' (the conclusion)."""
+    curves = {"curves": _curves(f)} if f.curve.epochs > 1 else {}
+    return {"model": _model(f, config), **curves, "sweep": _sweep(f), "size": _size(f)}
+
+
+def _model(f: Findings, config: Config) -> str:
     first = f.first
-    text = {"model": (
+    return (
         f"Task 3.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
         f"batch {config.batch_size}, {f.curve.epochs} epoch(s), {precision_words(config.precision)}). It reaches "
         f"{first['train_acc']:.2%} accuracy on the training data and {first['test_acc']:.2%} on the test data "
         f"(test loss {first['test_loss']:.3f}). The softmax is folded into the loss: the network outputs logits "
-        f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.")}
-    if f.curve.epochs > 1:
-        text["curves"] = _curves(f)
-    text["sweep"] = _sweep(f)
-    text["size"] = _size(f)
-    return text
+        f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.")
 
 
 def _curves(f: Findings) -> str:

@@ -206,6 +206,11 @@ def analyse(config: Config, ctx: Context) -> Result:
 def prose(f: Findings, config: Config) -> dict[str, str]:
     """The report's paragraphs by id: 'model' (Task 4.1), 'curves' (only with more than one epoch), 'sweep'
     (Task 4.2) and 'cnn_vs_mlp'."""
+    curves = {"curves": _curves(f)} if f.curve.epochs > 1 else {}
+    return {"model": _model(f, config), **curves, "sweep": _sweep(f), "cnn_vs_mlp": _cnn_vs_mlp(f)}
+
+
+def _model(f: Findings, config: Config) -> str:
     first = f.first
     if config.batch_size > config.mlp_batch_size:
         batch = (f"Batch {config.batch_size} rather than the MLP's {config.mlp_batch_size}: convolutions keep the CPU "
@@ -216,16 +221,11 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
     else:
         batch = (f"Batch {config.batch_size}, smaller than the MLP's {config.mlp_batch_size}, so the CNN takes more "
                  "updates per epoch.")
-    text = {"model": (
+    return (
         f"Task 4.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
         f"batch {config.batch_size}, {f.curve.epochs} epoch(s), {precision_words(config.precision)}"
         f"{', channels_last' if config.channels_last else ''}): {first['train_acc']:.2%} on the training data, "
-        f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). " + batch)}
-    if f.curve.epochs > 1:
-        text["curves"] = _curves(f)
-    text["sweep"] = _sweep(f)
-    text["cnn_vs_mlp"] = _cnn_vs_mlp(f)
-    return text
+        f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). " + batch)
 
 
 def _curves(f: Findings) -> str:
