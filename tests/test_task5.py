@@ -217,7 +217,8 @@ def _dream(target: int, kind: str, regularised: bool = True, **changes) -> task5
 def _findings(**changes) -> task5.Findings:
     network = task5.Network(params=227_306, train_acc=0.995, test_acc=0.9903, n_train=60000, n_test=10000, epochs=10,
                             batch_size=128, lr=1e-3, reused=True, task4_recipe=True, profile="brief")
-    filters = tuple(task5.FilterLayer(layer=i + 1, weight=np.full((o, c, 4, 4), 0.1), tiles=np.zeros((o, 4, 4)),
+    edges = np.concatenate([np.full((2, 4), 0.1), np.full((2, 4), -0.1)])  # a positive lobe beside a negative one
+    filters = tuple(task5.FilterLayer(layer=i + 1, weight=np.tile(edges, (o, c, 1, 1)), tiles=np.zeros((o, 4, 4)),
                                       smoothness=s, smoothness_init=0.01, strongest_share=share)
                     for i, (o, c, s, share) in enumerate([(32, 1, 0.45, None), (64, 32, 0.2, 0.08),
                                                           (128, 64, 0.1, 0.04)]))
@@ -275,6 +276,10 @@ def test_network_paragraph_says_how_the_network_was_obtained():
 def test_filter_claims_follow_the_measurements():
     f = _findings()
     assert "training made conv1's kernels smooth" in task5.prose(f, CONFIG)["filters"]
+    assert f.filters[0].two_signed == 1 and "edge and stroke detectors" in task5.prose(f, CONFIG)["filters"]
+    blobs = replace(f, filters=(replace(f.filters[0], weight=np.abs(f.filters[0].weight)), *f.filters[1:]))
+    text = task5.prose(blobs, CONFIG)["filters"]
+    assert "edge and stroke detectors" not in text and "only 0% of them set a positive lobe" in text
     unsmooth = replace(f, filters=(replace(f.filters[0], smoothness=0.05), *f.filters[1:]))
     text = task5.prose(unsmooth, CONFIG)["filters"]
     assert "smooth:" not in text and "still close to their random initialisation" in text

@@ -167,6 +167,14 @@ class FilterLayer:
     def in_channels(self) -> int:
         return self.weight.shape[1]
 
+    @property
+    def two_signed(self) -> float:
+        """Share of kernels whose positive and negative weights each hold at least a quarter of the kernel's
+        absolute weight: a positive lobe beside a negative one, as in an edge detector."""
+        k = self.weight.reshape(-1, self.weight.shape[-2] * self.weight.shape[-1])
+        pos, neg = np.clip(k, 0, None).sum(1), np.clip(-k, 0, None).sum(1)
+        return float((np.minimum(pos, neg) >= 0.25 * (pos + neg)).mean())
+
 
 @dataclass(frozen=True)
 class MapLayer:
@@ -527,6 +535,7 @@ def _network_text(net: Network) -> str:
 
 def _filters_text(f: Findings, config: Config) -> str:
     conv1, deeper = f.filters[0], [x for x in f.filters if x.strongest_share is not None]
+    k = conv1.weight.shape[-1]
     full = deeper[0].weight.shape if deeper else None
     smooth = ", ".join(f"conv{x.layer} {x.smoothness:.2f} (at initialisation {x.smoothness_init:.2f})"
                        for x in f.filters)
@@ -535,19 +544,21 @@ def _filters_text(f: Findings, config: Config) -> str:
                "can be read, whereas averaging over input channels lets slices of opposite sign cancel"
                if config.filter_summary == "strongest" else "the mean over input channels")
     if conv1.smoothness - conv1.smoothness_init > 0.1:
+        what = ("oriented edge and stroke detectors (a positive lobe beside a negative one) rather than pixel noise"
+                if conv1.two_signed >= 0.5 else
+                f"smooth stroke detectors rather than pixel noise (only {conv1.two_signed:.0%} of them set a "
+                "positive lobe beside a negative one, as an edge detector would)")
         verdict = (f"training made conv1's kernels smooth: adjacent weights now correlate at "
                    f"{conv1.smoothness:.2f} against {conv1.smoothness_init:.2f} for the same kernels at "
-                   f"initialisation, so they have become oriented edge and stroke detectors (a positive lobe beside "
-                   f"a negative one) rather than pixel noise. Digits are strokes of a few orientations on a black "
-                   f"background; light-to-dark transitions at each orientation are what a 4x4 first layer can and "
-                   f"needs to detect")
+                   f"initialisation, so they have become {what}. Digits are strokes of a few orientations on a black "
+                   f"background; light-to-dark transitions at each orientation are what a {k}x{k} first layer can "
+                   f"and needs to detect")
     else:
         verdict = (f"conv1's kernels are still close to their random initialisation (neighbour correlation "
                    f"{conv1.smoothness:.2f} vs {conv1.smoothness_init:.2f} at initialisation): this short "
                    f"training moved them little, so read the stroke-like structure with care")
     spread = ("their weight is spread over many input channels" if all(x.strongest_share < 0.5 for x in deeper)
               else "their weight is not spread evenly over the input channels")
-    k = conv1.weight.shape[-1]
     full_text = (f"; and the full grid of conv{deeper[0].layer}'s {full[0]} x {full[1]} kernels" if deeper else "")
     return (
         f"Filters (figures filters_conv*): all {conv1.weight.shape[0]} conv1 kernels; for deeper layers one {k}x{k} "
