@@ -254,11 +254,13 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
     run = config.cnn_run(ctx.seed)
     trained = ctx.trained(run)
     model = trained.model(ctx.device)
+    network, filters = _network(config, run, trained, ctx), _filters(model, config, ctx.seed)
     x_test, y_test = load("mnist", "test", normalise="unit", view="image", data_dir=ctx.data_dir)
     probe = _probe(model, x_test, y_test, config.image_rank, ctx.device)
+    maps = _maps(model, probe, ctx.device)
     dreams, grid = _dreams(model, x_test, y_test, probe, config, ctx)
-    return Findings(network=_network(config, run, trained, ctx), filters=_filters(model, config, ctx.seed),
-                    probe=probe, maps=_maps(model, probe, ctx.device), dreams=dreams, grid=grid, seed=ctx.seed)
+    return Findings(network=network, filters=filters, probe=probe, maps=maps, dreams=dreams, grid=grid,
+                    seed=ctx.seed)
 
 
 def _network(config: Config, run: SubRun, trained: Trained, ctx: Context) -> Network:
