@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mnistlab.errors import ConfigError
 from mnistlab.tasks import get_task
-from mnistlab.tasks.task3 import TASK
+from mnistlab.tasks.common import Verdict, curve_summary
+from mnistlab.tasks.task3 import TASK, Findings, prose
 
 TINY = {"models": ("32", "16-16"), "epochs": 1, "train_limit": 400, "test_limit": 200}
 
@@ -28,7 +31,7 @@ def test_runs_reports_and_skips_cached_sub_runs(ctx):
     assert len(result.tables["epochs"].rows) == 1
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).is_file()
-    assert any("MLP 32" in p for p in result.text)
+    assert "MLP 32" in result.text[0]  # the Task 3.1 paragraph names the network that ran
 
     again = TASK.run(config, ctx)  # the same sweep again: every model comes from the cache
     assert ctx.cache.misses == 2 and ctx.cache.hits == 2
@@ -51,3 +54,81 @@ def test_bad_options_are_config_errors(override, match):
 
 def test_set_parses_model_lists():
     assert TASK.parse_override("models", "1000-1000,500") == ("1000-1000", "500")
+
+
+# ---- prose by paragraph id, against hand-made findings ------------------------------------------------
+
+def _row(name: str, params: int, depth: int, test_acc: float, history: list[dict]) -> dict:
+    return {"name": name, "spec": None, "depth": depth, "params": params, "history": history,
+            "train_acc": history[-1]["train_acc"], "test_acc": test_acc, "test_loss": history[-1]["test_loss"],
+            "train_seconds": 12.0 * len(history), "infer_images_per_second": 1e5}
+
+
+def _history(test_accs: list[float], test_losses: list[float], train_accs: list[float] | None = None) -> list[dict]:
+    train_accs = train_accs or [0.95 + 0.005 * i for i in range(len(test_accs))]
+    return [{"epoch": i + 1, "train_acc": a, "test_acc": t, "test_loss": loss, "train_loss": 0.1, "seconds": 12.0}
+            for i, (a, t, loss) in enumerate(zip(train_accs, test_accs, test_losses, strict=True))]
+
+
+def _findings(**changes) -> Findings:
+    hist = _history([0.970, 0.975, 0.978, 0.979, 0.980, 0.979], [0.09, 0.08, 0.075, 0.08, 0.085, 0.09],
+                    [0.95, 0.97, 0.98, 0.985, 0.99, 0.995])
+    rows = (_row("MLP 1000-1000", 1_990_010, 3, 0.980, hist), _row("MLP 1000-1000-1000", 2_991_010, 4, 0.982, hist),
+            _row("MLP 64", 50_890, 2, 0.960, hist))
+    base = Findings(rows=rows, n_train=60000, curve=curve_summary(hist),
+                    size=Verdict("no difference between MLP 1000-1000-1000 and MLP 1000-1000 is detectable ..."))
+    return replace(base, **changes)
+
+
+def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
+    f, config = _findings(), TASK.config("brief")
+    text = prose(f, config)
+    assert list(text) == ["model", "curves", "sweep", "size"]
+    assert "MLP 1000-1000 (1,990,010 parameters)" in text["model"] and "98.00% on the test data" in text["model"]
+    assert "6 epoch(s)" in text["model"] and f"lr {config.lr:g}, batch {config.batch_size}" in text["model"]
+    assert "best 98.00% at epoch 5" in text["curves"] and "lowest at epoch 3 (0.075)" in text["curves"]
+    assert "spans 2.20 percentage points" in text["sweep"]
+    assert "The best is MLP 1000-1000-1000 (98.20%" in text["sweep"] and "smallest, MLP 64 (50,890" in text["sweep"]
+    assert f.size.text in text["size"] and "tested on this seed's test predictions" in text["size"]
+
+
+def test_one_epoch_has_no_curves_paragraph():
+    f = _findings()
+    one = replace(f, curve=replace(f.curve, epochs=1))
+    assert "curves" not in prose(one, TASK.config("brief"))
+
+
+def test_over_fitting_is_claimed_only_when_the_test_loss_turned_up():
+    f, config = _findings(), TASK.config("brief")
+    assert f.curve.test_loss_rose and "over-fitting without regularisation" in prose(f, config)["curves"]
+    flat = replace(f, curve=replace(f.curve, last_test_loss=f.curve.min_test_loss))
+    text = prose(flat, config)["curves"]
+    assert "over-fitting without regularisation" not in text and "no over-fitting yet" in text
+
+
+def test_curve_words_follow_the_curve():
+    f, config = _findings(), TASK.config("brief")
+    assert "rises every epoch" in prose(f, config)["curves"] and "flattens early" in prose(f, config)["curves"]
+    wobbly = replace(f, curve=replace(f.curve, train_acc_rises=False, plateau_epoch=6))
+    text = prose(wobbly, config)["curves"]
+    assert "rises every epoch" not in text and "flattens early" not in text and "peaks at 98.00% at epoch 5" in text
+
+
+def test_size_conclusion_when_the_first_mlp_is_the_largest_or_untested():
+    f, config = _findings(), TASK.config("brief")
+    assert "MLP 1000-1000-1000 has 1.5x the parameters of MLP 1000-1000" in prose(f, config)["size"]
+    rows = list(f.rows)
+    rows[1] = {**rows[1], "params": 1_000_000}
+    first_largest = prose(replace(f, rows=tuple(rows), size=Verdict("", tested=False)), config)["size"]
+    assert "MLP 1000-1000 is the largest MLP of this sweep" in first_largest and "tested" not in first_largest
+    untested = prose(replace(f, size=Verdict("a - b = +1.00 points with one seed (not tested)", tested=False)),
+                     config)["size"]
+    assert "tested on this seed" not in untested and "not tested" in untested
+
+
+def test_curve_summary():
+    c = curve_summary(_history([0.90, 0.957, 0.96, 0.958], [0.3, 0.2, 0.25, 0.3], [0.9, 0.95, 0.94, 0.99]))
+    assert (c.epochs, c.best_test_epoch, c.min_test_loss_epoch, c.plateau_epoch) == (4, 3, 2, 2)
+    assert not c.train_acc_rises and c.test_loss_rose and c.flattens_early
+    fall = curve_summary(_history([0.90, 0.96, 0.95, 0.90], [0.3, 0.2, 0.25, 0.3]))
+    assert fall.plateau_epoch == 5 and not fall.flattens_early  # ends more than half a point below its best

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -179,9 +180,12 @@ __all__ = [
     "CNN1_TRAINING",
     "MLP_SWEEP",
     "MLP_SWEEP_TRAINING",
+    "Curve",
+    "Verdict",
     "build_model",
     "check_data_limits",
     "classifier_run",
+    "curve_summary",
     "epoch_table",
     "per_epoch_seconds",
     "slug",
@@ -192,6 +196,7 @@ __all__ = [
     "sweep_runs",
     "sweep_table",
     "tsne_2d",
+    "verdict_of",
 ]
 
 
@@ -273,3 +278,65 @@ def sweep_table(rows: list[dict[str, Any]], caption: str) -> Table:
         [[r["name"], r["depth"], r["params"], r["train_acc"], r["test_acc"], r["test_loss"],
           per_epoch_seconds(r), r["infer_images_per_second"]] for r in rows],
         caption)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One network's learning curve reduced to the numbers that Tasks 3 and 4 quote (epochs count from 1)."""
+
+    epochs: int
+    first_train_acc: float
+    last_train_acc: float
+    train_acc_rises: bool       # higher after every epoch than after the one before
+    first_test_acc: float
+    best_test_acc: float
+    best_test_epoch: int
+    plateau_epoch: int          # from this epoch on, test accuracy stays within PLATEAU_POINTS of its best
+                                # (epochs + 1 when the last epoch is further below it)
+                                # (epochs + 1: it ends further below)
+    min_test_loss: float
+    min_test_loss_epoch: int
+    last_test_loss: float
+
+    PLATEAU_POINTS = 0.5
+
+    @property
+    def test_loss_rose(self) -> bool:
+        """The test loss ended above its minimum (by at least the 0.001 that the prose's numbers show)."""
+        return self.last_test_loss - self.min_test_loss >= 0.0005
+
+    @property
+    def flattens_early(self) -> bool:
+        """Test accuracy was within PLATEAU_POINTS of its best from the first half of training on."""
+        return self.epochs > 2 and self.plateau_epoch <= self.epochs // 2
+
+
+def curve_summary(history: list[dict[str, Any]]) -> Curve:
+    """The `Curve` of a per-epoch history (as `train.fit` records it)."""
+    train = [h["train_acc"] for h in history]
+    test = [h["test_acc"] for h in history]
+    best = max(history, key=lambda h: h["test_acc"])
+    low = min(history, key=lambda h: h["test_loss"])
+    near = [abs(best["test_acc"] - a) * 100 <= Curve.PLATEAU_POINTS for a in test]
+    plateau = next((int(history[i]["epoch"]) for i in range(len(near)) if all(near[i:])), len(history) + 1)
+    return Curve(epochs=len(history), first_train_acc=train[0], last_train_acc=train[-1],
+                 train_acc_rises=all(b > a for a, b in pairwise(train)),
+                 first_test_acc=test[0], best_test_acc=best["test_acc"], best_test_epoch=int(best["epoch"]),
+                 plateau_epoch=plateau, min_test_loss=low["test_loss"],
+                 min_test_loss_epoch=int(low["epoch"]), last_test_loss=history[-1]["test_loss"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A contrast's computed verdict (`Context.compare`) and what the prose may conclude from it."""
+
+    text: str
+    tested: bool = True   # a test (McNemar or paired t) stands behind it, not a bare difference
+    a_won: bool = False   # the contrast's first arm beat its second, significantly
+
+
+def verdict_of(outcome: Any) -> Verdict:
+    """The `Verdict` of a `mnistlab.seeds.Outcome`."""
+    c = outcome.comparison
+    return Verdict(outcome.text, tested=c is not None,
+                   a_won=c is not None and c.significant and c.difference > 0)

@@ -7,6 +7,7 @@ interrupted sweep resumes and a rerun only redraws the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import parse_mlp
@@ -16,9 +17,12 @@ from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
+    Curve,
+    Verdict,
     check_data_limits,
     check_model_fits,
     check_no_repeats,
+    curve_summary,
     epoch_table,
     per_epoch_seconds,
     slug,
@@ -28,6 +32,7 @@ from mnistlab.tasks.common import (
     sweep_rows,
     sweep_runs,
     sweep_table,
+    verdict_of,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -78,15 +83,52 @@ def contrasts(config: Config) -> list[Contrast]:
     return [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
 
 
-def analyse(config: Config, ctx: Context) -> Result:
-    rows = sweep_rows(ctx, plan(config, ctx.seed))
-    result = Result(metrics=sweep_metrics(rows))
-    first = rows[0]
+@dataclass(frozen=True)
+class Findings:
+    """What Task 3's analysis measured: numbers only; tables, figures and prose are drawn from it."""
 
-    n_train = config.train_limit or 60000
-    result.tables["summary"] = summary_table(rows[0]["spec"], f"Layers of {first['name']} (Task 3.1).")
+    rows: tuple[dict[str, Any], ...]  # each MLP's trained record + 'name', 'spec', 'depth'; config.models order
+    n_train: int                      # training images
+    curve: Curve                      # the first (Task 3.1) MLP's learning curve
+    size: Verdict                     # the largest MLP against the first (empty when the first is the largest)
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return self.rows[0]
+
+    @property
+    def biggest(self) -> dict[str, Any]:
+        return max(self.rows, key=lambda r: r["params"])
+
+    @property
+    def smallest(self) -> dict[str, Any]:
+        return min(self.rows, key=lambda r: r["params"])
+
+    @property
+    def best(self) -> dict[str, Any]:
+        return max(self.rows, key=lambda r: r["test_acc"])
+
+    @property
+    def deepest(self) -> dict[str, Any]:
+        return max(self.rows, key=lambda r: r["depth"])
+
+
+def compute_findings(config: Config, ctx: Context) -> Findings:
+    rows = tuple(sweep_rows(ctx, plan(config, ctx.seed)))
+    biggest = max(range(len(rows)), key=lambda i: rows[i]["params"])
+    size = (verdict_of(ctx.compare(contrasts(config)[biggest - 1], sweep_metrics(list(rows)))) if biggest > 0
+            else Verdict("", tested=False))
+    return Findings(rows=rows, n_train=config.train_limit or 60000, curve=curve_summary(rows[0]["history"]),
+                    size=size)
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    findings = compute_findings(config, ctx)
+    rows, first = list(findings.rows), findings.first
+    result = Result(metrics=sweep_metrics(rows), text=list(prose(findings, config).values()))
+    result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 3.1).")
     result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
-                                                 f"({n_train:,} training images, batch {config.batch_size}).")
+                                                 f"({findings.n_train:,} training images, batch {config.batch_size}).")
     result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
                                                "parameters. Times on a shared 2-core machine.")
     result.figures += sweep_curve_figures(ctx, rows, "MLP")
@@ -94,42 +136,51 @@ def analyse(config: Config, ctx: Context) -> Result:
         accuracy_vs_size({"MLP": rows}, "MLPs: depth vs parameters vs accuracy"),
         "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count; labels give "
                             "the number of weight layers."))
-    biggest = max(range(len(rows)), key=lambda i: rows[i]["params"])
-    verdict = (ctx.compare(contrasts(config)[biggest - 1], result.metrics).text if biggest > 0 else
-               "the brief's MLP is the largest of this sweep")
-    result.text += _discussion(rows, config, verdict)
     return result
 
 
-def _discussion(rows: list[dict], config: Config, verdict: str) -> list[str]:
-    first = rows[0]
-    hist = first["history"]
-    gap = first["train_acc"] - first["test_acc"]
-    best = max(rows, key=lambda r: r["test_acc"])
-    biggest = max(rows, key=lambda r: r["params"])
-    smallest = min(rows, key=lambda r: r["params"])
-    spread = (best["test_acc"] - min(r["test_acc"] for r in rows)) * 100
-    text = [
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """The report's paragraphs by id: 'model' (Task 3.1), 'curves' (only with more than one epoch),
+    'sweep' (Task 3.2) and 'size' (the conclusion)."""
+    curves = {"curves": _curves(f)} if f.curve.epochs > 1 else {}
+    return {"model": _model(f, config), **curves, "sweep": _sweep(f), "size": _size(f)}
+
+
+def _model(f: Findings, config: Config) -> str:
+    first = f.first
+    return (
         f"Task 3.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
-        f"batch {config.batch_size}, {len(hist)} epoch(s), {precision_words(config.precision)}). It reaches "
+        f"batch {config.batch_size}, {f.curve.epochs} epoch(s), {precision_words(config.precision)}). It reaches "
         f"{first['train_acc']:.2%} accuracy on the training data and {first['test_acc']:.2%} on the test data "
         f"(test loss {first['test_loss']:.3f}). The softmax is folded into the loss: the network outputs logits "
-        f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.",
-    ]
-    if len(hist) > 1:
-        best_epoch = max(hist, key=lambda h: h["test_acc"])
-        min_loss = min(hist, key=lambda h: h["test_loss"])
-        text.append(
-            f"The learning curves: training accuracy rises every epoch ({hist[0]['train_acc']:.2%} after epoch 1, "
-            f"{hist[-1]['train_acc']:.2%} after epoch {len(hist)}), while test accuracy flattens early (best "
-            f"{best_epoch['test_acc']:.2%} at epoch {int(best_epoch['epoch'])}). The test loss is lowest at epoch "
-            f"{int(min_loss['epoch'])} ({min_loss['test_loss']:.3f}) and ends at {hist[-1]['test_loss']:.3f}: once "
-            f"the training set is nearly memorised (train-test gap {gap * 100:.2f} points) the network grows more "
-            f"confident on the test digits it gets wrong, the usual sign of over-fitting without regularisation; "
-            f"early stopping on a validation split or dropout would keep the best epoch.")
-    deepest = max(rows, key=lambda r: r["depth"])
-    text.append(
-        f"Task 3.2: across the {len(rows)} MLPs test accuracy spans {spread:.2f} percentage points. The best is "
+        f"and cross-entropy applies log-softmax, the numerically stable form of 'softmax layer + cross-entropy'.")
+
+
+def _curves(f: Findings) -> str:
+    c, first = f.curve, f.first
+    gap = (first["train_acc"] - first["test_acc"]) * 100
+    rises = "rises every epoch" if c.train_acc_rises else "does not rise every epoch"
+    best = f"{c.best_test_acc:.2%} at epoch {c.best_test_epoch}"
+    test = f"flattens early (best {best})" if c.flattens_early else f"peaks at {best}"
+    if not c.test_loss_rose:
+        ending = (f"the test loss has not turned up, so these {c.epochs} epochs show no over-fitting yet (train-test "
+                  f"gap {gap:.2f} points)")
+    else:
+        memorised = ("once the training set is nearly memorised" if first["train_acc"] >= 0.99 else
+                     "as the network fits the training set more closely")
+        ending = (f"{memorised} (train-test gap {gap:.2f} points) the network grows more confident on the test "
+                  f"digits it gets wrong, the usual sign of over-fitting without regularisation; early stopping on a "
+                  f"validation split or dropout would keep the best epoch")
+    return (f"The learning curves: training accuracy {rises} ({c.first_train_acc:.2%} after epoch 1, "
+            f"{c.last_train_acc:.2%} after epoch {c.epochs}), while test accuracy {test}. The test loss is lowest "
+            f"at epoch {c.min_test_loss_epoch} ({c.min_test_loss:.3f}) and ends at {c.last_test_loss:.3f}: {ending}.")
+
+
+def _sweep(f: Findings) -> str:
+    best, biggest, smallest, deepest = f.best, f.biggest, f.smallest, f.deepest
+    spread = (best["test_acc"] - min(r["test_acc"] for r in f.rows)) * 100
+    return (
+        f"Task 3.2: across the {len(f.rows)} MLPs test accuracy spans {spread:.2f} percentage points. The best is "
         f"{best['name']} ({best['test_acc']:.2%}, {best['params']:,} parameters, {best['depth']} weight layers); "
         f"the largest, {biggest['name']} ({biggest['params']:,}), scores {biggest['test_acc']:.2%} and the smallest, "
         f"{smallest['name']} ({smallest['params']:,}, {smallest['params'] / biggest['params']:.0%} of the largest), "
@@ -138,13 +189,20 @@ def _discussion(rows: list[dict], config: Config, verdict: str) -> list[str]:
         f"{per_epoch_seconds(biggest):.1f} s for the largest (a shared, loaded machine: compare times with care; the "
         f"arithmetic per image is proportional to the parameter count, {biggest['params'] / smallest['params']:.0f}x "
         f"between these two).")
-    text.append(
-        f"Conclusion on size ({biggest['name']} has {biggest['params'] / first['params']:.1f}x the parameters of "
-        f"{first['name']}), tested on this seed's test predictions: {verdict}. A fully connected network ignores "
-        "that neighbouring pixels belong together, so it has to learn every translation of a stroke separately; "
-        "more layers and units add capacity (compare the train and test columns), not that inductive bias. "
-        "Task 4's convolutions add it.")
-    return text
+
+
+def _size(f: Findings) -> str:
+    first, biggest = f.first, f.biggest
+    if biggest is first:
+        claim = (f"Conclusion on size: {first['name']} is the largest MLP of this sweep, so no larger network was "
+                 "compared with it.")
+    else:
+        how = "tested on this seed's test predictions" if f.size.tested else "not tested"
+        claim = (f"Conclusion on size ({biggest['name']} has {biggest['params'] / first['params']:.1f}x the parameters "
+                 f"of {first['name']}), {how}: {f.size.text}.")
+    return (claim + " A fully connected network ignores that neighbouring pixels belong together, so it has to "
+            "learn every translation of a stroke separately; more layers and units add capacity (compare the train "
+            "and test columns), not that inductive bias. Task 4's convolutions add it.")
 
 
 TASK = Task(

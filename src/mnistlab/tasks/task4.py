@@ -9,6 +9,10 @@ when Task 3 ran first).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from torch import nn
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
@@ -19,10 +23,13 @@ from mnistlab.tasks.common import (
     CNN1_TRAINING,
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
+    Curve,
+    Verdict,
     build_model,
     check_data_limits,
     check_model_fits,
     check_no_repeats,
+    curve_summary,
     epoch_table,
     per_epoch_seconds,
     slug,
@@ -32,6 +39,7 @@ from mnistlab.tasks.common import (
     sweep_rows,
     sweep_runs,
     sweep_table,
+    verdict_of,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
@@ -111,87 +119,175 @@ def contrasts(config: Config) -> list[Contrast]:
     return [*out, Contrast(cnn(0), mlp, "CNN vs MLP")]
 
 
-def analyse(config: Config, ctx: Context) -> Result:
-    cnn_runs, mlp_runs = _runs(config, ctx.seed)
-    cnns, mlps = sweep_rows(ctx, cnn_runs), sweep_rows(ctx, mlp_runs)
-    for r in cnns + mlps:
-        r["mflops"] = 2 * forward_macs(build_model(r["spec"])) / 1e6
-    result = Result(metrics=sweep_metrics(cnns))
-    first = cnns[0]
-    result.metrics["first_is_cnn1"] = float(first["spec"] == CNN1)
-    mlp = mlps[0]
-    result.metrics["mlp_first_test_acc"] = mlp["test_acc"]
+@dataclass(frozen=True)
+class Findings:
+    """What Task 4's analysis measured: numbers only; tables, figures and prose are drawn from it."""
 
-    n_train = config.train_limit or 60000
-    result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 4.1): 'same' "
-                                                           "padding with a 4x4 kernel pads 1 before and 2 after.")
-    result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
-                                                 f"({n_train:,} training images, batch {config.batch_size}).")
-    result.tables["sweep"] = sweep_table(cnns, "Task 4.2: accuracy vs depth (weight layers = conv + dense) vs "
-                                               "parameters. Times on a shared 2-core machine.")
-    result.tables["cnn_vs_mlp"] = Table(
-        ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
-        [[r["name"], r["params"], r["mflops"], r["test_acc"], per_epoch_seconds(r), r["infer_images_per_second"]]
-         for r in cnns + mlps],
-        f"CNNs (batch {config.batch_size}) beside MLPs (batch {config.mlp_batch_size}), same data, epochs and "
-        "optimiser. Inference: the whole test set in batches of 5,000, best of several passes.")
-    result.figures += sweep_curve_figures(ctx, cnns, "CNN")
+    cnns: tuple[dict[str, Any], ...]  # each CNN's record + 'name', 'spec', 'depth', 'mflops', 'head_share'
+    mlps: tuple[dict[str, Any], ...]  # the same for the MLPs set beside them
+    n_train: int                      # training images
+    curve: Curve                      # the first CNN's learning curve
+    mlp_curve: Curve                  # the first MLP's
+    first_is_cnn1: bool               # the first CNN is the brief's CNN-1
+    mlp_is_brief: bool                # the first MLP is the brief's MLP 1000-1000
+    cnn_vs_mlp: Verdict               # the first CNN against the first MLP, from ctx.compare
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return self.cnns[0]
+
+    @property
+    def mlp(self) -> dict[str, Any]:
+        return self.mlps[0]
+
+    @property
+    def loosely_linked(self) -> bool:
+        """Ordered by parameter count, the CNNs' test accuracies do not rise monotonically."""
+        accs = [r["test_acc"] for r in sorted(self.cnns, key=lambda r: r["params"])]
+        return any(b < a for a, b in pairwise(accs))
+
+
+def _with_costs(row: dict[str, Any]) -> dict[str, Any]:
+    """A sweep row plus its forward MFLOP per image and the share of its parameters in the last dense layer."""
+    model = build_model(row["spec"])
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    head_params = sum(p.numel() for p in head.parameters())
+    return {**row, "mflops": 2 * forward_macs(model) / 1e6, "head_share": head_params / row["params"]}
+
+
+def compute_findings(config: Config, ctx: Context) -> Findings:
+    cnn_runs, mlp_runs = _runs(config, ctx.seed)
+    cnns = tuple(_with_costs(r) for r in sweep_rows(ctx, cnn_runs))
+    mlps = tuple(_with_costs(r) for r in sweep_rows(ctx, mlp_runs))
+    outcome = ctx.compare(contrasts(config)[-1], _metrics(cnns, mlps))
+    return Findings(cnns=cnns, mlps=mlps, n_train=config.train_limit or 60000,
+                    curve=curve_summary(cnns[0]["history"]), mlp_curve=curve_summary(mlps[0]["history"]),
+                    first_is_cnn1=cnns[0]["spec"] == CNN1, mlp_is_brief=mlps[0]["spec"] == parse_mlp(MLP_SWEEP[0]),
+                    cnn_vs_mlp=verdict_of(outcome))
+
+
+def _metrics(cnns: tuple[dict[str, Any], ...], mlps: tuple[dict[str, Any], ...]) -> dict[str, float]:
+    metrics = sweep_metrics(list(cnns))
+    metrics["first_is_cnn1"] = float(cnns[0]["spec"] == CNN1)
+    metrics["mlp_first_test_acc"] = mlps[0]["test_acc"]
+    return metrics
+
+
+def _tables(f: Findings, config: Config) -> dict[str, Table]:
+    first, cnns = f.first, list(f.cnns)
+    return {
+        "summary": summary_table(first["spec"], f"Layers of {first['name']} (Task 4.1): 'same' padding with a 4x4 "
+                                                "kernel pads 1 before and 2 after."),
+        "epochs": epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
+                                     f"({f.n_train:,} training images, batch {config.batch_size})."),
+        "sweep": sweep_table(cnns, "Task 4.2: accuracy vs depth (weight layers = conv + dense) vs "
+                                   "parameters. Times on a shared 2-core machine."),
+        "cnn_vs_mlp": Table(
+            ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
+            [[r["name"], r["params"], r["mflops"], r["test_acc"], per_epoch_seconds(r), r["infer_images_per_second"]]
+             for r in cnns + list(f.mlps)],
+            f"CNNs (batch {config.batch_size}) beside MLPs (batch {config.mlp_batch_size}), same data, epochs and "
+            "optimiser. Inference: the whole test set in batches of 5,000, best of several passes."),
+    }
+
+
+def analyse(config: Config, ctx: Context) -> Result:
+    f = compute_findings(config, ctx)
+    result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config),
+                    text=list(prose(f, config).values()))
+    result.figures += sweep_curve_figures(ctx, list(f.cnns), "CNN")
     result.figures.append(ctx.figure(
-        accuracy_vs_size({"CNN": cnns, "MLP": mlps}, "CNNs and MLPs: depth vs parameters vs accuracy"),
+        accuracy_vs_size({"CNN": list(f.cnns), "MLP": list(f.mlps)}, "CNNs and MLPs: depth vs parameters vs accuracy"),
         "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count, CNNs and "
                             "MLPs on the same axes; labels give the number of weight layers."))
-    result.text += _discussion(cnns, mlps, config, ctx.compare(contrasts(config)[-1], result.metrics).text)
     return result
 
 
-def _discussion(cnns: list[dict], mlps: list[dict], config: Config, cnn_vs_mlp: str) -> list[str]:
-    first, mlp = cnns[0], mlps[0]
-    hist = first["history"]
-    text = [
+def prose(f: Findings, config: Config) -> dict[str, str]:
+    """The report's paragraphs by id: 'model' (Task 4.1), 'curves' (only with more than one epoch), 'sweep'
+    (Task 4.2) and 'cnn_vs_mlp'."""
+    curves = {"curves": _curves(f)} if f.curve.epochs > 1 else {}
+    return {"model": _model(f, config), **curves, "sweep": _sweep(f), "cnn_vs_mlp": _cnn_vs_mlp(f)}
+
+
+def _model(f: Findings, config: Config) -> str:
+    first = f.first
+    if config.batch_size > config.mlp_batch_size:
+        batch = (f"Batch {config.batch_size} rather than the MLP's {config.mlp_batch_size}: convolutions keep the CPU "
+                 "busier on bigger batches (more images per second, see benchmarks/bench_engine.py) and Adam's steps "
+                 "are less noisy, which matters late in training when the test loss starts to drift up.")
+    elif config.batch_size == config.mlp_batch_size:
+        batch = f"Batch {config.batch_size}, as for the MLP, so the two families see the same number of updates."
+    else:
+        batch = (f"Batch {config.batch_size}, smaller than the MLP's {config.mlp_batch_size}, so the CNN takes more "
+                 "updates per epoch.")
+    return (
         f"Task 4.1: {first['name']} ({first['params']:,} parameters) was trained with Adam (lr {config.lr:g}, "
-        f"batch {config.batch_size}, {len(hist)} epoch(s), {precision_words(config.precision)}"
+        f"batch {config.batch_size}, {f.curve.epochs} epoch(s), {precision_words(config.precision)}"
         f"{', channels_last' if config.channels_last else ''}): {first['train_acc']:.2%} on the training data, "
-        f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). "
-        + (f"Batch {config.batch_size} rather than the MLP's {config.mlp_batch_size}: convolutions keep the CPU "
-           "busier on bigger batches (more images per second, see benchmarks/bench_engine.py) and Adam's steps "
-           "are less noisy, which matters late in training when the test loss starts to drift up."
-           if config.batch_size > config.mlp_batch_size else
-           f"Batch {config.batch_size}, as for the MLP, so the two families see the same number of updates."),
-    ]
-    if len(hist) > 1:
-        best_epoch = max(hist, key=lambda h: h["test_acc"])
-        text.append(
-            f"Learning curves: test accuracy is {hist[0]['test_acc']:.2%} after one epoch and peaks at "
-            f"{best_epoch['test_acc']:.2%} (epoch {int(best_epoch['epoch'])}); training accuracy keeps climbing to "
-            f"{hist[-1]['train_acc']:.2%} while the test loss moves from {min(h['test_loss'] for h in hist):.3f} "
-            f"(its minimum) to {hist[-1]['test_loss']:.3f}, the same mild over-fitting as the MLP, on a train-test "
-            f"gap of {(first['train_acc'] - first['test_acc']) * 100:.2f} points.")
+        f"{first['test_acc']:.2%} on the test data (test loss {first['test_loss']:.3f}). " + batch)
+
+
+def _curves(f: Findings) -> str:
+    c, first = f.curve, f.first
+    climbs = "keeps climbing to" if c.train_acc_rises else "ends at"
+    if not c.test_loss_rose:
+        loss = f"the test loss ends at its minimum, {c.last_test_loss:.3f}, so no over-fitting shows yet"
+    else:
+        like = "the same mild over-fitting as the MLP" if f.mlp_curve.test_loss_rose else (
+            "mild over-fitting (the MLP's test loss did not turn up)")
+        loss = f"the test loss moves from {c.min_test_loss:.3f} (its minimum) to {c.last_test_loss:.3f}, {like}"
+    return (f"Learning curves: test accuracy is {c.first_test_acc:.2%} after one epoch and peaks at "
+            f"{c.best_test_acc:.2%} (epoch {c.best_test_epoch}); training accuracy {climbs} {c.last_train_acc:.2%} "
+            f"while {loss}, on a train-test gap of {(first['train_acc'] - first['test_acc']) * 100:.2f} points.")
+
+
+def _sweep(f: Findings) -> str:
+    cnns = f.cnns
     best = max(cnns, key=lambda r: r["test_acc"])
     worst = min(cnns, key=lambda r: r["test_acc"])
     by_depth = sorted(cnns, key=lambda r: (r["depth"], r["params"]))
     per_param = max(cnns, key=lambda r: r["test_acc"] / r["params"])
-    text.append(
+    shallow = by_depth[0]
+    if shallow["head_share"] > 0.5:
+        why = (f"A shallow CNN keeps a large feature map, so most of its parameters sit in the dense head "
+               f"({shallow['head_share']:.0%} of {shallow['name']}'s); each extra stride-2 convolution widens the "
+               "receptive field and shrinks that head, ")
+    else:
+        why = (f"Even the shallowest CNN, {shallow['name']}, keeps only {shallow['head_share']:.0%} of its parameters "
+               "in the dense head, ")
+    link = ("which is why parameters and accuracy are only loosely linked here" if f.loosely_linked else
+            "and accuracy rises with the parameter count here")
+    return (
         f"Task 4.2: the {len(cnns)} CNNs range from {worst['test_acc']:.2%} ({worst['name']}, {worst['params']:,} "
         f"parameters, {worst['depth']} weight layers) to {best['test_acc']:.2%} ({best['name']}, "
         f"{best['params']:,} parameters, {best['depth']} weight layers). By depth: "
         + "; ".join(f"{r['depth']} layers, {r['params']:,} parameters: {r['test_acc']:.2%}" for r in by_depth)
-        + ". A shallow CNN keeps a large feature map, so most of its parameters sit in the dense head; each "
-          "extra stride-2 convolution widens the receptive field and shrinks that head, which is why "
-          f"parameters and accuracy are only loosely linked here (most accuracy per parameter: {per_param['name']}).")
-    best_mlp = max(mlps, key=lambda r: r["test_acc"])
-    text.append(
-        f"CNN vs MLP: {first['name']} reaches {first['test_acc']:.2%} with {first['params']:,} parameters, the "
-        f"brief's MLP {mlp['test_acc']:.2%} with {mlp['params']:,} ({mlp['params'] / first['params']:.1f}x as "
-        f"many; the best MLP here: {best_mlp['test_acc']:.2%}). Parameters are not cost: a convolution reuses each "
-        f"weight at every position, so CNN-1 needs {first['mflops']:.1f} MFLOP per image forward against the "
-        f"MLP's {mlp['mflops']:.1f}, and trains at {per_epoch_seconds(first):.1f} s per epoch against "
+        + f". {why}{link} (most accuracy per parameter: {per_param['name']}).")
+
+
+def _cnn_vs_mlp(f: Findings) -> str:
+    first, mlp = f.first, f.mlp
+    best_mlp = max(f.mlps, key=lambda r: r["test_acc"])
+    cnn_name = "CNN-1" if f.first_is_cnn1 else first["name"]
+    mlp_name = "the brief's MLP" if f.mlp_is_brief else f"the first MLP, {mlp['name']},"
+    more_arithmetic = first["mflops"] > mlp["mflops"]
+    cost = (f"Parameters are not cost: a convolution reuses each weight at every position, so {cnn_name} needs "
+            if more_arithmetic and first["params"] < mlp["params"] else f"{cnn_name} needs ")
+    tested = "Tested on this seed's test predictions" if f.cnn_vs_mlp.tested else "Not tested"
+    conclusion = "."
+    if f.cnn_vs_mlp.a_won and first["params"] < mlp["params"]:
+        conclusion = (f", with {mlp['params'] / first['params']:.1f}x fewer parameters for the CNN: weight sharing "
+                      "and locality buy accuracy and a smaller model"
+                      + (", paid for in arithmetic per image." if more_arithmetic else "."))
+    return (
+        f"CNN vs MLP: {first['name']} reaches {first['test_acc']:.2%} with {first['params']:,} parameters, "
+        f"{mlp_name} {mlp['test_acc']:.2%} with {mlp['params']:,} ({mlp['params'] / first['params']:.1f}x as "
+        f"many; the best MLP here: {best_mlp['test_acc']:.2%}). {cost}{first['mflops']:.1f} MFLOP per image forward "
+        f"against the MLP's {mlp['mflops']:.1f}, and trains at {per_epoch_seconds(first):.1f} s per epoch against "
         f"{per_epoch_seconds(mlp):.1f} s, with {first['infer_images_per_second']:,.0f} against "
         f"{mlp['infer_images_per_second']:,.0f} test images per second at inference (timings on a shared, loaded "
-        f"machine). Tested on this seed's test predictions: {cnn_vs_mlp}"
-        + (f", with {mlp['params'] / first['params']:.1f}x fewer parameters for the CNN: weight sharing and "
-           "locality buy accuracy and a smaller model, paid for in arithmetic per image."
-           if cnn_vs_mlp.startswith(first["name"] + " beat") and first["params"] < mlp["params"] else "."))
-    return text
+        f"machine). {tested}: {f.cnn_vs_mlp.text}{conclusion}")
 
 
 TASK = Task(
