@@ -255,6 +255,8 @@ def fit(
     total_steps = cfg.epochs * steps_per_epoch
     scheduled = cfg.lr_schedule != "constant" or cfg.warmup > 0
     governor = thread_governor() if device.type == "cpu" else None
+    if governor is not None:
+        governor.start()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), device=device)
