@@ -119,12 +119,19 @@ class ThreadGovernor:
         return self.threads
 
     def start(self) -> None:
-        """Called when training starts: a window older than a few looks says little about the load
-        now, so begin a fresh one (the count stays until `min_window` has passed)."""
+        """Called when training starts. A window older than a few looks says little about the load
+        now: look over a fresh, short one (a 0.1 s wait, once per run at most) before the first step,
+        since a first second on too many threads of a busy machine can cost more than the wait."""
         now = time.monotonic()
         if self._last is None or now - self._last[0] > 4 * self.interval:
             self._last = self._sample()
-            self._next = now + self.min_window
+            if self._last is not None:
+                time.sleep(self.min_window / 2)
+                saved, self.min_window = self.min_window, self.min_window / 2
+                try:
+                    self.choose()
+                finally:
+                    self.min_window = saved
 
     def poll(self) -> int:
         """`choose` if `interval` seconds have passed since the last look; else the current count."""
