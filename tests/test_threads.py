@@ -59,3 +59,22 @@ def test_environment_fixes_or_frees_the_thread_count(monkeypatch):
             runtime.configure_torch()
     finally:
         runtime.configure_torch(before)
+
+
+def test_freed_large_blocks_stay_with_the_process_where_glibc_allows():
+    import sys
+
+    took = runtime.keep_freed_memory()
+    assert took is False or sys.platform.startswith("linux")
+    x = torch.empty(3136, 6272)  # allocating and freeing a large block still works afterwards
+    del x
+
+
+def test_fit_records_its_thread_count_per_epoch():
+    from mnistlab.models import MLPSpec, build_mlp
+    from mnistlab.train import TrainConfig, fit
+
+    x, y = torch.rand(64, 784), torch.randint(0, 10, (64,))
+    result = fit(build_mlp(MLPSpec(hidden=(8,))), (x, y), None, TrainConfig(epochs=2, batch_size=32),
+                 show_progress=False)
+    assert result.threads == [torch.get_num_threads()] * 2
