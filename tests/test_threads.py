@@ -78,3 +78,13 @@ def test_fit_records_its_thread_count_per_epoch():
     result = fit(build_mlp(MLPSpec(hidden=(8,))), (x, y), None, TrainConfig(epochs=2, batch_size=32),
                  show_progress=False)
     assert result.threads == [torch.get_num_threads()] * 2
+
+
+def test_a_run_decides_before_its_first_step(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        governor = _governor(monkeypatch, [(0.0, 0.0, 0.0), (1.0, 1.5, 0.5)])  # one core busy elsewhere
+        governor.start()
+        assert governor.threads == 1 and governor.last_other == pytest.approx(1.0)
+    finally:
+        torch.set_num_threads(before)

@@ -119,19 +119,25 @@ class ThreadGovernor:
         return self.threads
 
     def start(self) -> None:
-        """Called when training starts. A window older than a few looks says little about the load
-        now: look over a fresh, short one (a 0.1 s wait, once per run at most) before the first step,
-        since a first second on too many threads of a busy machine can cost more than the wait."""
+        """Called when training starts: decide before the first step, since a first second on too
+        many threads of a busy machine can cost more than a short look. A window older than a few
+        looks says little about the load now, so then look over a fresh one; a first decision or a
+        fresh look waits for at most 0.1 s."""
         now = time.monotonic()
-        if self._last is None or now - self._last[0] > 4 * self.interval:
+        stale = self._last is None or now - self._last[0] > 4 * self.interval
+        if not stale and self.last_other is not None:
+            return
+        if stale:
             self._last = self._sample()
-            if self._last is not None:
-                time.sleep(self.min_window / 2)
-                saved, self.min_window = self.min_window, self.min_window / 2
-                try:
-                    self.choose()
-                finally:
-                    self.min_window = saved
+        if self._last is None:
+            return
+        window = self.min_window / 2
+        time.sleep(max(0.0, window - (time.monotonic() - self._last[0])))
+        saved, self.min_window = self.min_window, window
+        try:
+            self.choose()
+        finally:
+            self.min_window = saved
 
     def poll(self) -> int:
         """`choose` if `interval` seconds have passed since the last look; else the current count."""
