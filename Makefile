@@ -4,6 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PROFILE ?= quick
 OUT    ?= results
+# SEEDS=3 (or 0,1,2): every network once per seed, metrics with 95% intervals, comparisons tested.
+SEEDS  ?=
+# EXECUTOR=processes JOBS=2, or EXECUTOR=ray ADDRESS=head:6379: who trains the sub-runs.
+EXECUTOR ?= inline
+RUN_OPTS = --executor $(EXECUTOR) $(if $(JOBS),--jobs $(JOBS)) $(if $(ADDRESS),--address $(ADDRESS)) \
+           $(if $(SEEDS),--seeds $(SEEDS))
 
 .PHONY: report test lint bench clean
 
@@ -17,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 report: $(VENV)/.installed
-	$(BIN)/mnistlab run all --profile $(PROFILE) --out $(OUT)
+	$(BIN)/mnistlab run all --profile $(PROFILE) --out $(OUT) $(RUN_OPTS)
 	$(BIN)/mnistlab report --out $(OUT) --report-dir report
 	@echo "open report/index.html"
 

@@ -42,7 +42,7 @@ def test_glorot_init_zeroes_biases_and_bounds_weights():
     assert torch.count_nonzero(first.bias) == 0
     assert first.weight.abs().max() <= bound and first.weight.abs().max() > 0.9 * bound
     with pytest.raises(ConfigError, match="init"):
-        build_mlp(MLPSpec(init="zeros"))
+        build_mlp(MLPSpec(init="uniform"))
 
 
 def test_task_trains_embeds_and_reruns_from_cache(ctx):
@@ -59,8 +59,12 @@ def test_task_trains_embeds_and_reruns_from_cache(ctx):
         "pixels", "softmax regression: logits", "MLP 100 sigmoid: hidden 1", "CNN 5x5 sigmoid: conv features",
         "CNN 5x5 sigmoid: hidden 1"]
     assert (ctx.out_dir / "tsne_representations.png").is_file()
+    assert 0 <= m["softmax_report_d_test_acc"] <= 1 and m["cnn_report_d_train_seconds"] > 0
+    assert [row[0] for row in result.tables["models"].rows][3:] == [
+        "softmax regression, Report D's recipe", "MLP 100 sigmoid, Report D's recipe",
+        "CNN 5x5 sigmoid, Report D's recipe"]
     misses = ctx.cache.misses
-    assert misses == 3 + 5  # three models, five embeddings
+    assert misses == 3 + 3 + 5  # three models, the same with Report D's recipe, five embeddings
     TASK.run(config, ctx)
     assert ctx.cache.misses == misses
 

@@ -73,11 +73,16 @@ def test_missing_data_names_the_places(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "REPO_DATA_DIR", tmp_path / "none")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(sources, "DEBIAN_DIRS", {})
-    code, _, err = run_cli(capsys, "data", "verify", "--data-dir", str(tmp_path / "empty"))
+    monkeypatch.delenv("MNISTLAB_DATA", raising=False)
+    code, _, err = run_cli(capsys, "data", "verify")
     assert_one_line_error(code, err, "not found", "--data-dir", "repository data/")
+    # an explicit folder that fails is an error naming it, not a reason to look elsewhere
+    code, _, err = run_cli(capsys, "data", "verify", "--data-dir", str(tmp_path / "empty"))
+    assert_one_line_error(code, err, f"--data-dir {tmp_path / 'empty'} does not exist")
 
 
-def test_data_verify_prints_eight_ok_lines(capsys):
+def test_data_verify_prints_eight_ok_lines(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no decoded-array caches to report on
     code, out, _ = run_cli(capsys, "data", "verify")
     assert code == 0
     lines = out.strip().splitlines()

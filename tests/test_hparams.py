@@ -20,7 +20,6 @@ from mnistlab.tasks.hparams import (
     MLP_STUDIES,
     TASK,
     Config,
-    StudyObjective,
     build_net,
     fit_recipe,
     metric_slug,
@@ -92,7 +91,7 @@ def _objective(model=None, **changes):
     """A small MLP (or `model`) and the objective of the reference recipe with `changes`."""
     recipe = replace(MLP_REFERENCE, spec=MLPSpec(hidden=(8,)), **changes)
     model = model or build_net(recipe)
-    return model, StudyObjective(recipe, model)
+    return model, recipe.objective(model)
 
 
 def test_kernel_penalties_are_on_weights_only_and_fall_when_weights_shrink():

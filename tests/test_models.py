@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -19,6 +21,7 @@ from mnistlab.models import (
     parse_mlp,
     summary_rows,
 )
+from mnistlab.models.mlp import INITS
 from mnistlab.tasks.common import MLP_SWEEP
 from mnistlab.tasks.task4 import DEFAULT_MODELS as CNN_SWEEP
 from mnistlab.train import count_parameters
@@ -105,3 +108,34 @@ def test_bad_mlp_spec_is_a_config_error(bad):
 def test_cnn_that_shrinks_the_image_to_nothing_is_rejected():
     with pytest.raises(ConfigError, match="shrinks"):
         build_cnn(parse_cnn("8k3s1", padding="valid", image_size=2))
+
+
+@pytest.mark.parametrize("spec", [MLP_BRIEF, MLPSpec(hidden=()), CNN1, CNNSpec(dense=(100, 50), pool_after=(1,))],
+                         ids=lambda s: s.name)
+def test_a_spec_owns_its_input_shape_view_depth_and_build(spec):
+    model = spec.build()
+    weight_layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)]
+    assert spec.depth == len(weight_layers)
+    assert model(torch.zeros(2, *spec.input_shape)).shape == (2, spec.classes)
+    assert (spec.family, spec.view) in {("MLP", "flat"), ("CNN", "image")}
+    assert "family" not in {f.name for f in dataclasses.fields(spec)}  # not part of any sub-run key
+
+
+def test_pool_and_init_are_spec_fields():
+    avg = CNNSpec(pool_after=(0,), pool="avg").build()
+    assert any(isinstance(m, torch.nn.AvgPool2d) for m in avg) and not any(isinstance(m, torch.nn.MaxPool2d)
+                                                                          for m in avg)
+    with pytest.raises(ConfigError, match="pool"):
+        CNNSpec(pool="median").build()
+    for init in INITS:
+        torch.manual_seed(0)
+        first = MLPSpec(hidden=(64,), init=init).build()[1]
+        assert torch.isfinite(first.weight).all()
+        assert (init == "default") == bool(torch.count_nonzero(first.bias)), init
+    torch.manual_seed(0)
+    default = MLPSpec(hidden=(64,)).build()
+    torch.manual_seed(0)
+    assert torch.equal(default[1].weight, torch.nn.Linear(784, 64).weight)  # 'default' draws nothing more
+    assert CNNSpec(channels=(16, 32), kernels=(3, 3), strides=(1, 1), pool_after=(0, 1), pool="avg").describe() == (
+        "conv 16 3x3/1 + avg-pool, conv 32 3x3/1 + avg-pool ('same'), linear to 10; relu")
+    assert MLP_BRIEF.describe() == "[784, 1000, 1000, 10] relu"

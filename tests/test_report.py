@@ -140,7 +140,8 @@ def test_published_metrics_name_real_metric_keys():
         "task3": sweep, "task4": sweep,
         "task6": {f"single_{t}_{m}" for t in ("item", "group") for m in ("test_acc", "train_seconds")}
         | {f"mtl_lambda_{x}_{t}_test_acc" for x in lambdas for t in ("item", "group")},
-        "baselines": {f"{name.split()[0].lower()}_test_acc" for name in baselines.MODELS},
+        "baselines": {f"{name.split()[0].lower()}_{recipe}test_acc" for name in baselines.MODELS
+                      for recipe in ("", "report_d_")},
         "clock": {f"{v}_mae_minutes" for v in clock.Config().variants},
         "hparams": {hparams.metric_slug("mnist", s.family, s.name) + "_spread_pp"
                     for s in [*hparams.MLP_STUDIES.values(), *hparams.CNN_STUDIES.values()]}

@@ -14,16 +14,20 @@ from mnistlab.data import fashion_groups, load
 from mnistlab.errors import ConfigError
 from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
-from mnistlab.mtl_weighting import (
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.task6 import MTL_FORWARD_MACS, TASK, Config, bar_text, cross_group_errors
+from mnistlab.train import TrainConfig, count_parameters, fit
+from mnistlab.weighting import (
+    LEARNED,
+    STRATEGIES,
+    WEIGHTINGS,
     FixedWeighting,
     PCGradWeighting,
     UncertaintyWeighting,
     make_weighting,
     project_conflicting,
 )
-from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task6 import MTL_FORWARD_MACS, TASK, Config, bar_text, cross_group_errors
-from mnistlab.train import TrainConfig, count_parameters, fit
+from mnistlab.weighting.gradnorm import GradNormWeighting
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,7 @@ def test_lambda_extremes_leave_one_head_untrained(fashion, lam, frozen, trained)
     assert not torch.equal(trunk_before, model.trunk[-2].weight)
 
 
-@pytest.mark.parametrize("name", ["uncertainty", "pcgrad"])
+@pytest.mark.parametrize("name", ["uncertainty", "pcgrad", "gradnorm"])
 def test_learned_strategies_train_a_few_steps_and_stay_finite(fashion, name):
     x, items, groups, *_ = fashion
     torch.manual_seed(0)
@@ -78,7 +82,9 @@ def test_learned_strategies_train_a_few_steps_and_stay_finite(fashion, name):
     assert math.isfinite(result.final()["train_loss"])
     assert not torch.equal(before, model.trunk[-2].weight)
     state = objective.state()
-    if name == "uncertainty":
+    if name == "gradnorm":
+        assert sum(objective.task_weights()) == pytest.approx(2.0) and objective.steps == 2
+    elif name == "uncertainty":
         assert torch.isfinite(objective.log_vars).all()
         assert not torch.equal(objective.log_vars.detach(), torch.zeros(2))  # the log-variances were optimised
     else:
@@ -128,6 +134,73 @@ def test_pcgrad_backward_matches_the_definition():
     for n, p in model.named_parameters():
         if n.startswith("heads"):
             assert torch.allclose(got[n], p.grad, atol=1e-6)
+
+
+def test_gradnorm_balances_gradient_norms_on_tiny_data():
+    torch.manual_seed(0)
+    model = _TinyMTL()
+    x = torch.randn(64, 5)
+    y = ((x[:, 0] > 0).long() + (x[:, 1] > 0).long(), (x[:, 2] > 0).long())
+    gn = GradNormWeighting()
+    optimizer = torch.optim.Adam([*model.parameters(), *gn.parameters()], lr=0.05)
+    losses = []
+    for _ in range(60):
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(gn.manual_backward(model(x), y, model).item())
+        assert gn.weights.grad is not None and model.trunk.weight.grad is not None
+        optimizer.step()
+    assert losses[-1] < 0.7 * losses[0]
+    weights = torch.tensor(gn.task_weights())
+    assert (weights > 0).all() and weights.sum().item() == pytest.approx(2.0)
+    assert not torch.allclose(weights, torch.ones(2))  # the weights were learned
+    state = gn.state()
+    assert set(state) == {"weight_0", "weight_1", "alpha", "grad_norm_0", "grad_norm_1", "train_rate_0",
+                          "train_rate_1"}
+    assert state["alpha"] == 1.5 and gn.steps == 60
+
+
+def test_gradnorm_step_follows_the_paper():
+    """The model gets the gradient of sum_i w_i L_i; w gets d/dw of sum_i |w_i n_i - mean(w n) r_i^alpha|,
+    with n_i the norm of grad L_i on the last shared weight matrix; a second step renormalises w first."""
+    torch.manual_seed(2)
+    model, x = _TinyMTL(), torch.randn(8, 5)
+    y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
+    gn = GradNormWeighting()
+    with torch.no_grad():
+        gn.weights.copy_(torch.tensor([0.5, 2.5]))  # not yet normalised: the step must rescale to sum 2
+    gn.manual_backward(model(x), y, model)
+    w = torch.tensor([0.5, 2.5]) * 2 / 3
+    losses = gn.task_losses(model(x), y)
+    norms = torch.stack([torch.autograd.grad(loss, model.trunk.weight, retain_graph=True)[0].norm()
+                         for loss in losses])
+    g = w * norms
+    rates = torch.ones(2)  # the first step: L_i(t) = L_i(0)
+    expected = torch.sign(g - g.mean() * rates ** 1.5) * norms
+    assert torch.allclose(gn.weights.grad, expected, atol=1e-6)
+    assert torch.allclose(gn.weights.detach(), w)
+    got = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    (w * losses).sum().backward()
+    for n, p in model.named_parameters():
+        assert torch.allclose(got[n], p.grad, atol=1e-6)
+
+
+def test_every_registered_weighting_names_and_describes_itself():
+    assert STRATEGIES == ("fixed", "uncertainty", "pcgrad", "gradnorm") and set(STRATEGIES) == set(WEIGHTINGS)
+    assert "fixed" not in LEARNED and Config().strategies == LEARNED
+    torch.manual_seed(0)
+    model, x = _TinyMTL(), torch.randn(8, 5)
+    y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
+    for name, cls in WEIGHTINGS.items():
+        objective = make_weighting(name, lam=0.25)
+        assert isinstance(objective, cls) and cls.name == name and cls.title and cls.marker
+        step = getattr(objective, "manual_backward", None)
+        loss = step(model(x), y, model) if step else objective(model(x), y)
+        assert math.isfinite(loss.item())
+        state = objective.state()
+        for text in (cls.describe(state, ("items", "groups")), cls.detail(state, ("item", "group")),
+                     cls.weights_label(state)):
+            assert isinstance(text, str) and text and "nan" not in text
 
 
 def test_weighting_formulas():
@@ -197,6 +270,20 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     assert "2 of them loaded from the cache keep the time of the run that trained them" in speed[1][0]
 
 
+def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx):
+    config = Config(lambdas=(1.0,), strategies=("gradnorm",), epochs=1, batch_size=25, batch_probe=(),
+                    recipe_probe=False, train_limit=50, test_limit=100)
+    result = TASK.run(config, ctx)
+    m = result.metrics
+    assert 0 <= m["mtl_gradnorm_item_test_acc"] <= 1 and m["mtl_gradnorm_alpha"] == 1.5
+    assert m["mtl_gradnorm_weight_0"] + m["mtl_gradnorm_weight_1"] == pytest.approx(2.0)
+    assert any(row[0] == "MTL GradNorm (Chen et al. 2018)" for row in result.tables["accuracy"].rows)
+    assert [row[0] for row in result.tables["strategies"].rows] == ["GradNorm (Chen et al. 2018)"]
+    assert any(p.startswith("GradNorm (alpha 1.5) ended with weights") for p in result.text)
+    assert any("GradNorm equalises" in p for p in result.text)
+    assert [c.a.label for c in TASK.contrasts(config)] == ["MTL gradnorm", "MTL gradnorm"]
+
+
 def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
     config = Config(lambdas=(0.5,), strategies=(), epochs=1, batch_size=50, batch_probe=(25, 50),
                     train_limit=50, test_limit=100)
@@ -259,3 +346,12 @@ def test_the_single_task_cnn_is_trunk_plus_one_head_of_the_brief_network():
         assert count_parameters(nn.Sequential(mtl.trunk, mtl.heads[head])) == count_parameters(
             build_single_task(classes))
     assert forward_macs(mtl) == MTL_FORWARD_MACS
+
+
+def test_the_probes_run_in_the_extended_profile_not_the_brief():
+    brief, extended = TASK.config("brief"), TASK.config("extended")
+    assert brief.probes() == [] and brief.epochs == 5
+    assert [name for name, _, _ in extended.probes()] == ["batch_10", "plain"] and extended.epochs == 5
+    learned = len(brief.strategies)
+    assert len(TASK.sub_runs(brief, 0)) == 5 + learned  # five lambdas (0 and 1: the single-task CNNs), learned ones
+    assert len(TASK.sub_runs(extended, 0)) == 5 + learned + 2

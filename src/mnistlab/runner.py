@@ -18,10 +18,11 @@ import torch
 
 from mnistlab import __version__, published
 from mnistlab.cache import SubRunCache
+from mnistlab.errors import MnistlabError
 from mnistlab.logs import write_histories
 from mnistlab.progress import progress
 from mnistlab.runtime import configure_torch, environment, seed_everything
-from mnistlab.store import config_hash, read_json, to_jsonable, write_json
+from mnistlab.store import config_hash, read_result, to_jsonable, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
 from mnistlab.tasks.base import Context, Result, Task, for_device
 
@@ -37,11 +38,12 @@ def run_key(task: Task, profile: str, config: Any, seed: int) -> str:
 
 def is_up_to_date(out: Path, task: Task, key: str) -> bool:
     path = result_path(out, task.name)
-    if not path.is_file():
-        return False
     try:
-        stored = read_json(path)
-    except ValueError:
+        stored = read_result(path)
+    except FileNotFoundError:
+        return False
+    except MnistlabError as exc:  # a damaged result is not a reason to stop: the run writes a new one
+        print(f"mnistlab: warning: {exc}; running {task.name} again", file=sys.stderr, flush=True)
         return False
     if not isinstance(stored, dict):
         return False
@@ -152,7 +154,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
         if not force and is_up_to_date(out, task, key):
             log(f"{task.name}: up to date (same config and seeds); use --force to run again")
-            stored[task.name] = read_json(result_path(out, task.name))
+            stored[task.name] = read_result(result_path(out, task.name))
         else:
             todo.append((task, config, key))
     if not todo:

@@ -15,9 +15,10 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mnistlab.atomic import atomic_file
 from mnistlab.errors import MnistlabError
 
 # Bump when a change to the code makes old cached sub-runs wrong.
@@ -43,9 +44,25 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _hashable(value: Any) -> Any:
+    """`to_jsonable`, except that NaN and the infinities keep distinct forms: as null they would all
+    share one hash, and a run with lr=inf would be taken for the stored run with lr=nan."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"non-finite float": repr(value)}
+    if is_dataclass(value) and not isinstance(value, type):
+        return _hashable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _hashable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hashable(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, bool | int | float | str):
+        return _hashable(value.tolist())
+    return to_jsonable(value)
+
+
 def config_hash(config: Any) -> str:
     """A short, stable hash of a JSON-able description (key order does not matter)."""
-    text = json.dumps({"v": CACHE_VERSION, "c": to_jsonable(config)}, sort_keys=True, separators=(",", ":"))
+    text = json.dumps({"v": CACHE_VERSION, "c": _hashable(config)}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -62,12 +79,8 @@ def publish(tmp_name: str, path: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
+    with atomic_file(path, "w") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    publish(f.name, path)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -135,3 +148,91 @@ class SubRunCache:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
         return to_jsonable(record)
+
+
+# What a result.json may hold, key -> (type, what it should be); the first four it must hold.
+_REQUIRED_RESULT_FIELDS = ("task", "profile", "seed", "seconds")
+_RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "task": (str, "a task name"),
+    "profile": (str, "a profile name"),
+    "seed": (int, "an integer"),
+    "run_key": (str, "a string"),
+    "seconds": ((int, float), "a number"),
+    "config": (dict, "an object"),
+    "environment": (dict, "an object"),
+    "metrics": (dict, "an object of numbers"),
+    "tables": (dict, "an object of tables"),
+    "figures": (list, "a list of figures"),
+    "text": (list, "a list of paragraphs"),
+    "references": (list, "a list of references"),
+    "seeds": (list, "a list of seeds"),
+    "per_seed_metrics": (dict, "an object"),
+    "sub_runs": (list, "a list of sub-runs"),
+    "cache": (dict, "an object"),
+}
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _result_problem(data: Any) -> str | None:
+    """What is wrong with a parsed result.json, or None when report and rerun can use it."""
+    if not isinstance(data, dict):
+        return f"expected an object, found {type(data).__name__}"
+    for key, (kind, what) in _RESULT_FIELDS.items():
+        if key not in data:
+            if key in _REQUIRED_RESULT_FIELDS:
+                return f"no {key!r} field"
+            continue
+        value = data[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"{key!r} should be {what}, found {type(value).__name__}"
+    for key in ("title", "finished_at", "mnistlab_version"):
+        if key in data and not isinstance(data[key], str):
+            return f"{key!r} should be a string, found {type(data[key]).__name__}"
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in data.get("seeds", [])):
+        return "every seed should be an integer"
+    metrics = data.get("metrics", {})
+    bad = next((k for k, v in metrics.items() if not _is_number(v)), None)
+    if bad is not None:
+        return f"metric {bad[:80]!r} should be a number, found {type(metrics[bad]).__name__}"
+    for name, table in data.get("tables", {}).items():
+        if not (isinstance(table, dict) and isinstance(table.get("columns"), list)
+                and isinstance(table.get("rows"), list) and all(isinstance(r, list) for r in table["rows"])
+                and isinstance(table.get("caption", ""), str)):
+            return f"table {name[:80]!r} should have a list of columns and a list of rows"
+    for fig in data.get("figures", []):
+        if not (isinstance(fig, dict) and isinstance(fig.get("file"), str) and isinstance(fig.get("caption", ""), str)):
+            return "every figure should have a file name and a caption"
+        # A figure is read from inside the task folder only: a path elsewhere would embed an arbitrary file.
+        where = PurePosixPath(fig["file"])
+        if not fig["file"] or where.is_absolute() or ".." in where.parts or "\\" in fig["file"]:
+            return f"figure file {fig['file'][:80]!r} is not a path inside the task folder"
+    if not all(isinstance(p, str) for p in data.get("text", [])):
+        return "every paragraph of 'text' should be a string"
+    for ref in data.get("references", []):
+        if not (isinstance(ref, dict) and all(isinstance(ref.get(k), str) for k in ("quantity", "published", "source"))
+                and isinstance(ref.get("metric") or "", str)
+                and all(isinstance(ref.get(k, ""), str) for k in ("note", "unit"))):
+            return "every reference should have a quantity, a published value and a source"
+    return None
+
+
+def read_result(path: Path) -> dict:
+    """The parsed OUT/<task>/result.json, or a MnistlabError naming the file and what is wrong with it.
+
+    A missing file is FileNotFoundError (not run yet), not a damaged one.
+    """
+    try:
+        data = read_json(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise MnistlabError(f"{path}: cannot read the stored result ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, or not UTF-8
+        raise MnistlabError(f"{path}: damaged stored result, not valid JSON ({str(exc)[:100]})") from None
+    problem = _result_problem(data)
+    if problem is not None:
+        raise MnistlabError(f"{path}: damaged stored result: {problem}")
+    return data

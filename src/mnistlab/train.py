@@ -39,6 +39,11 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 # "auto": bf16 autocast where the device computes bf16 natively, else fp32 (mnistlab.runtime.resolve_precision).
 Precision = Literal["auto", "fp32", "bf16"]
 LR_SCHEDULES = ("constant", "linear", "cosine")
+# Far above any run of the lab (the brief trains 10 epochs), yet they refuse a typo like epochs=10**12
+# before it starts a training that never ends. No data set here has more than 200,000 images, so a
+# larger batch is a mistake too.
+MAX_EPOCHS = 1_000
+MAX_BATCH = 200_000
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,23 @@ class TrainConfig:
     augment: Literal["none", "shift", "flip-shift"] = "none"  # see mnistlab.augment
 
     def validate(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ConfigError("epochs, batch_size and eval_batch_size must be positive")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.lr}")
+        for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH), ("eval_batch_size", MAX_BATCH)):
+            value = getattr(self, name)
+            if not 1 <= value <= most:
+                raise ConfigError(f"{name} must be positive and at most {most:,}, got {value}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr (the learning rate) must be a positive number, got {self.lr}")
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a non-negative number, got {value}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError("patience must be positive (or None for no early stopping)")
+        if self.patience is not None and not 1 <= self.patience <= MAX_EPOCHS:
+            raise ConfigError(f"patience must be between 1 and {MAX_EPOCHS:,} (or None for no early stopping), "
+                              f"got {self.patience}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         if not 0 <= self.warmup < 1:

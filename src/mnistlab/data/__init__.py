@@ -10,9 +10,10 @@ later loads read the .npy (well under a second).
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import tempfile
+import struct
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mnistlab.data.idx import read_idx
+from mnistlab.atomic import atomic_file, clean_stale_temps
+from mnistlab.data.idx import parse_idx, read_bytes
 from mnistlab.data.sources import DATASETS, SHA256, SPLITS, cache_root, locate, stem, verify
 from mnistlab.errors import DataError
 
@@ -37,7 +39,7 @@ FASHION_GROUP_NAMES = ("shoes", "gendered", "unisex")
 FASHION_GROUP_OF_ITEM = np.array([2, 2, 2, 1, 2, 0, 1, 0, 1, 0], dtype=np.int64)
 
 __all__ = [
-    "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS",
+    "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS", "check_array_caches",
     "fashion_groups", "load", "load_arrays", "normalise_images", "permute_pixels", "pixel_permutation",
     "verify_all",
 ]
@@ -58,11 +60,60 @@ def _check(name: str, split: str) -> None:
 
 
 def _array_cache(name: str, split: str) -> Path:
-    return cache_root() / "arrays" / f"{name}-{split}-{SHA256[name][stem(split, 'images')][:12]}"
+    """Keyed by the digests of both source files: only sources with exactly these contents fill it."""
+    digests = SHA256[name]
+    return (cache_root() / "arrays"
+            / f"{name}-{split}-{digests[stem(split, 'images')][:12]}-{digests[stem(split, 'labels')][:12]}")
+
+
+_KNOWN_SOURCES = 8
 
 
 def _source_stamp(paths: list[Path]) -> list[list]:
-    return [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
+    """What identifies the verified source files. The ctime and inode change with any rewrite of a
+    file, even one that keeps its size and restores its mtime, so such an edit is checked afresh."""
+    stamp = []
+    for p in paths:
+        st = p.stat()
+        stamp.append([str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    return stamp
+
+
+def _idx_digest(array: np.ndarray) -> str:
+    """The SHA-256 of the IDX file that `array` decodes from (uint8 data): the published digest when
+    the array is intact. Checking it costs a hash of the array, not a decompression."""
+    header = bytes((0, 0, 0x08, array.ndim)) + struct.pack(f">{array.ndim}I", *array.shape)
+    digest = hashlib.sha256(header)
+    digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return digest.hexdigest()
+
+
+def _arrays_intact(name: str, split: str, images: np.ndarray, labels: np.ndarray) -> bool:
+    return (images.dtype == np.uint8 and labels.dtype == np.uint8 and images.ndim == 3 and labels.ndim == 1
+            and _idx_digest(images) == SHA256[name][stem(split, "images")]
+            and _idx_digest(labels) == SHA256[name][stem(split, "labels")])
+
+
+def _read_array_cache(folder: Path) -> tuple[np.ndarray, np.ndarray, object] | None:
+    try:
+        stamp = json.loads((folder / "source.json").read_text())
+        images = np.load(folder / "images.npy", allow_pickle=False)
+        labels = np.load(folder / "labels.npy", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # no cache yet, or a damaged one: decode the IDX files again
+    return images, labels, stamp
+
+
+def _decode_verified(path: Path, name: str, split: str, kind: str) -> np.ndarray:
+    try:
+        raw = read_bytes(path)
+    except DataError:
+        verify(path, name, stem(split, kind))  # the same failure, told with the digests to compare
+        raise
+    expected = SHA256[name][stem(split, kind)]
+    if hashlib.sha256(raw).hexdigest() != expected:
+        verify(path, name, stem(split, kind))  # raises the usual message naming both digests
+    return parse_idx(raw, str(path))
 
 
 @lru_cache(maxsize=8)
@@ -70,31 +121,38 @@ def _load_cached(name: str, split: str, data_dir: str | None) -> tuple[np.ndarra
     paths = [locate(name, split, kind, data_dir) for kind in ("images", "labels")]
     folder = _array_cache(name, split)
     stamp = _source_stamp(paths)
-    try:
-        if json.loads((folder / "source.json").read_text()) == stamp:
-            return np.load(folder / "images.npy"), np.load(folder / "labels.npy")
-    except (OSError, ValueError):
-        pass  # no cache yet, or a damaged one: decode the IDX files again
-    for path, kind in zip(paths, ("images", "labels"), strict=True):
-        verify(path, name, stem(split, kind))
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    cached = _read_array_cache(folder)
+    if cached is not None:
+        images, labels, stored_stamp = cached
+        if _arrays_intact(name, split, images, labels):
+            known = stored_stamp if isinstance(stored_stamp, list) else []
+            if stamp not in known:  # new or rewritten source files: they must match too
+                for path, kind in zip(paths, ("images", "labels"), strict=True):
+                    verify(path, name, stem(split, kind))
+                # a few places at once (worktrees, --data-dir copies) without re-verifying in turn
+                _write_array_cache(folder, None, None, [stamp, *known][:_KNOWN_SOURCES])
+            return images, labels
+        print(f"mnistlab: note: the decoded-array cache {folder} does not match the published digests; "
+              f"decoding {name} {split} again", file=sys.stderr)
+    images, labels = (_decode_verified(p, name, split, kind) for p, kind in zip(paths, ("images", "labels"),
+                                                                                    strict=True))
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
         raise DataError(f"{paths[0]}: unexpected shapes images {images.shape}, labels {labels.shape}")
-    _write_array_cache(folder, images, labels, stamp)
+    _write_array_cache(folder, images, labels, [stamp])
     return images, labels
 
 
-def _write_array_cache(folder: Path, images: np.ndarray, labels: np.ndarray, stamp: list) -> None:
-    """Best effort: a read-only home only costs the decode next time."""
+def _write_array_cache(folder: Path, images: np.ndarray | None, labels: np.ndarray | None, stamp: list) -> None:
+    """Best effort: a read-only home only costs the decode next time. Arrays given as None are kept."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(folder)
         for fname, arr in (("images.npy", images), ("labels.npy", labels)):
-            with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
-                np.save(tmp, arr)
-            os.replace(tmp.name, folder / fname)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as tmp:
+            if arr is not None:
+                with atomic_file(folder / fname, "wb", fsync=False) as tmp:
+                    np.save(tmp, arr)
+        with atomic_file(folder / "source.json", "w", fsync=False) as tmp:
             json.dump(stamp, tmp)
-        os.replace(tmp.name, folder / "source.json")
     except OSError:
         pass
 
@@ -167,4 +225,26 @@ def verify_all(data_dir: str | Path | None = None) -> list[tuple[str, Path, str]
             for kind in ("images", "labels"):
                 path = locate(name, split, kind, data_dir)
                 report.append((name, path, verify(path, name, stem(split, kind))))
+    return report
+
+
+def check_array_caches() -> list[tuple[str, str, Path, str]]:
+    """Check every decoded-array cache against the published digests: (dataset, split, folder, state),
+    state 'ok', 'absent', or 'damaged, removed' (the next load decodes the IDX files again)."""
+    import shutil
+
+    report = []
+    for name in DATASETS:
+        for split in SPLITS:
+            folder = _array_cache(name, split)
+            if not folder.exists():
+                report.append((name, split, folder, "absent"))
+                continue
+            cached = _read_array_cache(folder)
+            if cached is not None and _arrays_intact(name, split, cached[0], cached[1]):
+                report.append((name, split, folder, "ok"))
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            _load_cached.cache_clear()
+            report.append((name, split, folder, "damaged, removed"))
     return report

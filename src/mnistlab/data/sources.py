@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnistlab.atomic import atomic_file
 from mnistlab.data.idx import read_bytes
 from mnistlab.errors import DataError
 
@@ -106,7 +106,16 @@ def _file_in(folder: Path, file_stem: str) -> Path | None:
 def verify(path: Path, name: str, file_stem: str) -> str:
     """Check a file's decompressed SHA-256; raise a DataError naming file and both digests if wrong."""
     expected = SHA256[name][file_stem]
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except DataError as exc:
+        if not path.is_file():
+            raise
+        try:  # the file's own digest, to compare with a known good copy
+            own = f"; the file's own SHA-256 is {hashlib.sha256(path.read_bytes()).hexdigest()}"
+        except OSError:
+            own = ""
+        raise DataError(f"{exc}: corrupt {name} file: its decompressed SHA-256 should be {expected}{own}") from None
     if actual != expected:
         raise DataError(f"{path}: corrupt {name} file: SHA-256 expected {expected}, got {actual}")
     return actual
@@ -123,6 +132,18 @@ def locate(name: str, split: str, kind: str, data_dir: str | Path | None = None,
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     file_stem = stem(split, kind)
+    explicit = data_dir if data_dir is not None else os.environ.get(ENV_DATA_DIR)
+    if explicit:
+        # An explicit place is not silently replaced by another: that would hide a typo or a broken copy.
+        label = "--data-dir" if data_dir is not None else f"${ENV_DATA_DIR}"
+        root = Path(explicit)
+        if not root.is_dir():
+            raise DataError(f"{label} {root} {'is not a folder' if root.exists() else 'does not exist'}")
+        found = _file_in(root / name, file_stem)
+        if found is None:
+            raise DataError(f"{label} {root} has no {name}/{file_stem}.gz (nor {name}/{file_stem}); copy the "
+                            f"file there, or leave {label} unset to use the repository's data/ or the user cache")
+        return found
     places = candidate_dirs(name, data_dir)
     for _, folder in places:
         found = _file_in(folder, file_stem)
@@ -152,8 +173,5 @@ def locate(name: str, split: str, kind: str, data_dir: str | Path | None = None,
 
 def _download(url: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=30) as response, tempfile.NamedTemporaryFile(
-        dir=target.parent, delete=False
-    ) as tmp:
+    with urllib.request.urlopen(url, timeout=30) as response, atomic_file(target, "wb") as tmp:
         shutil.copyfileobj(response, tmp)
-    os.replace(tmp.name, target)

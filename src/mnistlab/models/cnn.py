@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from torch import nn
 
 from mnistlab.errors import ConfigError
 from mnistlab.models.mlp import ACTIVATIONS, initialise
+
+POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
@@ -30,33 +33,57 @@ class CNNSpec:
     kernels: tuple[int, ...] = (4, 4, 4)
     strides: tuple[int, ...] = (1, 2, 2)
     padding: str = "same"            # 'same' or 'valid'
-    pool_after: tuple[int, ...] = ()  # 0-based conv indices followed by a 2x2/2 max-pool
+    pool_after: tuple[int, ...] = ()  # 0-based conv indices followed by a 2x2/2 pooling layer (see pool)
     dense: tuple[int, ...] = ()      # hidden dense widths after flatten
     activation: str = "relu"
     classes: int = 10
     in_channels: int = 1
     image_size: int = 28
-    init: str = "default"  # or "glorot" (see models.mlp.initialise)
+    init: str = "default"  # one of models.mlp.INITS (see models.mlp.initialise)
+    pool: str = "max"      # the kind of the pooling layers that pool_after places: 'max' or 'avg'
+
+    family: ClassVar[str] = "CNN"
+    view: ClassVar[str] = "image"
 
     @property
     def name(self) -> str:
         return "CNN " + "-".join(f"{c}k{k}s{s}" for c, k, s in zip(self.channels, self.kernels, self.strides,
                                                                  strict=True))
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, self.image_size, self.image_size)
 
-_LAYER = re.compile(r"^(\d+)k(\d+)s(\d+)$")
+    @property
+    def depth(self) -> int:
+        """Weight layers: convolutions, hidden dense layers and the output layer."""
+        return len(self.channels) + len(self.dense) + 1
+
+    def build(self) -> nn.Sequential:
+        return build_cnn(self)
+
+    def describe(self) -> str:
+        """The layers in words, e.g. "conv 16 3x3/1 + max-pool, conv 32 3x3/1 ('same'), linear to 10; relu"."""
+        layers = ", ".join(f"conv {c} {k}x{k}/{s}" + (f" + {self.pool}-pool" if i in self.pool_after else "")
+                           for i, (c, k, s) in enumerate(zip(self.channels, self.kernels, self.strides, strict=True)))
+        dense = "".join(f", dense {h}" for h in self.dense)
+        return f"{layers} ('{self.padding}'){dense}, linear to {self.classes}; {self.activation}"
+
+
+_LAYER = re.compile(r"^([0-9]{1,9})k([0-9]{1,9})s([0-9]{1,9})$")
 
 
 def parse_cnn(text: str, **kw) -> CNNSpec:
     """'32k4s1-64k4s2-128k4s2' (filters, kernel, stride per conv layer) -> CNNSpec; the inverse of .name."""
     text = text.strip().removeprefix("CNN ").strip()
     layers = [_LAYER.match(part) for part in text.split("-")]
+    shown = text if len(text) <= 60 else f"{text[:40]}…({len(text):,} characters)"
     if not text or not all(layers):
-        raise ConfigError(f"bad CNN spec {text!r}: write conv layers as <filters>k<kernel>s<stride> joined by '-', "
+        raise ConfigError(f"bad CNN spec {shown!r}: write conv layers as <filters>k<kernel>s<stride> joined by '-', "
                           "e.g. 32k4s1-64k4s2-128k4s2")
     values = [tuple(int(g) for g in m.groups()) for m in layers if m]
     if any(v < 1 for layer in values for v in layer):
-        raise ConfigError(f"bad CNN spec {text!r}: filters, kernel and stride must be positive")
+        raise ConfigError(f"bad CNN spec {shown!r}: filters, kernel and stride must be positive")
     channels, kernels, strides = (tuple(col) for col in zip(*values, strict=True))
     return CNNSpec(channels=channels, kernels=kernels, strides=strides, **kw)
 
@@ -71,6 +98,8 @@ def build_cnn(spec: CNNSpec) -> nn.Sequential:
         raise ConfigError("channels, kernels and strides must have the same length")
     if spec.padding not in ("same", "valid"):
         raise ConfigError(f"unknown padding {spec.padding!r}; choose same or valid")
+    if spec.pool not in POOLS:
+        raise ConfigError(f"unknown pool {spec.pool!r}; choose one of {', '.join(POOLS)}")
     act = ACTIVATIONS[spec.activation]
     layers: list[nn.Module] = []
     size, in_ch = spec.image_size, spec.in_channels
@@ -89,7 +118,7 @@ def build_cnn(spec: CNNSpec) -> nn.Sequential:
         layers.append(act())
         size, in_ch = out, ch
         if i in spec.pool_after:
-            layers.append(nn.MaxPool2d(2, 2))
+            layers.append(POOLS[spec.pool](2, 2))
             size //= 2
     layers.append(nn.Flatten())
     width = in_ch * size * size

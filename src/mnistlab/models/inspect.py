@@ -11,6 +11,7 @@ extra dense layers do not matter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -154,14 +155,20 @@ class DreamConfig:
     snapshots: int = 5          # images kept along the way, the start and the end included
 
     def validate(self) -> None:
-        if self.steps_per_octave < 1 or self.octaves < 1:
-            raise ConfigError("steps_per_octave and octaves must be at least 1")
-        if not self.octave_scale >= 1.0:
-            raise ConfigError(f"octave_scale must be at least 1, got {self.octave_scale}")
-        if not self.lr > 0:
-            raise ConfigError(f"the dream learning rate must be positive, got {self.lr}")
-        if self.jitter < 0 or self.l2_weight < 0 or self.tv_weight < 0:
-            raise ConfigError("jitter, l2_weight and tv_weight must not be negative")
+        if not 1 <= self.steps_per_octave <= 100_000:
+            raise ConfigError(f"steps_per_octave must be between 1 and 100,000, got {self.steps_per_octave}")
+        if not 1 <= self.octaves <= 10:
+            raise ConfigError(f"octaves must be between 1 and 10, got {self.octaves}")
+        if not 1.0 <= self.octave_scale <= 10.0:
+            raise ConfigError(f"octave_scale must be between 1 and 10, got {self.octave_scale}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"the dream learning rate lr must be a positive number, got {self.lr}")
+        if not 0 <= self.jitter <= 27:
+            raise ConfigError(f"jitter must be between 0 and 27 pixels, got {self.jitter}")
+        for name in ("l2_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a non-negative number, got {value}")
         if self.snapshots < 2:
             raise ConfigError("snapshots must be at least 2 (the start and the end)")
 

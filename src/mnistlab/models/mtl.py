@@ -49,7 +49,7 @@ class MTLNet(nn.Module):
     The trunk is built from the very same spec as the single-task CNNs (minus its last two dense
     layers and output), so "identical up to the split" holds by construction. The defaults are the
     brief's; smaller widths give a fast stand-in for tests. The loss weighting
-    is not part of the model: see mnistlab.mtl_weighting.
+    is not part of the model: see mnistlab.weighting.
     """
 
     def __init__(self, classes: Sequence[int] = (ITEM_CLASSES, GROUP_CLASSES),
@@ -70,9 +70,6 @@ class MTLNet(nn.Module):
     def shared_parameters(self) -> Iterator[nn.Parameter]:
         """Parameters every task's loss reaches (what gradient-based weighting methods operate on)."""
         return self.trunk.parameters()
-
-    def task_parameters(self, task: int) -> Iterator[nn.Parameter]:
-        return self.heads[task].parameters()
 
 
 def build_mtl() -> MTLNet:

@@ -15,6 +15,7 @@ import base64
 import json
 import re
 import shlex
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
-from mnistlab.store import atomic_write_text, read_json, to_jsonable
+from mnistlab.errors import MnistlabError
+from mnistlab.store import atomic_write_text, read_result, to_jsonable
 
 MAX_FINDINGS = 5
 FINDING_CHARS = 320
@@ -97,14 +99,17 @@ tables headed "Beside published solutions", which quotes what written solutions 
 <a href="#sources">the sources</a>).</p>
 <nav><ol>
 {%- for s in sections %}
-<li><a href="#{{ s.name }}">{{ s.title }}</a>{% if not s.record %} (not run){% endif %}</li>
+<li><a href="#{{ s.name }}">{{ s.title }}</a>
+{%- if s.damage %} (damaged){% elif not s.record %} (not run){% endif %}</li>
 {%- endfor %}
 <li><a href="#sources">Published solutions cited</a></li>
 </ol></nav>
 {% for s in sections %}
 <section id="{{ s.name }}">
 <h2><span>{{ s.title }}</span><a class="top" href="#contents">↑ contents</a></h2>
-{%- if not s.record %}
+{%- if s.damage %}
+<p class="notrun">Warning: {{ s.damage }}. Run it again: <code>mnistlab run {{ s.name }}</code></p>
+{%- elif not s.record %}
 <p class="notrun">Not run yet: <code>mnistlab run {{ s.name }}</code></p>
 {%- else %}
 <p class="meta">{{ s.meta }}</p>
@@ -382,22 +387,27 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
     }
 
 
-def _read(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
+def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
+    """The stored result, or None: not run yet, or damaged (then `damaged[name]` says how, and so does
+    a warning on stderr) -- a damaged file is never shown as 'not run' without a word, nor fails the page."""
     try:
-        record = read_json(path)
-    except ValueError:  # a truncated or hand-edited file: the section says 'not run' rather than failing the page
+        return read_result(path)
+    except FileNotFoundError:
         return None
-    return record if isinstance(record, dict) else None
+    except MnistlabError as exc:
+        damaged[name] = str(exc)
+        print(f"mnistlab: warning: {exc}", file=sys.stderr)
+        return None
 
 
 def render(out: Path) -> str:
     from mnistlab.published import SOURCES
     from mnistlab.tasks import REGISTRY  # names, titles and profile defaults only; task code is not run
 
-    records = {name: r for name in REGISTRY if (r := _read(out / name / "result.json")) is not None}
-    sections = [_section(name, task.title, out / name, records.get(name)) for name, task in REGISTRY.items()]
+    damaged: dict[str, str] = {}
+    records = {name: r for name in REGISTRY if (r := _read(out / name / "result.json", damaged, name)) is not None}
+    sections = [{**_section(name, task.title, out / name, records.get(name)), "damage": damaged.get(name, "")}
+                for name, task in REGISTRY.items()]
     cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
     sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
     quick = [name for name, r in records.items() if r.get("profile") == "quick"]

@@ -51,7 +51,17 @@ def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
         nbformat, nb = build_notebook(profile, tasks)
     except ImportError:
         raise MnistlabError("writing a notebook needs nbformat: pip install 'mnistlab[notebook]'") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise MnistlabError(f"cannot write the notebook to {path}: it is a folder; give a file name such as "
+                            f"{path / 'mnistlab.ipynb'}")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise MnistlabError(f"cannot write the notebook to {path}: {blocker} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MnistlabError(f"cannot write the notebook to {path}: cannot create its folder "
+                            f"({exc.strerror or exc})") from None
     if execute:
         try:
             from nbclient import NotebookClient
@@ -59,7 +69,12 @@ def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
             raise MnistlabError("executing a notebook needs nbclient: pip install 'mnistlab[notebook]'") from None
         NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
                        ).execute()
+    from mnistlab.atomic import clean_stale_temps
     from mnistlab.store import atomic_write_text
 
-    atomic_write_text(path, nbformat.writes(nb))
+    clean_stale_temps(path.parent)
+    try:
+        atomic_write_text(path, nbformat.writes(nb))
+    except OSError as exc:
+        raise MnistlabError(f"cannot write the notebook to {path}: {exc.strerror or exc}") from None
     return path

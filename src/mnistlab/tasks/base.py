@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +39,9 @@ from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import SubRun, Trained
 
-PROFILE_NAMES = ("quick", "brief")
+# quick: subsets and 1-2 epochs (a smoke test); brief: the assignment's settings; extended: the brief's
+# settings plus the probes that are not the assignment's (Task 6's batch-10 and plain-recipe networks).
+PROFILE_NAMES = ("quick", "brief", "extended")
 
 
 @dataclass
@@ -103,6 +107,13 @@ class Context:
         except KeyError:
             raise RuntimeError(f"sub-run {run.label} was not in the task's plan") from None
 
+    def compare(self, contrast: Any, metrics: dict[str, Any]) -> Any:
+        """Test one contrast on this seed's networks (McNemar on their test-set predictions): a
+        `mnistlab.seeds.Outcome` whose verdict a task's prose may quote."""
+        from mnistlab.seeds import compare
+
+        return compare(contrast, [self.seed], {self.seed: metrics}, self.finished)
+
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""
@@ -153,7 +164,8 @@ class Task:
         """The config for a profile, with `--set` overrides applied (already parsed to field types)."""
         if profile not in PROFILE_NAMES:
             raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
-        values = {**self.profiles.get(profile, {}), **(overrides or {})}
+        base = {**self.profiles.get("brief", {})} if profile == "extended" else {}
+        values = {**base, **self.profiles.get(profile, {}), **(overrides or {})}
         config = self.config_cls(**values)
         validate = getattr(config, "validate", None)
         if validate is not None:
@@ -169,14 +181,14 @@ class Task:
         if key not in fields:
             hint = difflib.get_close_matches(key, fields, n=1)
             raise ConfigError(
-                f"{self.name} has no option {key!r}"
+                f"{self.name} has no option {shorten(key)!r}"
                 + (f"; did you mean {hint[0]!r}?" if hint else f"; options: {', '.join(fields)}")
             )
         hints = typing.get_type_hints(self.config_cls)
         try:
             return parse_value(raw, hints[key])
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.name}: bad value for {key}: {raw!r} ({exc})") from None
+            raise ConfigError(f"{self.name}: bad value for {key}: {shorten(raw)!r} ({exc})") from None
 
 
 def for_device(config: Any, device: torch.device) -> Any:
@@ -188,12 +200,40 @@ def for_device(config: Any, device: torch.device) -> Any:
     return dataclasses.replace(config, **resolved) if resolved else config
 
 
+# Plain ASCII numbers only: Python's int() and float() also take Unicode digits ("٣", "１"), which a
+# user almost never means and which would make two spellings of one value look different.
+_INT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:_[0-9]+)*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# Seeds, counts and sizes end up in int64 tensors and generators: a bigger value would overflow
+# only after the run has started.
+INT_RANGE = (-(2**63), 2**63 - 1)
+_BRACKETS = {"(": ")", "[": "]"}
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """`text` cut to about `limit` characters, so that an error line never echoes a huge value."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-10:]} ({len(text):,} characters)"
+
+
+def _split_items(raw: str) -> list[str]:
+    text = raw.strip()
+    if text[:1] in _BRACKETS and text.endswith(_BRACKETS[text[0]]):
+        text = text[1:-1]
+    if any(c in text for c in "()[]"):
+        raise ValueError("a list inside a list is not supported: give the items separated by commas")
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def parse_value(raw: str, annotation: Any) -> Any:
-    """Parse command-line text as `annotation` (int, float, bool, str, Optional, tuple[...])."""
+    """Parse command-line text as `annotation` (int, float, bool, str, Optional, tuple[...]).
+
+    Numbers are ASCII only, ints must fit in int64 and floats must be finite: NaN or infinity in a
+    config would train into null metrics, and would not survive JSON.
+    """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        if raw.lower() in ("none", "null", "") and type(None) in args:
+        if raw.strip().lower() in ("none", "null", "") and type(None) in args:
             return None
         errors = []
         for arg in args:
@@ -203,27 +243,38 @@ def parse_value(raw: str, annotation: Any) -> Any:
                 return parse_value(raw, arg)
             except (TypeError, ValueError) as exc:
                 errors.append(str(exc))
-        raise ValueError("; ".join(errors))
+        raise ValueError("; ".join(dict.fromkeys(errors)))
     if origin in (tuple, list, Sequence):
-        parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
         item = args[0] if args else str
-        values = [parse_value(p.strip(), item) for p in parts]
+        values = [parse_value(p, item) for p in _split_items(raw)]
         return tuple(values) if origin is tuple else values
     if origin is typing.Literal:
         if raw not in [str(a) for a in args]:
             raise ValueError(f"choose one of {', '.join(map(str, args))}")
         return next(a for a in args if str(a) == raw)
     if annotation is bool:
-        low = raw.lower()
+        low = raw.strip().lower()
         if low in ("1", "true", "yes", "on"):
             return True
         if low in ("0", "false", "no", "off"):
             return False
         raise ValueError("expected true or false")
     if annotation is int:
-        return int(raw)
+        text = raw.strip()
+        if not _INT.fullmatch(text):
+            raise ValueError("expected a whole number written with the digits 0-9")
+        value = int(text)
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise ValueError("a whole number this large does not fit in 64 bits")
+        return value
     if annotation is float:
-        return float(raw)
+        text = raw.strip()
+        if not _FLOAT.fullmatch(text):
+            raise ValueError("expected a finite number written with the digits 0-9 (nan and inf are refused)")
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("the number is too large to be finite")
+        return value
     if annotation is str:
         return raw
     raise TypeError(f"cannot set a field of type {annotation} from the command line")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from torch import Tensor, nn
 
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNN1, CNNSpec, MLPSpec, build_cnn, build_mlp
+from mnistlab.models import CNN1, CNNSpec, MLPSpec
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
@@ -47,11 +48,45 @@ def check_data_limits(train_limit: int | None, test_limit: int | None) -> None:
 
 
 def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
-    return build_mlp(spec) if isinstance(spec, MLPSpec) else build_cnn(spec)
+    return spec.build()
 
 
-def view_of(spec: MLPSpec | CNNSpec) -> str:
-    return "flat" if isinstance(spec, MLPSpec) else "image"
+# Training keeps four float32 copies of every parameter: weights, gradients and Adam's two moments.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory, or a huge number where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def check_model_fits(spec: MLPSpec | CNNSpec, option: str) -> int:
+    """Refuse, before anything is allocated, a network whose training state cannot fit in memory
+    (models=1000000000 would ask for terabytes); returns its parameter count. The network is built
+    on the meta device, which records shapes without allocating, so this also finds a CNN that
+    shrinks the image to nothing."""
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build_model(spec).parameters())
+    need, have = params * TRAINING_BYTES_PER_PARAMETER, memory_bytes()
+    if need > have:
+        raise ConfigError(f"{option}: {spec.name} has {params:,} parameters, about {need / 2**30:,.0f} GiB to "
+                          f"train (weights, gradients and two Adam moments), more than this machine's "
+                          f"{have / 2**30:,.0f} GiB of memory")
+    return params
+
+
+def check_no_repeats(option: str, texts: tuple[str, ...], example: str) -> None:
+    """Name the network given twice; `example` shows how one network of several layers is written,
+    since models=(1000,1000) reads as two one-layer networks."""
+    seen: set[str] = set()
+    for text in texts:
+        if text in seen:
+            raise ConfigError(f"{option} repeats the network {text!r} (items are separated by commas, "
+                              f"the layers of one network by '-', e.g. {example})")
+        seen.add(text)
 
 
 @dataclass(frozen=True)
@@ -82,11 +117,11 @@ def classifier_run(spec: MLPSpec | CNNSpec, cfg: TrainConfig, *, seed: int, data
     """The sub-run that trains `spec` on `dataset` with the one engine. Two tasks asking for the same
     network (Task 5 and Task 4's CNN-1, the permutation task's unpermuted MLP and Task 3's) get equal
     SubRuns, hence one cache entry."""
-    data = ImageData(dataset=dataset, normalise=normalise, view=view_of(spec), train_limit=train_limit,
+    data = ImageData(dataset=dataset, normalise=normalise, view=spec.view, train_limit=train_limit,
                      test_limit=test_limit, pixel_permutation_seed=permutation_seed)
     n_train = train_limit or 60_000
     return SubRun(kind="classifier", model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
-                  keep_checkpoint=keep_checkpoint, cost=training_flops(build_model(spec), data, n_train, cfg.epochs))
+                  keep_checkpoint=keep_checkpoint, cost=training_flops(spec.build(), data, n_train, cfg.epochs))
 
 
 def training_flops(model: nn.Module, data: ImageData, n_train: int, epochs: int) -> float:
@@ -123,7 +158,7 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
     return record, {"test_pred": pred.to(torch.int16).cpu().numpy(), "test_correct": (pred == yt).cpu().numpy()}
 
 
-KIND_CLASSIFIER = SubRunKind(build=lambda run: build_model(run.model), train=_train_classifier)
+KIND_CLASSIFIER = SubRunKind(build=lambda run: run.model.build(), train=_train_classifier)
 
 
 def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float = 30.0, seed: int = 0,
@@ -174,8 +209,7 @@ def sweep_rows(ctx: Context, runs: list[SubRun]) -> list[dict[str, Any]]:
     rows = []
     for run in runs:
         spec = run.model
-        depth = len(spec.hidden) + 1 if isinstance(spec, MLPSpec) else len(spec.channels) + len(spec.dense) + 1
-        rows.append({**ctx.trained(run).record, "name": spec.name, "spec": spec, "depth": depth})
+        rows.append({**ctx.trained(run).record, "name": spec.name, "spec": spec, "depth": spec.depth})
     return rows
 
 
@@ -218,9 +252,8 @@ def summary_table(spec: MLPSpec | CNNSpec, caption: str) -> Table:
     """The Keras-like layer table of `spec` (layer, output shape, parameters) as a report table."""
     from mnistlab.models import summary_rows
 
-    model = build_model(spec)
-    shape = (spec.inputs,) if isinstance(spec, MLPSpec) else (spec.in_channels, spec.image_size, spec.image_size)
-    rows = [[name, shape_text, params] for name, shape_text, params in summary_rows(model, shape)]
+    model = spec.build()
+    rows = [[name, shape_text, params] for name, shape_text, params in summary_rows(model, spec.input_shape)]
     rows.append(["total", "", count_parameters(model)])
     return Table(["layer", "output shape", "parameters"], rows, caption)
 

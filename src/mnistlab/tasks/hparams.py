@@ -23,38 +23,30 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib import ticker
 from torch import Tensor, nn
 
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNNSpec, MLPSpec, build_cnn, build_mlp, forward_macs
-from mnistlab.models.mlp import initialise
+from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
+from mnistlab.models import CNNSpec, MLPSpec, forward_macs
 from mnistlab.runtime import PRECISIONS
 from mnistlab.seeds import Arm, Contrast
+from mnistlab.stats import ALPHA
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import check_data_limits, slug
-from mnistlab.train import Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
+from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz import CLASS_COLOURS
-
-INITS = ("default", "glorot", "he", "normal", "zeros")
-OUTPUTS = ("softmax", "sigmoid")
-LOSSES = ("ce", "ce-smooth", "mse")
-POOLS = ("max", "avg")
-LABEL_SMOOTHING = 0.1
 
 
 @dataclass(frozen=True)
 class Recipe:
     """Everything about one run that a study may change: the network, how it starts, what it minimises
     and how. The data, the epoch cap, patience and precision come from the Config and are the same for
-    every run of a profile."""
+    every run of a profile. The network's initialisation and pooling kind are fields of its spec."""
 
     spec: MLPSpec | CNNSpec
-    pool: str = "max"       # CNN: the kind of 2x2/2 pooling that spec.pool_after places, 'max' or 'avg'
-    init: str = "default"   # see initialise_weights
     output: str = "softmax"  # output activation; the network itself always ends in the linear logits
     loss: str = "ce"         # the cross-entropy that matches `output`, its label-smoothed form, or MSE
     kernel_l1: float = 0.0   # penalties added to the loss, Keras-style: l1 * sum|w| on weights only...
@@ -67,7 +59,12 @@ class Recipe:
 
     @property
     def family(self) -> str:
-        return "MLP" if isinstance(self.spec, MLPSpec) else "CNN"
+        return self.spec.family
+
+    def objective(self, model: nn.Module) -> PenalisedLoss:
+        """The loss this recipe trains `model` on: its output's data loss plus its penalties."""
+        return PenalisedLoss(model, output=self.output, loss=self.loss, kernel_l1=self.kernel_l1,
+                             kernel_l2=self.kernel_l2, bias_l2=self.bias_l2)
 
 
 # The references are chosen to be small and standard, so that some 40 variants x 2 datasets x up to
@@ -116,8 +113,8 @@ def _study(name: str, title: str, values: dict[str, Recipe]) -> Study:
 _M, _C = MLP_REFERENCE, CNN_REFERENCE
 MLP_STUDIES: dict[str, Study] = {s.name: s for s in (
     _study("init", "weight initialisation", {
-        "default": _M, "glorot": replace(_M, init="glorot"), "he": replace(_M, init="he"),
-        "N(0, 1)": replace(_M, init="normal"), "zeros": replace(_M, init="zeros")}),
+        "default": _M, "glorot": _arch(_M, init="glorot"), "he": _arch(_M, init="he"),
+        "N(0, 1)": _arch(_M, init="normal"), "zeros": _arch(_M, init="zeros")}),
     _study("dropout", "dropout after each hidden layer", {
         "0": _M, "0.2": _arch(_M, dropout=0.2), "0.5": _arch(_M, dropout=0.5)}),
     # Each optimiser at its customary learning rate (Keras' defaults; Adagrad at PyTorch's 0.01, since at
@@ -154,7 +151,7 @@ CNN_STUDIES: dict[str, Study] = {s.name: s for s in (
         "1 + max-pool": _C, "2, no pool": _arch(_C, strides=(2, 2), pool_after=())}),
     _study("padding", "padding", {"same": _C, "valid": _arch(_C, padding="valid")}),
     _study("pooling", "2x2 pooling after each conv", {
-        "max": _C, "avg": replace(_C, pool="avg"), "none": _arch(_C, pool_after=())}),
+        "max": _C, "avg": _arch(_C, pool="avg"), "none": _arch(_C, pool_after=())}),
     _study("depth", "conv layers (16, 32, 64, 128 filters)", {
         str(d): _arch(_C, channels=(16, 32, 64, 128)[:d], kernels=(3,) * d, strides=(1,) * d,
                       pool_after=tuple(range(d))) for d in (1, 2, 3, 4)}),
@@ -190,10 +187,10 @@ class Config:
                 raise ConfigError(f"{option} lists a study twice: {', '.join(names)}")
         if not self.mlp_studies and not self.cnn_studies:
             raise ConfigError("mlp_studies and cnn_studies are both empty: name at least one study")
-        if self.max_epochs < 1:
-            raise ConfigError(f"max_epochs must be at least 1, got {self.max_epochs}")
-        if self.patience < 1:
-            raise ConfigError(f"patience must be at least 1, got {self.patience}")
+        if not 1 <= self.max_epochs <= MAX_EPOCHS:
+            raise ConfigError(f"max_epochs must be at least 1 and at most {MAX_EPOCHS:,}, got {self.max_epochs}")
+        if not 1 <= self.patience <= MAX_EPOCHS:
+            raise ConfigError(f"patience must be at least 1 and at most {MAX_EPOCHS:,}, got {self.patience}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         check_data_limits(self.train_limit, self.test_limit)
@@ -232,94 +229,9 @@ PROFILES = {
 # ---------------------------------------------------------------------------------------------- models
 
 
-def initialise_weights(model: nn.Module, init: str) -> nn.Module:
-    """Re-initialise every Linear and Conv2d layer in place.
-
-    'default' keeps PyTorch's (Kaiming-uniform with a=sqrt(5), i.e. U(+-1/sqrt(fan_in))); 'glorot' is
-    Xavier-uniform (models.mlp.initialise); 'he' is Kaiming-normal for ReLU, N(0, 2/fan_in); 'normal' is
-    N(0, 1) whatever the fan-in, so pre-activations grow by about sqrt(fan_in) per layer; 'zeros' makes
-    every unit of a layer the same function, with zero gradient to every weight (symmetry never broken).
-    The last three zero the biases.
-    """
-    if init not in INITS:
-        raise ConfigError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-    if init in ("default", "glorot"):
-        return initialise(model, init)
-    for module in model.modules():
-        if isinstance(module, nn.Linear | nn.Conv2d):
-            if init == "he":
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-            elif init == "normal":
-                nn.init.normal_(module.weight, 0.0, 1.0)
-            else:
-                nn.init.zeros_(module.weight)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-    return model
-
-
 def build_net(recipe: Recipe) -> nn.Sequential:
-    """The recipe's network: models.build_mlp/build_cnn, with max-pooling swapped for average pooling
-    where the recipe asks (CNNSpec only knows max-pooling), then initialised as the recipe says."""
-    if recipe.pool not in POOLS:
-        raise ConfigError(f"unknown pool {recipe.pool!r}; choose one of {', '.join(POOLS)}")
-    spec = recipe.spec
-    if isinstance(spec, MLPSpec):
-        model = build_mlp(spec)
-    else:
-        model = build_cnn(spec)
-        if recipe.pool == "avg":
-            for i, layer in enumerate(model):
-                if isinstance(layer, nn.MaxPool2d):
-                    model[i] = nn.AvgPool2d(layer.kernel_size, layer.stride)
-    return initialise_weights(model, recipe.init)
-
-
-class StudyObjective:
-    """The loss a recipe trains on: the data loss of its output activation and loss, plus its weight and
-    bias penalties.
-
-    A plain callable rather than an nn.Module: it keeps references to the model's weights and biases for
-    the penalties, and `fit` would hand an nn.Module's parameters to the optimiser a second time.
-    """
-
-    def __init__(self, recipe: Recipe, model: nn.Module):
-        if recipe.output not in OUTPUTS:
-            raise ConfigError(f"unknown output {recipe.output!r}; choose one of {', '.join(OUTPUTS)}")
-        if recipe.loss not in LOSSES:
-            raise ConfigError(f"unknown loss {recipe.loss!r}; choose one of {', '.join(LOSSES)}")
-        if recipe.output == "sigmoid" and recipe.loss == "ce-smooth":
-            raise ConfigError("label smoothing is defined here for softmax outputs only")
-        self.output, self.loss = recipe.output, recipe.loss
-        self.kernel_l1, self.kernel_l2, self.bias_l2 = recipe.kernel_l1, recipe.kernel_l2, recipe.bias_l2
-        layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
-        self.kernels = [m.weight for m in layers]
-        self.biases = [m.bias for m in layers if m.bias is not None]
-
-    def data_loss(self, logits: Tensor, y: Tensor) -> Tensor:
-        """Mean over the batch (and, for per-unit losses, over the ten outputs, as Keras averages them)."""
-        if self.loss == "ce" and self.output == "softmax":
-            return F.cross_entropy(logits, y)
-        if self.loss == "ce-smooth":
-            return F.cross_entropy(logits, y, label_smoothing=LABEL_SMOOTHING)
-        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
-        if self.loss == "ce":  # sigmoid outputs: ten independent yes/no questions, binary cross-entropy
-            return F.binary_cross_entropy_with_logits(logits, target)
-        probs = logits.softmax(1) if self.output == "softmax" else logits.sigmoid()
-        return F.mse_loss(probs, target)
-
-    def penalty(self) -> Tensor:
-        total = torch.zeros((), device=self.kernels[0].device)
-        if self.kernel_l1:
-            total = total + self.kernel_l1 * sum(w.abs().sum() for w in self.kernels)
-        if self.kernel_l2:
-            total = total + self.kernel_l2 * sum(w.square().sum() for w in self.kernels)
-        if self.bias_l2 and self.biases:
-            total = total + self.bias_l2 * sum(b.square().sum() for b in self.biases)
-        return total
-
-    def __call__(self, outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
-        return self.data_loss(outputs[0].float(), targets[0]) + self.penalty()
+    """The recipe's network, built and initialised by its spec."""
+    return recipe.spec.build()
 
 
 Split = tuple[Tensor, Tensor]
@@ -333,7 +245,7 @@ def fit_recipe(model: nn.Module, recipe: Recipe, train: Split, val: Split, test:
     softmax of the outputs for every recipe, also those trained on MSE, sigmoid outputs or penalties: one
     yardstick, so that best epochs and curves compare across studies.
     """
-    result = fit(model, train, None, cfg, seed=seed, objective=StudyObjective(recipe, model), val=val,
+    result = fit(model, train, None, cfg, seed=seed, objective=recipe.objective(model), val=val,
                  desc=desc, show_progress=show_progress)
     best = result.best_epoch or len(result.history)
     at_best = result.history[best - 1]
@@ -375,9 +287,9 @@ def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: st
     """One run of a study: the key holds everything that determines the weights. The same first weights
     (seed) for every value with the same architecture."""
     n_train, n_val = config.split_sizes()
-    data = StudyData(dataset, "flat" if recipe.family == "MLP" else "image", n_train, n_val, config.test_limit)
+    data = StudyData(dataset, recipe.spec.view, n_train, n_val, config.test_limit)
     # Cost at the epoch cap (early stopping usually ends sooner): an upper bound for plans.
-    cost = 6.0 * forward_macs(build_net(recipe), (784,) if data.view == "flat" else (1, 28, 28)) * n_train \
+    cost = 6.0 * forward_macs(build_net(recipe), recipe.spec.input_shape) * n_train \
         * config.max_epochs
     return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
                   name=name or f"{dataset} {recipe.family}", cost=cost)
@@ -475,7 +387,7 @@ def analyse(config: Config, ctx: Context) -> Result:
         f"run (seed {ctx.seed}, the same first weights for every value of the same architecture).")
     result.tables["references"] = Table(
         ["model", "network", "parameters", "recipe"],
-        [[family, describe(ref), count_parameters(build_net(ref)), describe_training(ref)]
+        [[family, ref.spec.describe(), count_parameters(build_net(ref)), describe_training(ref)]
          for family, ref in (("MLP", MLP_REFERENCE), ("CNN", CNN_REFERENCE))
          if any(s.family == family for s in config.studies())],
         "The two reference models that every study changes one thing about.")
@@ -496,22 +408,21 @@ def analyse(config: Config, ctx: Context) -> Result:
         f"Change in test accuracy against the reference for every non-reference value (symmetric log scale, "
         f"linear within +-1 pp); the grey band is +-{noise:.2f} pp, the 95% sampling interval of one "
         f"reference accuracy on {n_test:,} test images."))
+    # Which values differ from their reference beyond chance: McNemar's test on the two networks' test-set
+    # predictions (this seed); across several seeds the runner adds paired t-tests.
+    tested = {(c.a.label, c.b.label): ctx.compare(c, result.metrics) for c in contrasts(config)}
+    for r in rows:
+        if not r["reference"]:
+            outcome = tested[(f"{r['dataset']} {r['family']} {r['study'].name}={r['label']}",
+                              f"{r['dataset']} {r['family']} {r['study'].name}={r['study'].reference}")]
+            r["p"] = outcome.comparison.p if outcome.comparison is not None else math.nan
     result.text += discussion(rows, config, n_test)
     return result
 
 
-def describe(recipe: Recipe) -> str:
-    spec = recipe.spec
-    if isinstance(spec, MLPSpec):
-        return f"[{spec.inputs}, {', '.join(map(str, spec.hidden))}, {spec.classes}] {spec.activation}"
-    layers = ", ".join(f"conv {c} {k}x{k}/{s}" + (f" + {recipe.pool}-pool" if i in spec.pool_after else "")
-                       for i, (c, k, s) in enumerate(zip(spec.channels, spec.kernels, spec.strides, strict=True)))
-    return f"{layers} ('{spec.padding}'), linear to {spec.classes}; {spec.activation}"
-
-
 def describe_training(recipe: Recipe) -> str:
     loss = {"ce": "cross-entropy", "ce-smooth": "label-smoothed cross-entropy", "mse": "MSE"}[recipe.loss]
-    return (f"{recipe.optimizer} lr {recipe.lr:g}, batch {recipe.batch_size}, {recipe.init} init, "
+    return (f"{recipe.optimizer} lr {recipe.lr:g}, batch {recipe.batch_size}, {recipe.spec.init} init, "
             f"{recipe.output} outputs, {loss}, no regularisation")
 
 
@@ -657,22 +568,27 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
                                   min(accs, key=accs.get))
             spreads[f"{dataset} {family}"] = {k: v[0] for k, v in spread.items()}
             ranked = sorted(spread.items(), key=lambda kv: -kv[1][0])
-            top_name, (top_spread, top_hi, top_lo) = ranked[0]
             others = [r for r in fam if not r["reference"]]
-            hurt = sorted((r for r in others if r["delta_pp"] < -noise), key=lambda r: r["delta_pp"])
-            helped = sorted((r for r in others if r["delta_pp"] > noise), key=lambda r: -r["delta_pp"])
-            quiet = [name for name, (value, _, _) in ranked if value <= noise]
+            # An effect is a difference McNemar's test finds on the same test images (p < 0.05).
+            detected = [r for r in others if r.get("p", math.nan) < ALPHA]
+            hurt = sorted((r for r in detected if r["delta_pp"] < 0), key=lambda r: r["delta_pp"])
+            helped = sorted((r for r in detected if r["delta_pp"] > 0), key=lambda r: -r["delta_pp"])
+            moved = {r["study"].name for r in detected}
+            ranked = [(name, v) for name, v in ranked if name in moved] + [(n, v) for n, v in ranked if n not in moved]
+            top_name, (top_spread, top_hi, top_lo) = ranked[0]
+            quiet = [name for name, _ in ranked if name not in moved]
             text = (f"{dataset}, {family}: the reference scored {ref['test_acc']:.2%} on the test set (best epoch "
-                    f"{ref['best_epoch']} of {ref['epochs_run']}). Accuracies measured on {n_test:,} test images "
-                    f"carry a 95% sampling interval of about +-{noise:.2f} pp, and each value was trained once "
-                    f"(seed variation comes on top), so only differences beyond that are read as effects. ")
-            if top_spread > noise:
+                    f"{ref['best_epoch']} of {ref['epochs_run']}; one accuracy on {n_test:,} test images carries a "
+                    f"95% sampling interval of about +-{noise:.2f} pp). Each value is tested against the reference "
+                    f"with McNemar's test on the same test images (this seed; seed variation comes on top), and only "
+                    f"differences with p < 0.05 are read as effects. ")
+            if top_name in moved:
                 text += (f"The variable that mattered most was {top_name}: test accuracy ranged over {top_spread:.2f} "
                          f"pp, from '{top_lo}' to '{top_hi}'")
-                runners = [f"{name} ({value:.2f} pp)" for name, (value, _, _) in ranked[1:3] if value > noise]
+                runners = [f"{name} ({value:.2f} pp)" for name, (value, _, _) in ranked[1:3] if name in moved]
                 text += (f"; next came {' and '.join(runners)}. " if runners else ". ")
             else:
-                text += "No study moved test accuracy beyond that interval. "
+                text += "No value of any study changed test accuracy detectably. "
             if hurt:
                 text += "Values that hurt: " + ", ".join(f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})"
                                                          for r in hurt) + ". "
@@ -680,9 +596,9 @@ def discussion(rows: list[dict[str, Any]], config: Config, n_test: int) -> list[
                 text += "Values that beat the reference: " + ", ".join(
                     f"{r['study'].name} '{r['label']}' ({_pp(r['delta_pp'])})" for r in helped) + ". "
             elif hurt:
-                text += "No value beat the reference by more than the interval. "
+                text += "No value beat the reference detectably. "
             if quiet and len(quiet) < len(ranked):
-                text += f"Within the noise throughout: {', '.join(quiet)}."
+                text += f"No detectable change throughout: {', '.join(quiet)}."
             paragraphs.append(text.strip())
 
     runs = list({(r["dataset"], r["recipe"]): r for r in rows}.values())  # a shared reference is one run

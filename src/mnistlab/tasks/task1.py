@@ -78,16 +78,19 @@ class Config:
             raise ConfigError(f"tsne_pca_dims must be 0 (raw pixels) or between 2 and 784, got {self.tsne_pca_dims}")
         if self.tsne_impl not in ("opentsne", "sklearn"):
             raise ConfigError(f"tsne_impl must be opentsne or sklearn, got {self.tsne_impl!r}")
-        if self.tsne_jobs < 1 or self.svm_threads < 1:
-            raise ConfigError("tsne_jobs and svm_threads must be at least 1")
+        for name in ("tsne_jobs", "svm_threads"):
+            if not 1 <= getattr(self, name) <= 1024:
+                raise ConfigError(f"{name} must be between 1 and 1,024, got {getattr(self, name)}")
         if not 2 <= self.scree_components <= 784:
             raise ConfigError(f"scree_components must be between 2 and 784, got {self.scree_components}")
         if not 0 < self.confidence < 1:
             raise ConfigError(f"confidence must be strictly between 0 and 1, got {self.confidence}")
         if not (np.isfinite(self.svm_c) and self.svm_c > 0):
             raise ConfigError(f"svm_c must be a positive number, got {self.svm_c}")
-        if not 0 < self.svm_tol < 1 or self.svm_max_newton < 1:
-            raise ConfigError("svm_tol must be in (0, 1) and svm_max_newton at least 1")
+        if not 0 < self.svm_tol < 1:
+            raise ConfigError(f"svm_tol must be in (0, 1), got {self.svm_tol}")
+        if not 1 <= self.svm_max_newton <= 10_000:
+            raise ConfigError(f"svm_max_newton must be between 1 and 10,000, got {self.svm_max_newton}")
         if not 0.5 < self.separable_threshold <= 1:
             raise ConfigError(f"separable_threshold must be in (0.5, 1], got {self.separable_threshold}")
         if not 0 < self.hull_keep <= 1:

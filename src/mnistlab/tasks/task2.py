@@ -53,8 +53,9 @@ class Config:
                               f"got {self.detail_pair}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
-        if self.max_iter < 1 or self.sklearn_max_iter < 1:
-            raise ConfigError("max_iter and sklearn_max_iter must be at least 1")
+        for name in ("max_iter", "sklearn_max_iter"):
+            if not 1 <= getattr(self, name) <= 1_000_000:
+                raise ConfigError(f"{name} must be between 1 and 1,000,000, got {getattr(self, name)}")
         if not 0 <= self.tol < 1:
             raise ConfigError(f"tol is a classification error and must lie in [0, 1), got {self.tol}")
         if self.rule not in RULES:
@@ -65,8 +66,8 @@ class Config:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be positive (or none for all images), got {value}")
-        if self.weight_images < 1:
-            raise ConfigError(f"weight_images must be at least 1, got {self.weight_images}")
+        if not 1 <= self.weight_images <= 100:
+            raise ConfigError(f"weight_images must be between 1 and 100, got {self.weight_images}")
 
     @property
     def pairs(self) -> list[Pair]:

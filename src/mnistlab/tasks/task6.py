@@ -2,7 +2,7 @@
 
 Two single-task CNNs (10 items, 3 groups) against one hard-parameter-sharing network trained with
 loss = lambda * L_item + (1 - lambda) * L_group for several lambda, plus learned weightings
-(uncertainty weighting, PCGrad) on the same schedule. Every network is one cached sub-run.
+(uncertainty weighting, PCGrad, GradNorm: mnistlab.weighting) on the same schedule. Every network is one cached sub-run.
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ from torch import Tensor, nn
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
 from mnistlab.errors import ConfigError
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
-from mnistlab.mtl_weighting import STRATEGIES, make_weighting
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Result, Table, Task, shorten
 from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
+from mnistlab.train import MAX_BATCH, Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
 from mnistlab.viz import CLASS_COLOURS
 from mnistlab.viz.confusion import confusion_matrix, plot_confusion
+from mnistlab.weighting import LEARNED, effective_lambda, make_weighting, weighting_class
 
-LEARNED = tuple(s for s in STRATEGIES if s != "fixed")
-STRATEGY_TITLES = {"uncertainty": "uncertainty weighting (Kendall et al. 2018)",
-                   "pcgrad": "PCGrad (Yu et al. 2020)"}
+# The two tasks as a weighting names them in table cells and in the report's sentences.
+TASK_NAMES, TASK_WORDS = ("item", "group"), ("items", "groups")
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,16 @@ class Config:
         if not self.lambdas:
             raise ConfigError("task6 needs at least one lambda")
         if any(not 0 <= lam <= 1 for lam in self.lambdas):
-            raise ConfigError(f"every lambda must be between 0 and 1, got {list(self.lambdas)}")
+            raise ConfigError(f"every lambda must be between 0 and 1, got {shorten(str(list(self.lambdas)))}")
         if len(set(self.lambdas)) != len(self.lambdas):
-            raise ConfigError(f"lambdas must not repeat, got {list(self.lambdas)}")
+            raise ConfigError(f"lambdas must not repeat, got {shorten(str(list(self.lambdas)))}")
         bad = [s for s in self.strategies if s not in LEARNED]
         if bad:
             raise ConfigError(f"unknown weighting strategy {bad[0]!r}; choose from {', '.join(LEARNED)} "
                               "(fixed weighting is set by lambdas)")
-        if any(b < 1 for b in self.batch_probe):
-            raise ConfigError(f"batch_probe sizes must be positive, got {list(self.batch_probe)}")
+        if any(not 1 <= b <= MAX_BATCH for b in self.batch_probe):
+            raise ConfigError(f"batch_probe sizes must be positive and at most {MAX_BATCH:,}, "
+                              f"got {shorten(str(list(self.batch_probe)))}")
         self.train_config().validate()  # epochs, batch sizes, lr, schedule, augmentation, precision
         check_data_limits(self.train_limit, self.test_limit)
         if not 0 < self.val_fraction < 1:
@@ -106,7 +106,10 @@ class Config:
 PROFILES = {
     "quick": {"epochs": 1, "train_limit": 1000, "test_limit": 1000, "batch_size": 50, "batch_probe": (),
               "recipe_probe": False},
-    "brief": {"epochs": 5},
+    # The brief's five epochs; the probes (batch 10, the plain recipe) are not the assignment's settings
+    # and would add about 45% to its cost, so they run in the extended profile.
+    "brief": {"epochs": 5, "batch_probe": (), "recipe_probe": False},
+    "extended": {"batch_probe": (10,), "recipe_probe": True},
 }
 
 
@@ -330,6 +333,11 @@ def _pp(x: float) -> str:
     return f"{100 * x:+.2f} pp"
 
 
+# The learned weightings' points: the palette's colours not used for the lines, less its yellow, which
+# is hard to see on white as a lone marker.
+LEARNED_COLOURS = tuple(CLASS_COLOURS[k] for k in (4, 5, 8, 9, 2))
+
+
 def plot_lambda(rows: list[dict], single: dict[str, float], chance: dict[str, float]) -> plt.Figure:
     """Item and group test accuracy against lambda, with single-task lines and learned strategies."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -357,10 +365,10 @@ def plot_lambda(rows: list[dict], single: dict[str, float], chance: dict[str, fl
                         ha="center" if 0 < lam < 1 else ("left" if lam == 0 else "right"),
                         fontsize=8, color="0.25", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
         ax.axhline(single[task], color="0.3", ls="--", lw=1.2, label="single-task CNN of that task")
-        markers = {"uncertainty": "D", "pcgrad": "s"}
         for i, r in enumerate(learned):
-            ax.plot(r["eff_lambda"], r[task], markers.get(r["strategy"], "^"), color=CLASS_COLOURS[4 + i], ms=8,
-                    label=f"{r['strategy']} (at its effective lambda)", zorder=5)
+            method = weighting_class(r["strategy"])
+            ax.plot(r["eff_lambda"], r[task], method.marker, color=LEARNED_COLOURS[i % len(LEARNED_COLOURS)],
+                    ms=8, label=f"{method.title} (at its effective lambda)", zorder=5)
         ax.set_ylim(ylo, yhi)
         ax.set_xlim(-0.05, 1.05)
         ax.set_xlabel("lambda (weight of the item loss)")
@@ -452,7 +460,7 @@ def analyse(config: Config, ctx: Context) -> Result:
                    "group": rec["final"]["test_acc_1"], "val_item": rec["final"]["val_acc_0"],
                    "val_group": rec["final"]["val_acc_1"], "params": rec["params"], "seconds": rec["train_seconds"],
                    "spe": rec["seconds_per_epoch"], "weights": weights,
-                   "eff_lambda": weights[0] / (weights[0] + weights[1]), "state": w,
+                   "eff_lambda": effective_lambda(weights), "state": w,
                    "item_as_group": math.nan}
             preds[name] = net_preds
             row["item_as_group"] = item_as_group_acc(preds[name][0], groups_np)
@@ -541,13 +549,9 @@ def _tables(result: Result, config: Config, rows: list[dict], single: dict, prob
          round(single["group"]["train_seconds"], 1), round(single["group"]["seconds_per_epoch"], 1)],
     ]
     for r in rows:
-        if r["strategy"] == "fixed":
-            label, weighting = f"MTL lambda = {lam_name(r['lambda'])}", f"{r['weights'][0]:g} / {r['weights'][1]:g}"
-        else:
-            label = f"MTL {STRATEGY_TITLES.get(r['strategy'], r['strategy'])}"
-            weighting = f"learned {r['weights'][0]:.3f} / {r['weights'][1]:.3f}"
-            if r["strategy"] == "pcgrad":
-                weighting = "1 / 1, projected"
+        method = weighting_class(r["strategy"])
+        label = (f"MTL lambda = {lam_name(r['lambda'])}" if r["strategy"] == "fixed" else f"MTL {method.title}")
+        weighting = method.weights_label(r["state"])
         acc_rows.append([label, weighting, round(r["item"], 4), _pp(r["item"] - s_item), round(r["group"], 4),
                          _pp(r["group"] - s_group), r["params"], round(r["seconds"], 1), round(r["spe"], 1)])
     result.tables["accuracy"] = Table(
@@ -569,14 +573,8 @@ def _tables(result: Result, config: Config, rows: list[dict], single: dict, prob
     if learned:
         srows = []
         for r in learned:
-            st = r["state"]
-            if r["strategy"] == "uncertainty":
-                detail = (f"log sigma^2: item {st.get('log_var_0', math.nan):.3f}, "
-                          f"group {st.get('log_var_1', math.nan):.3f}")
-            else:
-                detail = (f"gradients conflicted in {100 * st.get('conflict_rate', math.nan):.1f}% of steps, "
-                          f"mean cosine {st.get('mean_cosine', math.nan):.3f}")
-            srows.append([STRATEGY_TITLES.get(r["strategy"], r["strategy"]), round(r["eff_lambda"], 3), detail,
+            method = weighting_class(r["strategy"])
+            srows.append([method.title, round(r["eff_lambda"], 3), method.detail(r["state"], TASK_NAMES),
                           round(r["spe"], 1)])
         result.tables["strategies"] = Table(
             ["strategy", "effective lambda", "what it learned", "s / epoch"], srows,
@@ -714,38 +712,20 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
             f"task no new labels, only a different emphasis on which confusions matter (shirt vs T-shirt crosses "
             f"groups, sandal vs sneaker does not), while the item task gives the group task a finer signal.")
     learned = [r for r in rows if r["strategy"] != "fixed"]
+    half = next((f["spe"] for f in fixed if f["lambda"] == 0.5), math.nan)
     for r in learned:
-        if r["strategy"] == "uncertainty":
-            st = r["state"]
-            text.append(
-                f"Uncertainty weighting learned log-variances {st.get('log_var_0', math.nan):.3f} (items) and "
-                f"{st.get('log_var_1', math.nan):.3f} (groups), i.e. weights {r['weights'][0]:.3f} / "
-                f"{r['weights'][1]:.3f} (effective lambda {r['eff_lambda']:.3f}): "
-                + (("the noisier 10-class loss is down-weighted relative to the easier group loss"
-                    if r["weights"][0] < r["weights"][1] else "the item loss kept the larger weight")
-                   if abs(r["eff_lambda"] - 0.5) > 0.01 else "the two weights stayed within 2% of each other")
-                + f". It reached items {_pct(r['item'])} ({_pp(r['item'] - s_item)} vs single) and groups "
-                f"{_pct(r['group'])} ({_pp(r['group'] - s_group)})."
-                + (f" The weights move slowly at lr {config.lr:g}, so over this short schedule it stayed close to "
-                   "equal weighting." if abs(r["eff_lambda"] - 0.5) <= 0.05 else
-                   f" In {config.epochs} epoch(s) it moved well away from equal weighting, towards the group task."
-                   if r["eff_lambda"] < 0.5 else
-                   f" In {config.epochs} epoch(s) it moved well away from equal weighting, towards the item task."))
-        elif r["strategy"] == "pcgrad":
-            st = r["state"]
-            agree = st.get("mean_cosine", 0.0) > 0 and st.get("conflict_rate", 1.0) < 0.5
-            text.append(
-                f"PCGrad found the two tasks' gradients on the shared layers in conflict (negative dot product) in "
-                f"{100 * st.get('conflict_rate', math.nan):.1f}% of steps, with mean cosine similarity "
-                f"{st.get('mean_cosine', math.nan):.3f}: "
-                + ("the tasks mostly agree, as expected when one is a coarsening of the other, so gradient surgery "
-                   "changes only a minority of steps. " if agree else
-                   "the tasks often pull the shared layers in different directions, which is where PCGrad's "
-                   "projection matters. ")
-                + f"It reached items {_pct(r['item'])} "
-                f"({_pp(r['item'] - s_item)}) and groups {_pct(r['group'])} ({_pp(r['group'] - s_group)}), at "
-                f"{r['spe']:.0f} s per epoch (two backward passes through the trunk) against "
-                f"{next((f['spe'] for f in fixed if f['lambda'] == 0.5), math.nan):.0f} s for fixed lambda = 0.5.")
+        method = weighting_class(r["strategy"])
+        drift = ""
+        if method.adapts_weights:
+            drift = (f" Its weights move at the model's lr {config.lr:g}, so over this short schedule it stayed close "
+                     "to equal weighting." if abs(r["eff_lambda"] - 0.5) <= 0.05 else
+                     f" In {config.epochs} epoch(s) it moved well away from equal weighting, towards the "
+                     f"{'group' if r['eff_lambda'] < 0.5 else 'item'} task.")
+        text.append(
+            method.describe(r["state"], TASK_WORDS)
+            + f" It reached items {_pct(r['item'])} ({_pp(r['item'] - s_item)} vs single) and groups "
+            f"{_pct(r['group'])} ({_pp(r['group'] - s_group)}), at {r['spe']:.0f} s per epoch against {half:.0f} s "
+            "for fixed lambda = 0.5." + drift)
     text += _probe_text(config, probe_rows)
     spe = ", ".join(f"{r['name'].replace('_', ' ')} {r['spe']:.0f} s" for r in rows)
     pair_spe = single["item"]["seconds_per_epoch"] + single["group"]["seconds_per_epoch"]
@@ -762,8 +742,8 @@ def _text(config: Config, rows: list[dict], single: dict, probe_rows: list[dict]
         "Considerations: hard sharing saves parameters and training time and acts as a regulariser when the "
         "tasks are related (as here); its risks are negative transfer when tasks compete for the shared "
         "capacity, and a loss weight (lambda) that has to be tuned because the two losses have different scales "
-        "and difficulties. Learned weightings replace that search with a rule: uncertainty weighting balances by "
-        "task noise, PCGrad removes conflicting gradient components when they occur.")
+        "and difficulties. Learned weightings replace that search with a rule: "
+        + "; ".join(weighting_class(name).idea for name in LEARNED) + ".")
     return text
 
 
@@ -775,5 +755,6 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
-    description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad",
+    description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
+                "GradNorm",
 )

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colors
 
+from mnistlab.viz import bare
+
 # Diverging map for signed weights (white = 0), sequential map for non-negative activations.
 WEIGHT_CMAP = "RdBu_r"
 ACTIVATION_CMAP = "magma"
@@ -124,7 +126,7 @@ def feature_maps(inputs: Sequence[np.ndarray], input_titles: Sequence[str], maps
     for row, (img, img_title, m) in enumerate(zip(inputs, input_titles, maps, strict=True)):
         ax_in = fig.add_subplot(grid[row, 0])
         ax_in.imshow(img, cmap=IMAGE_CMAP, vmin=0, vmax=1, interpolation="nearest")
-        _bare(ax_in)
+        bare(ax_in)
         ax_in.set_title(img_title, fontsize=8)
         ax = fig.add_subplot(grid[row, 1])
         shown = ax.imshow(mosaic(m, ncols), cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
@@ -133,14 +135,6 @@ def feature_maps(inputs: Sequence[np.ndarray], input_titles: Sequence[str], maps
     fig.colorbar(shown, cax=fig.add_subplot(grid[:, 2]), label="activation (after ReLU)", extend="max")
     fig.suptitle(f"{title}\nchannel index = number left of the row + number above the column", fontsize=9)
     return fig
-
-
-def _bare(ax) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
 
 
 def dream_progress(rows: Sequence[dict], title: str, cell: float = 1.25) -> plt.Figure:
@@ -157,7 +151,7 @@ def dream_progress(rows: Sequence[dict], title: str, cell: float = 1.25) -> plt.
     for r, row in enumerate(rows):
         for j in range(nsnap + 1):
             ax = fig.add_subplot(grid[r, j])
-            _bare(ax)
+            bare(ax)
             if j < len(row["images"]):
                 ax.imshow(row["images"][j], cmap=IMAGE_CMAP, vmin=0, vmax=1, interpolation="nearest")
                 ax.set_title(f"step {row['steps'][j]}\np({row['target']}) = {row['confidence'][j]:.3f}",
@@ -185,7 +179,7 @@ def dream_classes(starts: Sequence[np.ndarray], start_titles: Sequence[str], dre
                              squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.35})
     for r in range(nrows):
         for j, ax in enumerate(axes[r]):
-            _bare(ax)
+            bare(ax)
             for spine in ax.spines.values():
                 spine.set_visible(True)
                 spine.set_color("#bbbbbb")
