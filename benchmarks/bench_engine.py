@@ -46,9 +46,9 @@ from mnistlab import runtime
 from mnistlab.data import fashion_groups, load
 from mnistlab.models import CNN1, MLP_BRIEF, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mtl import build_mtl
-from mnistlab.mtl_weighting import FixedWeighting
 from mnistlab.runtime import available_cores, bf16_is_native, configure_torch
 from mnistlab.train import TrainConfig, as_tuple, evaluate, fit, predict_logits
+from mnistlab.weighting import FixedWeighting
 
 VARIANTS = ("idiomatic", "engine-fp32", "engine-bf16", "engine-bf16-compile", "engine-bf16-mmap", "engine-bf16-cl")
 MODELS = ("mlp", "cnn1", "mtl")
