@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from mnistlab.cache import SubRunCache
-from mnistlab.runtime import configure_torch
+from mnistlab.runtime import ENV_THREADS, available_cores, configure_torch
 from mnistlab.tasks.base import Context
 
 
@@ -17,6 +19,9 @@ def _no_download(monkeypatch):
 
 @pytest.fixture(scope="session", autouse=True)
 def _torch_setup():
+    # A fixed thread count, also for the runs that configure torch again (the runner does): the adaptive
+    # policy may change it between two runs a test compares bit for bit.
+    os.environ.setdefault(ENV_THREADS, str(available_cores()))
     configure_torch()
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import math
 import os
 import platform
 import random
 import sys
+import time
 
 import numpy as np
 import torch
@@ -25,26 +28,175 @@ def available_cores() -> int:
 ENV_THREADS = "MNISTLAB_THREADS"
 
 
-def thread_count() -> int:
-    """Every core the process may use, unless $MNISTLAB_THREADS says otherwise (on a machine shared with
-    other busy processes, one thread each avoids threads waiting on one another)."""
-    raw = os.environ.get(ENV_THREADS, "").strip()
-    if not raw:
-        return available_cores()
+def thread_setting() -> int | None:
+    """$MNISTLAB_THREADS as a fixed thread count, or None for the adaptive policy (unset or 'auto')."""
+    raw = os.environ.get(ENV_THREADS, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
     if not raw.isdigit() or int(raw) < 1:
-        raise MnistlabError(f"${ENV_THREADS} must be a positive whole number, got {raw!r}")
+        raise MnistlabError(f"${ENV_THREADS} must be a positive whole number or 'auto', got {raw!r}")
     return int(raw)
 
 
-def configure_torch(threads: int | None = None) -> None:
-    """Use every core, and flush denormals.
+def thread_count() -> int:
+    """The fixed thread count $MNISTLAB_THREADS asks for, else every core the process may use."""
+    return thread_setting() or available_cores()
 
+
+class ThreadGovernor:
+    """Chooses how many threads to compute with from the cores other processes leave free.
+
+    Why: two OpenMP threads on two cores, with one other CPU-bound process beside them, made epochs
+    5-20x slower (a thread spins at every barrier while its partner waits for a core), while one
+    thread is only ~1.6x slower than two on an idle machine; no fixed setting wins both, so the
+    engine asks this governor between steps (at most every `interval` seconds).
+
+    How: over the window since the last look, the busy CPU time of the cores we may run on
+    (/proc/stat) minus this process's own CPU time (os.times, all threads, spinning included) is the
+    other processes' load, in cores. We use the cores left, rounded down unless the others leave
+    most of a core free (a core less than 1 - `reserve` = 70% free is not worth a thread, since a
+    descheduled thread stalls its partners). Measuring costs two small file reads and no waiting.
+    Where /proc/stat is missing (not Linux), the governor keeps every core.
+
+    The thread count can change the last bits of some reductions (the Task 6 network's gradients
+    differ by ~1e-9 between one and two threads); set $MNISTLAB_THREADS for bit-for-bit reruns.
+    """
+
+    def __init__(self, max_threads: int | None = None, *, interval: float = 0.5, reserve: float = 0.3,
+                 min_window: float = 0.2):
+        try:
+            self.cpus = sorted(os.sched_getaffinity(0))
+        except AttributeError:
+            self.cpus = list(range(os.cpu_count() or 1))
+        self.max_threads = max(1, max_threads or len(self.cpus))
+        self.interval, self.reserve, self.min_window = interval, reserve, min_window
+        self.threads = self.max_threads
+        self.last_other: float | None = None
+        self._next = 0.0
+        self._last = self._sample()
+
+    def _sample(self) -> tuple[float, float, float] | None:
+        """(wall seconds, busy CPU seconds of our cores, this process's CPU seconds), or None."""
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return None
+        wanted = {f"cpu{i}" for i in self.cpus}
+        busy_ticks = 0
+        for line in lines:
+            name, _, rest = line.partition(" ")
+            if name in wanted:
+                fields = [int(v) for v in rest.split()]
+                # user nice system idle iowait irq softirq steal ...: idle and iowait are free time
+                busy_ticks += sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+        times = os.times()
+        return time.monotonic(), busy_ticks / _CLOCK_TICKS, times.user + times.system
+
+    def other_load(self) -> float | None:
+        """Cores other processes kept busy since the last call (None when the window is too short)."""
+        now = self._sample()
+        if now is None or self._last is None:
+            return None
+        wall = now[0] - self._last[0]
+        if wall < self.min_window:
+            return None
+        other = (now[1] - self._last[1]) - (now[2] - self._last[2])
+        self._last = now
+        self.last_other = max(0.0, other / wall)
+        return self.last_other
+
+    def choose(self) -> int:
+        """Look at the load now and set torch's thread count; returns the count in use."""
+        other = self.other_load()
+        if other is not None:
+            free = len(self.cpus) - other
+            threads = min(self.max_threads, max(1, math.floor(free + self.reserve)))
+            if threads != self.threads or torch.get_num_threads() != threads:
+                self.threads = threads
+                torch.set_num_threads(threads)
+        self._next = time.monotonic() + self.interval
+        return self.threads
+
+    def start(self) -> None:
+        """Called when training starts: decide before the first step, since a first second on too
+        many threads of a busy machine can cost more than a short look. A window older than a few
+        looks says little about the load now, so then look over a fresh one; a first decision or a
+        fresh look waits for at most 0.1 s."""
+        now = time.monotonic()
+        stale = self._last is None or now - self._last[0] > 4 * self.interval
+        if not stale and self.last_other is not None:
+            return
+        if stale:
+            self._last = self._sample()
+        if self._last is None:
+            return
+        window = self.min_window / 2
+        time.sleep(max(0.0, window - (time.monotonic() - self._last[0])))
+        saved, self.min_window = self.min_window, window
+        try:
+            self.choose()
+        finally:
+            self.min_window = saved
+
+    def poll(self) -> int:
+        """`choose` if `interval` seconds have passed since the last look; else the current count."""
+        if time.monotonic() >= self._next:
+            return self.choose()
+        return self.threads
+
+
+try:
+    _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+except (AttributeError, ValueError, OSError):
+    _CLOCK_TICKS = 100
+
+_GOVERNOR: ThreadGovernor | None = None
+
+
+def thread_governor() -> ThreadGovernor | None:
+    """The governor configure_torch started, or None when the thread count is fixed."""
+    return _GOVERNOR
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to reuse freed large blocks instead of returning them to the system.
+
+    Why: glibc serves blocks over 32 MB with a fresh mmap and unmaps them when freed, so every
+    training step of the Task 6 network page-faulted its bf16 weight copies and fp32 gradients
+    (19.7 M elements each) into memory anew: a 3136 x 6272 fp32-to-bf16 cast took ~50 ms instead of
+    ~5 ms, and the bf16 step went from ~260 to ~360 ms (one thread, busy 2-core EPYC). The cost is
+    that the process keeps its peak memory. Returns whether the setting took (glibc only).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(_M_TRIM_THRESHOLD, 1 << 31))
+    except (OSError, AttributeError):
+        return False
+
+
+def configure_torch(threads: int | None = None) -> None:
+    """Set the thread policy, and flush denormals.
+
+    `threads` (or $MNISTLAB_THREADS) fixes the thread count; without either, a ThreadGovernor
+    adapts it to the cores other processes leave free, as training goes.
+
+    Large freed blocks stay with the process (keep_freed_memory), and
     Adam's moment estimates for always-zero inputs (MNIST's blank border) decay
     into denormal floats, which the CPU handles very slowly: without the flush an
     epoch gets slower as training goes on.
     """
-    torch.set_num_threads(threads or thread_count())
+    global _GOVERNOR
+    fixed = threads or thread_setting()
+    _GOVERNOR = None if fixed else ThreadGovernor()
+    torch.set_num_threads(fixed or available_cores())
     torch.set_flush_denormal(True)
+    keep_freed_memory()
 
 
 def resolve_device(requested: str = "auto") -> torch.device:
@@ -100,6 +252,7 @@ def environment(device: torch.device) -> dict:
         "numpy": np.__version__,
         "device": str(device),
         "threads": torch.get_num_threads(),
+        "thread_policy": "adaptive" if _GOVERNOR is not None else "fixed",
         "bf16_native": bf16_is_native(device),
     }
     if device.type == "cuda":

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from mnistlab.augment import AUGMENTATIONS, augment_batch
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
-from mnistlab.runtime import PRECISIONS, resolve_precision
+from mnistlab.runtime import PRECISIONS, resolve_precision, thread_governor
 from mnistlab.store import SubRunCache
 
 Targets = Tensor | tuple[Tensor, ...]
@@ -113,6 +113,8 @@ class FitResult:
     train_seconds: float = 0.0
     stopped_early: bool = False
     best_epoch: int | None = None
+    # Threads each epoch ended with (the adaptive policy may change them; see runtime.ThreadGovernor).
+    threads: list[int] = field(default_factory=list)
 
     def final(self) -> dict[str, float]:
         return self.history[-1] if self.history else {}
@@ -264,6 +266,9 @@ def fit(
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     scheduled = cfg.lr_schedule != "constant" or cfg.warmup > 0
+    governor = thread_governor() if device.type == "cpu" else None
+    if governor is not None:
+        governor.start()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), device=device)
@@ -272,14 +277,18 @@ def fit(
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         order = torch.randperm(n, device=device, generator=generator)
+        # One gather per epoch, then each batch is a contiguous view: no per-step index copy.
+        x_epoch, y_epoch = x_train[order], tuple(t[order] for t in y_train)
         bar = progress(range(steps_per_epoch), desc=f"{desc} {epoch}/{cfg.epochs}", enabled=show_progress)
         for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            xb = x_train[idx]
+            if governor is not None:
+                governor.poll()
+            batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
+            xb = x_epoch[batch]
             if cfg.augment != "none":
                 xb = augment_batch(xb, cfg.augment, generator)
             xb = _prepare_input(xb, cfg)
-            yb = tuple(t[idx] for t in y_train)
+            yb = tuple(t[batch] for t in y_epoch)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, cfg.precision):
                 outputs = as_tuple(step_model(xb))
@@ -294,7 +303,7 @@ def fit(
                     group["lr"] = lr
             optimizer.step()
             with torch.no_grad():
-                loss_sum += loss.detach().float() * len(idx)
+                loss_sum += loss.detach().float() * len(xb)
                 for h, (o, t) in enumerate(zip(outputs, yb, strict=True)):
                     correct[h] += (o.detach().argmax(1) == t).sum()
             if step % 200 == 199:
@@ -303,6 +312,7 @@ def fit(
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - start
         result.train_seconds += seconds
+        result.threads.append(torch.get_num_threads())
         train_loss = loss_sum.item() / n
         _check_finite(train_loss, epoch, steps_per_epoch)
         record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "train_loss": train_loss}
