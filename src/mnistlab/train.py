@@ -315,7 +315,10 @@ def fit(
         result.threads.append(torch.get_num_threads())
         train_loss = loss_sum.item() / n
         _check_finite(train_loss, epoch, steps_per_epoch)
-        record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "train_loss": train_loss}
+        # The thread count at the epoch's end, kept with its time: the governor may change it with the load,
+        # and with it the last bits of the sums (bit-for-bit reruns need a fixed $MNISTLAB_THREADS).
+        record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "threads": torch.get_num_threads(),
+                                    "train_loss": train_loss}
         accs = (correct / n).tolist()
         _add_heads(record, "train_acc", accs)
         if test is not None:
