@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from mnistlab.cache import SubRunCache
+from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
@@ -208,11 +209,6 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:_[0-9]+)*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[
 # only after the run has started.
 INT_RANGE = (-(2**63), 2**63 - 1)
 _BRACKETS = {"(": ")", "[": "]"}
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """`text` cut to about `limit` characters, so that an error line never echoes a huge value."""
-    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-10:]} ({len(text):,} characters)"
 
 
 def _split_items(raw: str) -> list[str]:
