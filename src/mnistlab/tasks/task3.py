@@ -7,23 +7,24 @@ interrupted sweep resumes and a rerun only redraws the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from mnistlab.errors import ConfigError
+from mnistlab.constraints import Constrained, Constraints, MinItems
 from mnistlab.models import parse_mlp
+from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
+    DATA_LIMITS,
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
     Curve,
     Verdict,
-    check_data_limits,
     check_model_fits,
-    check_no_repeats,
     curve_summary,
     epoch_table,
+    no_repeated_network,
     per_epoch_seconds,
     slug,
     summary_table,
@@ -34,14 +35,14 @@ from mnistlab.tasks.common import (
     sweep_table,
     verdict_of,
 )
-from mnistlab.train import Precision, TrainConfig, precision_words
+from mnistlab.train import BATCH_SIZE, EPOCHS, LEARNING_RATE, Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     models: tuple[str, ...] = DEFAULT_MODELS  # hidden widths joined by '-'; the first is the Task 3.1 model
     epochs: int = 10
     batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
@@ -50,14 +51,19 @@ class Config:
     train_limit: int | None = None
     test_limit: int | None = None
 
-    def validate(self) -> None:
-        if not self.models:
-            raise ConfigError("models must name at least one MLP, e.g. 1000-1000")
-        check_no_repeats("models", self.models, "models=1000-1000,500")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "models": [MinItems(message="{name} must name at least one MLP, e.g. 1000-1000"),
+                   no_repeated_network("models=1000-1000,500")],
+        "epochs": [EPOCHS],
+        "batch_size": [BATCH_SIZE],
+        "lr": [LEARNING_RATE],
+        "precision": [PRECISION],
+        **DATA_LIMITS,
+    }
+
+    def cross_check(self) -> None:
         for text in self.models:
             check_model_fits(parse_mlp(text), "models")
-        _train_config(self).validate()
-        check_data_limits(self.train_limit, self.test_limit)
 
 
 PROFILES = {
