@@ -113,6 +113,19 @@ class OneOf(Constraint):
 
 
 @dataclass(frozen=True)
+class AnyOf(Constraint):
+    """A value that follows at least one of `rules` (0 or 2-784, say); say the alternatives in `message`."""
+
+    rules: tuple[Constraint, ...]
+
+    def failure(self, value: Any) -> dict[str, Any] | None:
+        return None if any(rule.failure(value) is None for rule in self.rules) else {}
+
+    def wording(self) -> str:
+        return "{name} must be one of: " + "; ".join(rule.wording() for rule in self.rules) + ", got {value}"
+
+
+@dataclass(frozen=True)
 class Members(Constraint):
     """A sequence whose every item is one of `choices`; `noun` names an item in the message."""
 
