@@ -187,6 +187,12 @@ class Distinct(Constraint):
 Constraints = Mapping[str, Sequence[Constraint]]
 
 
+def rules_of(cls: type, *names: str) -> dict[str, Sequence[Constraint]]:
+    """The rules `cls` declares for the fields `names`, for a config that hands fields of the same name on to
+    a `cls` (a task's epochs and lr go to its TrainConfig): they are declared once, by `cls`."""
+    return {name: cls.CONSTRAINTS[name] for name in names}
+
+
 @functools.cache
 def _optional_fields(cls: type) -> frozenset[str]:
     """The fields of `cls` annotated `X | None`."""

@@ -48,8 +48,6 @@ MAX_BATCH = 200_000
 # The rules of the training knobs, shared by every task config that sets one of them under its own name.
 EPOCHS = Interval(1, MAX_EPOCHS, message=f"{{name}} must be positive and at most {MAX_EPOCHS:,}, got {{value}}")
 BATCH_SIZE = Interval(1, MAX_BATCH, message=f"{{name}} must be positive and at most {MAX_BATCH:,}, got {{value}}")
-LEARNING_RATE = Interval(0, None, closed="neither", message="{name} (the learning rate) must be a positive number, "
-                                                             "got {value}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,8 @@ class TrainConfig(Constrained):
         "epochs": [EPOCHS],
         "batch_size": [BATCH_SIZE],
         "eval_batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
+        "lr": [Interval(0, None, closed="neither",
+                        message="{name} (the learning rate) must be a positive number, got {value}")],
         "momentum": [Interval(0, None)],
         "weight_decay": [Interval(0, None)],
         "optimizer": [OneOf(OPTIMIZERS)],

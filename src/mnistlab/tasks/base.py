@@ -3,7 +3,8 @@
 A task module defines
 
     @dataclass(frozen=True)
-    class Config: ...                       # every knob, with the brief's values as defaults
+    class Config(Constrained): ...          # every knob, with the brief's values as defaults, and the
+                                            # rules of its values in CONSTRAINTS (mnistlab.constraints)
     PROFILES = {"quick": {...}, "brief": {...}}   # overrides of Config, as data
     def plan(config: Config, seed: int) -> list[SubRun]: ...   # the networks it needs
     def analyse(config: Config, ctx: Context) -> Result: ...  # reads ctx.trained(run); trains nothing
@@ -168,6 +169,7 @@ class Task:
         base = {**self.profiles.get("brief", {})} if profile == "extended" else {}
         values = {**base, **self.profiles.get(profile, {}), **(overrides or {})}
         config = self.config_cls(**values)
+        # A Constrained config checks its declared field rules, then its cross-field ones.
         validate = getattr(config, "validate", None)
         if validate is not None:
             validate()

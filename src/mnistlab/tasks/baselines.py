@@ -22,15 +22,14 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
-from mnistlab.constraints import Constrained, Constraints, Interval
+from mnistlab.constraints import Constrained, Constraints, Interval, rules_of
 from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec
-from mnistlab.runtime import PRECISION
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import DATA_LIMITS, classifier_run, tsne_2d
-from mnistlab.train import BATCH_SIZE, EPOCHS, LEARNING_RATE, Precision, TrainConfig
+from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz.embedding import separation
 from mnistlab.viz.untangling import plot_embeddings, plot_measures
 
@@ -63,10 +62,7 @@ class Config(Constrained):
     report_d_recipe: bool = True
 
     CONSTRAINTS: ClassVar[Constraints] = {
-        "epochs": [EPOCHS],
-        "batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
-        "precision": [PRECISION],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
         **DATA_LIMITS,
         "tsne_pca_dims": [Interval(2, None)],
         "hull_keep": [Interval(0, 1, closed="right")],

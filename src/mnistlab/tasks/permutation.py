@@ -19,10 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems
+from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems, rules_of
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
-from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA
 from mnistlab.subrun import SubRun
@@ -34,7 +33,7 @@ from mnistlab.tasks.common import (
     check_model_fits,
     classifier_run,
 )
-from mnistlab.train import BATCH_SIZE, EPOCHS, LEARNING_RATE, Precision, TrainConfig, evaluate
+from mnistlab.train import BATCH_SIZE, Precision, TrainConfig, evaluate
 from mnistlab.viz.permutation import plot_accuracy, plot_examples
 
 _EACH_DATASET_ONCE = "{name} must name mnist and/or fashion-mnist once each, got {value}"
@@ -61,11 +60,9 @@ class Config(Constrained):
         # torch.Generator.manual_seed overflows beyond 2**63 - 1
         "permutation_seed": [Interval(0, 2**63, closed="left",
                                       message="{name} must be a whole number between 0 and 2**63 - 1, got {value}")],
-        "epochs": [EPOCHS],
+        **rules_of(TrainConfig, "epochs", "lr", "precision"),
         "mlp_batch_size": [BATCH_SIZE],
         "cnn_batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
-        "precision": [PRECISION],
         **DATA_LIMITS,
     }
 

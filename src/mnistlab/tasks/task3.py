@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mnistlab.constraints import Constrained, Constraints, MinItems
+from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
-from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
@@ -35,7 +34,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     verdict_of,
 )
-from mnistlab.train import BATCH_SIZE, EPOCHS, LEARNING_RATE, Precision, TrainConfig, precision_words
+from mnistlab.train import Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
@@ -54,10 +53,7 @@ class Config(Constrained):
     CONSTRAINTS: ClassVar[Constraints] = {
         "models": [MinItems(message="{name} must name at least one MLP, e.g. 1000-1000"),
                    no_repeated_network("models=1000-1000,500")],
-        "epochs": [EPOCHS],
-        "batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
-        "precision": [PRECISION],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
         **DATA_LIMITS,
     }
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from mnistlab.constraints import Constrained, Constraints, MinItems
+from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
@@ -42,7 +42,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     verdict_of,
 )
-from mnistlab.train import BATCH_SIZE, EPOCHS, LEARNING_RATE, Precision, TrainConfig, precision_words
+from mnistlab.train import BATCH_SIZE, Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
@@ -69,11 +69,8 @@ class Config(Constrained):
         "models": [MinItems(message="{name} must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2"),
                    no_repeated_network("models=32k4s1-64k4s2,16k3s1")],
         "mlp_models": [no_repeated_network("mlp_models=1000-1000,500")],
-        "epochs": [EPOCHS],
-        "batch_size": [BATCH_SIZE],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
         "mlp_batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
-        "precision": [PRECISION],
         "mlp_precision": [PRECISION],
         **DATA_LIMITS,
     }

@@ -20,20 +20,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistlab.augment import AUGMENTATIONS
-from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, OneOf
+from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
-from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
 from mnistlab.train import (
     BATCH_SIZE,
-    EPOCHS,
-    LEARNING_RATE,
-    LR_SCHEDULES,
     MAX_BATCH,
     Precision,
     TrainConfig,
@@ -83,13 +78,7 @@ class Config(Constrained):
                                                 "(fixed weighting is set by lambdas)")],
         "batch_probe": [Each(BATCH_SIZE, message=f"{{name}} sizes must be positive and at most {MAX_BATCH:,}, "
                                                  "got {value}")],
-        "epochs": [EPOCHS],
-        "batch_size": [BATCH_SIZE],
-        "lr": [LEARNING_RATE],
-        "lr_schedule": [OneOf(LR_SCHEDULES)],
-        "augment": [OneOf(AUGMENTATIONS)],
-        "precision": [PRECISION],
-        "eval_batch_size": [BATCH_SIZE],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "lr_schedule", "augment", "precision", "eval_batch_size"),
         **DATA_LIMITS,
         "val_fraction": [VAL_FRACTION],
     }
