@@ -147,12 +147,19 @@ class Each(Constraint):
 
     rule: Constraint
 
+    def failure(self, value: Any) -> dict[str, Any] | None:
+        bad = [item for item in value if self.rule.failure(item) is not None]
+        return {"item": shown(bad[0])} if bad else None
+
+    def wording(self) -> str:
+        return "every item of {name} must follow its rule, got {item}"
+
     def check(self, name: str, value: Any) -> None:
-        for item in value:
-            if self.rule.failure(item) is not None:
-                if not self.message:
-                    self.rule.check(f"every item of {name}", item)
-                raise ConfigError(self.message.format(name=name, value=shown(value), item=shown(item)))
+        if self.message:
+            super().check(name, value)
+            return
+        for item in value:  # without a message of its own, the first bad item's refusal speaks
+            self.rule.check(f"every item of {name}", item)
 
 
 @dataclass(frozen=True)
