@@ -13,6 +13,7 @@ import time
 import numpy as np
 import torch
 
+from mnistlab.constraints import OneOf
 from mnistlab.errors import MnistlabError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -213,6 +214,8 @@ def resolve_device(requested: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# The one check of a precision, declared by every config field that holds one (TrainConfig, the tasks).
+PRECISION = OneOf(PRECISIONS)
 
 
 def bf16_is_native(device: torch.device) -> bool:
@@ -228,8 +231,7 @@ def bf16_is_native(device: torch.device) -> bool:
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """'auto' becomes 'bf16' where the device computes bf16 natively, else 'fp32'; the others stay."""
-    if precision not in PRECISIONS:
-        raise MnistlabError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    PRECISION.check("precision", precision)
     if precision != "auto":
         return precision
     return "bf16" if bf16_is_native(device) else "fp32"

@@ -20,16 +20,17 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mnistlab.augment import AUGMENTATIONS, augment_batch
+from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
-from mnistlab.runtime import PRECISIONS, resolve_precision, thread_governor
+from mnistlab.runtime import PRECISION, resolve_precision, thread_governor
 from mnistlab.store import SubRunCache
 
 Targets = Tensor | tuple[Tensor, ...]
@@ -44,10 +45,13 @@ LR_SCHEDULES = ("constant", "linear", "cosine")
 # larger batch is a mistake too.
 MAX_EPOCHS = 1_000
 MAX_BATCH = 200_000
+# The rules of the training knobs, shared by every task config that sets one of them under its own name.
+EPOCHS = Interval(1, MAX_EPOCHS, message=f"{{name}} must be positive and at most {MAX_EPOCHS:,}, got {{value}}")
+BATCH_SIZE = Interval(1, MAX_BATCH, message=f"{{name}} must be positive and at most {MAX_BATCH:,}, got {{value}}")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Constrained):
     """Hyperparameters of one training run. The defaults are the brief's (Adam, lr 1e-3)."""
 
     epochs: int = 10
@@ -67,30 +71,21 @@ class TrainConfig:
     warmup: float = 0.0
     augment: Literal["none", "shift", "flip-shift"] = "none"  # see mnistlab.augment
 
-    def validate(self) -> None:
-        for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH), ("eval_batch_size", MAX_BATCH)):
-            value = getattr(self, name)
-            if not 1 <= value <= most:
-                raise ConfigError(f"{name} must be positive and at most {most:,}, got {value}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr (the learning rate) must be a positive number, got {self.lr}")
-        for name in ("momentum", "weight_decay"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be a non-negative number, got {value}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.patience is not None and not 1 <= self.patience <= MAX_EPOCHS:
-            raise ConfigError(f"patience must be between 1 and {MAX_EPOCHS:,} (or None for no early stopping), "
-                              f"got {self.patience}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
-        if not 0 <= self.warmup < 1:
-            raise ConfigError(f"warmup is a fraction of all steps in [0, 1), got {self.warmup}")
-        if self.augment not in AUGMENTATIONS:
-            raise ConfigError(f"unknown augment {self.augment!r}; choose one of {', '.join(AUGMENTATIONS)}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "epochs": [EPOCHS],
+        "batch_size": [BATCH_SIZE],
+        "eval_batch_size": [BATCH_SIZE],
+        "lr": [Interval(0, None, closed="neither",
+                        message="{name} (the learning rate) must be a positive number, got {value}")],
+        "momentum": [Interval(0, None)],
+        "weight_decay": [Interval(0, None)],
+        "optimizer": [OneOf(OPTIMIZERS)],
+        "precision": [PRECISION],
+        "patience": [Interval(1, MAX_EPOCHS, note=" (or None for no early stopping)")],
+        "lr_schedule": [OneOf(LR_SCHEDULES)],
+        "warmup": [Interval(0, 1, closed="left", message="{name} is a fraction of all steps in [0, 1), got {value}")],
+        "augment": [OneOf(AUGMENTATIONS)],
+    }
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """The learning rate for optimiser step `step` (0-based) of `total_steps`."""

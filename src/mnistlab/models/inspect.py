@@ -11,14 +11,14 @@ extra dense layers do not matter.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mnistlab.constraints import Constrained, Constraints, Interval
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models.mlp import ACTIVATIONS
 
@@ -142,7 +142,7 @@ def tv_penalty(x: Tensor) -> Tensor:
 
 
 @dataclass(frozen=True)
-class DreamConfig:
+class DreamConfig(Constrained):
     """Gradient ascent on a class logit. Pixels live in [0, 1], the 'unit' normalisation of the data."""
 
     steps_per_octave: int = 100
@@ -154,23 +154,17 @@ class DreamConfig:
     tv_weight: float = 0.0
     snapshots: int = 5          # images kept along the way, the start and the end included
 
-    def validate(self) -> None:
-        if not 1 <= self.steps_per_octave <= 100_000:
-            raise ConfigError(f"steps_per_octave must be between 1 and 100,000, got {self.steps_per_octave}")
-        if not 1 <= self.octaves <= 10:
-            raise ConfigError(f"octaves must be between 1 and 10, got {self.octaves}")
-        if not 1.0 <= self.octave_scale <= 10.0:
-            raise ConfigError(f"octave_scale must be between 1 and 10, got {self.octave_scale}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"the dream learning rate lr must be a positive number, got {self.lr}")
-        if not 0 <= self.jitter <= 27:
-            raise ConfigError(f"jitter must be between 0 and 27 pixels, got {self.jitter}")
-        for name in ("l2_weight", "tv_weight"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be a non-negative number, got {value}")
-        if self.snapshots < 2:
-            raise ConfigError("snapshots must be at least 2 (the start and the end)")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "steps_per_octave": [Interval(1, 100_000)],
+        "octaves": [Interval(1, 10)],
+        "octave_scale": [Interval(1, 10)],
+        "lr": [Interval(0, None, closed="neither",
+                        message="the dream learning rate {name} must be a positive number, got {value}")],
+        "jitter": [Interval(0, 27, note=" pixels")],
+        "l2_weight": [Interval(0, None)],
+        "tv_weight": [Interval(0, None)],
+        "snapshots": [Interval(2, None, message="{name} must be at least 2 (the start and the end)")],
+    }
 
     @property
     def total_steps(self) -> int:

@@ -3,7 +3,8 @@
 A task module defines
 
     @dataclass(frozen=True)
-    class Config: ...                       # every knob, with the brief's values as defaults
+    class Config(Constrained): ...          # every knob, with the brief's values as defaults, and the
+                                            # rules of its values in CONSTRAINTS (mnistlab.constraints)
     PROFILES = {"quick": {...}, "brief": {...}}   # overrides of Config, as data
     def plan(config: Config, seed: int) -> list[SubRun]: ...   # the networks it needs
     def analyse(config: Config, ctx: Context) -> Result: ...  # reads ctx.trained(run); trains nothing
@@ -34,6 +35,7 @@ from typing import Any
 import torch
 
 from mnistlab.cache import SubRunCache
+from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
 from mnistlab.runtime import resolve_precision
@@ -167,6 +169,7 @@ class Task:
         base = {**self.profiles.get("brief", {})} if profile == "extended" else {}
         values = {**base, **self.profiles.get(profile, {}), **(overrides or {})}
         config = self.config_cls(**values)
+        # A Constrained config checks its declared field rules, then its cross-field ones.
         validate = getattr(config, "validate", None)
         if validate is not None:
             validate()
@@ -208,11 +211,6 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:_[0-9]+)*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[
 # only after the run has started.
 INT_RANGE = (-(2**63), 2**63 - 1)
 _BRACKETS = {"(": ")", "[": "]"}
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """`text` cut to about `limit` characters, so that an error line never echoes a huge value."""
-    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-10:]} ({len(text):,} characters)"
 
 
 def _split_items(raw: str) -> list[str]:

@@ -15,19 +15,20 @@ import hashlib
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from mnistlab.constraints import Constrained, Constraints, Interval, rules_of
 from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
-from mnistlab.tasks.common import check_data_limits, classifier_run, tsne_2d
+from mnistlab.tasks.common import DATA_LIMITS, classifier_run, tsne_2d
 from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz.embedding import separation
 from mnistlab.viz.untangling import plot_embeddings, plot_measures
@@ -43,7 +44,7 @@ MODELS: dict[str, tuple[MLPSpec | CNNSpec, int]] = {
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     epochs: int = 10
     batch_size: int = 50
     lr: float = 1e-3
@@ -60,9 +61,15 @@ class Config:
     # its published accuracies compare like with like.
     report_d_recipe: bool = True
 
-    def validate(self) -> None:
-        self.train_config().validate()
-        check_data_limits(self.train_limit, self.test_limit)
+    CONSTRAINTS: ClassVar[Constraints] = {
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
+        **DATA_LIMITS,
+        "tsne_pca_dims": [Interval(2, None)],
+        "hull_keep": [Interval(0, 1, closed="right")],
+        "ellipse_sigma": [Interval(0, None, closed="neither")],
+    }
+
+    def cross_check(self) -> None:
         n_test = self.test_limit or 10_000
         if not 50 <= self.tsne_subset <= n_test:
             raise ConfigError(f"tsne_subset must be between 50 and the number of test images ({n_test:,}), "
@@ -72,10 +79,6 @@ class Config:
                               f"{self.tsne_subset} points, got {self.tsne_perplexity}")
         if not 1 <= self.neighbours < self.tsne_subset:
             raise ConfigError(f"neighbours must be at least 1 and below tsne_subset, got {self.neighbours}")
-        if self.tsne_pca_dims < 2:
-            raise ConfigError(f"tsne_pca_dims must be at least 2, got {self.tsne_pca_dims}")
-        if not 0 < self.hull_keep <= 1 or not self.ellipse_sigma > 0:
-            raise ConfigError("hull_keep must be in (0, 1] and ellipse_sigma positive")
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, precision=self.precision)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mnistlab.constraints import Constraints, Distinct, Interval
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec
@@ -43,11 +44,20 @@ MLP_SWEEP = ("1000-1000", "1000-1000-1000", "512-512-512-512", "256-256-256-256-
 MLP_SWEEP_TRAINING = {"batch_size": 50, "precision": "auto"}
 
 
-def check_data_limits(train_limit: int | None, test_limit: int | None) -> None:
-    """Refuse subset sizes that the datasets cannot give (60,000 training, 10,000 test images)."""
-    for name, value, most in (("train_limit", train_limit, 60_000), ("test_limit", test_limit, 10_000)):
-        if value is not None and not 1 <= value <= most:
-            raise ConfigError(f"{name} must be between 1 and {most:,} (or None for all), got {value}")
+# The subset sizes that the datasets can give (60,000 training, 10,000 test images); None takes them all.
+DATA_LIMITS: Constraints = {
+    "train_limit": [Interval(1, 60_000, note=" (or None for all)")],
+    "test_limit": [Interval(1, 10_000, note=" (or None for all)")],
+}
+# The share of the training images held out for validation (the hyperparameter studies, Task 6).
+VAL_FRACTION = Interval(0, 1, closed="neither", message="{name} must be between 0 and 1 (exclusive), got {value}")
+
+
+def check_validation_split(val_fraction: float, n_train: int, n_val: int) -> None:
+    """Refuse a validation split that leaves no image on one side."""
+    if n_train < 1 or n_val < 1:
+        raise ConfigError(f"val_fraction {val_fraction} of {n_train + n_val:,} training images leaves "
+                          f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
 
 
 def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
@@ -81,15 +91,11 @@ def check_model_fits(spec: MLPSpec | CNNSpec, option: str) -> int:
     return params
 
 
-def check_no_repeats(option: str, texts: tuple[str, ...], example: str) -> None:
-    """Name the network given twice; `example` shows how one network of several layers is written,
+def no_repeated_network(example: str) -> Distinct:
+    """Refuse a network given twice; `example` shows how one network of several layers is written,
     since models=(1000,1000) reads as two one-layer networks."""
-    seen: set[str] = set()
-    for text in texts:
-        if text in seen:
-            raise ConfigError(f"{option} repeats the network {text!r} (items are separated by commas, "
-                              f"the layers of one network by '-', e.g. {example})")
-        seen.add(text)
+    return Distinct(message="{name} repeats the network {item!r} (items are separated by commas, the layers of "
+                            f"one network by '-', e.g. {example})")
 
 
 @dataclass(frozen=True)
@@ -180,12 +186,13 @@ def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float =
 __all__ = [
     "CNN1",
     "CNN1_TRAINING",
+    "DATA_LIMITS",
     "MLP_SWEEP",
     "MLP_SWEEP_TRAINING",
+    "VAL_FRACTION",
     "Curve",
     "Verdict",
     "build_model",
-    "check_data_limits",
     "classifier_run",
     "curve_summary",
     "epoch_table",

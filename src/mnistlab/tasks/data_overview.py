@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mnistlab.constraints import Constrained, Constraints, Interval
 from mnistlab.data import CLASS_NAMES, DATASETS, FASHION_GROUP_NAMES, fashion_groups, load_arrays
-from mnistlab.errors import ConfigError
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.viz import CLASS_COLOURS, bare
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     samples_per_class: int = 10
 
-    def validate(self) -> None:
-        if not 1 <= self.samples_per_class <= 30:
-            raise ConfigError("samples_per_class must be between 1 and 30")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "samples_per_class": [Interval(1, 30, message="{name} must be between 1 and 30")],
+    }
 
 
 PROFILES = {"quick": {"samples_per_class": 8}, "brief": {"samples_per_class": 10}}

@@ -20,22 +20,23 @@ import math
 import re
 import statistics
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
 from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
 from mnistlab.models import CNNSpec, MLPSpec, forward_macs
-from mnistlab.runtime import PRECISIONS
+from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
-from mnistlab.tasks.common import check_data_limits, slug
+from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split, slug
 from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz.studies import plot_curves, plot_effects
 
@@ -158,8 +159,12 @@ CNN_STUDIES: dict[str, Study] = {s.name: s for s in (
 )}
 
 
+_STUDY_TWICE = "{name} lists a study twice: {joined}"
+_EPOCH_COUNT = Interval(1, MAX_EPOCHS, message=f"{{name}} must be at least 1 and at most {MAX_EPOCHS:,}, got {{value}}")
+
+
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     datasets: tuple[str, ...] = DATASETS
     mlp_studies: tuple[str, ...] = tuple(MLP_STUDIES)
     cnn_studies: tuple[str, ...] = tuple(CNN_STUDIES)
@@ -170,36 +175,22 @@ class Config:
     train_limit: int | None = None  # the first n training images (validation included)
     test_limit: int | None = None
 
-    def validate(self) -> None:
-        if not self.datasets:
-            raise ConfigError(f"datasets must name at least one of {', '.join(DATASETS)}")
-        for name in self.datasets:
-            if name not in DATASETS:
-                raise ConfigError(f"unknown dataset {name!r} in datasets; choose from {', '.join(DATASETS)}")
-        if len(set(self.datasets)) != len(self.datasets):
-            raise ConfigError(f"datasets lists a dataset twice: {', '.join(self.datasets)}")
-        for option, names, known in (("mlp_studies", self.mlp_studies, MLP_STUDIES),
-                                     ("cnn_studies", self.cnn_studies, CNN_STUDIES)):
-            for name in names:
-                if name not in known:
-                    raise ConfigError(f"unknown study {name!r} in {option}; choose from {', '.join(known)}")
-            if len(set(names)) != len(names):
-                raise ConfigError(f"{option} lists a study twice: {', '.join(names)}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "datasets": [MinItems(message=f"{{name}} must name at least one of {', '.join(DATASETS)}"),
+                     Members(DATASETS, noun="dataset"), Distinct(message="{name} lists a dataset twice: {joined}")],
+        "mlp_studies": [Members(tuple(MLP_STUDIES), noun="study"), Distinct(message=_STUDY_TWICE)],
+        "cnn_studies": [Members(tuple(CNN_STUDIES), noun="study"), Distinct(message=_STUDY_TWICE)],
+        "max_epochs": [_EPOCH_COUNT],
+        "patience": [_EPOCH_COUNT],
+        "precision": [PRECISION],
+        **DATA_LIMITS,
+        "val_fraction": [VAL_FRACTION],
+    }
+
+    def cross_check(self) -> None:
         if not self.mlp_studies and not self.cnn_studies:
             raise ConfigError("mlp_studies and cnn_studies are both empty: name at least one study")
-        if not 1 <= self.max_epochs <= MAX_EPOCHS:
-            raise ConfigError(f"max_epochs must be at least 1 and at most {MAX_EPOCHS:,}, got {self.max_epochs}")
-        if not 1 <= self.patience <= MAX_EPOCHS:
-            raise ConfigError(f"patience must be at least 1 and at most {MAX_EPOCHS:,}, got {self.patience}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        check_data_limits(self.train_limit, self.test_limit)
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be between 0 and 1 (exclusive), got {self.val_fraction}")
-        n_train, n_val = self.split_sizes()
-        if n_val < 1 or n_train < 1:
-            raise ConfigError(f"val_fraction {self.val_fraction} of {n_train + n_val:,} training images leaves "
-                              f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
+        check_validation_split(self.val_fraction, *self.split_sizes())
 
     def split_sizes(self) -> tuple[int, int]:
         """(training, validation) image counts: validation is the last `val_fraction` of the training images."""

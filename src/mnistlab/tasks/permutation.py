@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems, rules_of
 from mnistlab.data import load, permute_pixels, pixel_permutation
-from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA
@@ -28,17 +28,19 @@ from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
+    DATA_LIMITS,
     MLP_SWEEP_TRAINING,
-    check_data_limits,
     check_model_fits,
     classifier_run,
 )
-from mnistlab.train import Precision, TrainConfig, evaluate
+from mnistlab.train import BATCH_SIZE, Precision, TrainConfig, evaluate
 from mnistlab.viz.permutation import plot_accuracy, plot_examples
+
+_EACH_DATASET_ONCE = "{name} must name mnist and/or fashion-mnist once each, got {value}"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     mlp: str = "1000-1000"  # hidden widths; the brief's Task 3.1 MLP
     cnn: str = CNN1.name.removeprefix("CNN ")  # conv layers; the brief's CNN-1
     permutation_seed: int = 0
@@ -51,20 +53,22 @@ class Config:
     test_limit: int | None = None
     datasets: tuple[str, ...] = ("mnist", "fashion-mnist")  # both, as Report C did
 
-    def validate(self) -> None:
-        if not self.datasets or len(set(self.datasets)) != len(self.datasets):
-            raise ConfigError(f"datasets must name mnist and/or fashion-mnist once each, got {self.datasets}")
-        for name in self.datasets:
-            if name not in ("mnist", "fashion-mnist"):
-                raise ConfigError(f"unknown dataset {name!r} in datasets; choose mnist or fashion-mnist")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "datasets": [MinItems(message=_EACH_DATASET_ONCE), Distinct(message=_EACH_DATASET_ONCE),
+                     Members(("mnist", "fashion-mnist"),
+                             message="unknown dataset {item!r} in {name}; choose mnist or fashion-mnist")],
+        # torch.Generator.manual_seed overflows beyond 2**63 - 1
+        "permutation_seed": [Interval(0, 2**63, closed="left",
+                                      message="{name} must be a whole number between 0 and 2**63 - 1, got {value}")],
+        **rules_of(TrainConfig, "epochs", "lr", "precision"),
+        "mlp_batch_size": [BATCH_SIZE],
+        "cnn_batch_size": [BATCH_SIZE],
+        **DATA_LIMITS,
+    }
+
+    def cross_check(self) -> None:
         check_model_fits(parse_mlp(self.mlp), "mlp")
         check_model_fits(parse_cnn(self.cnn), "cnn")
-        if not 0 <= self.permutation_seed < 2**63:  # torch.Generator.manual_seed overflows beyond
-            raise ConfigError(f"permutation_seed must be a whole number between 0 and 2**63 - 1, "
-                              f"got {self.permutation_seed}")
-        self.mlp_config().validate()
-        self.cnn_config().validate()
-        check_data_limits(self.train_limit, self.test_limit)
 
     def mlp_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.mlp_batch_size, lr=self.lr, precision=self.precision)

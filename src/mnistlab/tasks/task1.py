@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from sklearn.decomposition import PCA
 
+from mnistlab.constraints import AnyOf, Constrained, Constraints, Interval, OneOf
 from mnistlab.data import CLASS_NAMES, load_arrays, normalise_images
 from mnistlab.errors import ConfigError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
@@ -40,7 +41,7 @@ DIGITS = list(CLASS_NAMES["mnist"])
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     train_limit: int | None = None        # training images for PCA and the pair classifiers (None: all 60,000)
     scree_components: int = 30            # components shown in the explained-variance plot
     confidence: float = 0.95              # the per-class confidence ellipses on the PCA plot
@@ -59,12 +60,26 @@ class Config:
     hull_keep: float = 0.95               # share of each class (nearest its centre) inside its convex hull
     ellipse_sigma: float = 2.0            # Mahalanobis radius of the Gaussian-fit ellipses
 
-    def validate(self) -> None:
-        if self.train_limit is not None and not 500 <= self.train_limit <= N_TRAIN:
-            raise ConfigError(f"train_limit must be between 500 and {N_TRAIN:,} (or none for all), "
-                              f"got {self.train_limit}")
-        if not 50 <= self.tsne_subset <= N_TRAIN:
-            raise ConfigError(f"tsne_subset must be between 50 and {N_TRAIN:,} images, got {self.tsne_subset}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "train_limit": [Interval(500, N_TRAIN, note=" (or none for all)")],
+        "tsne_subset": [Interval(50, N_TRAIN, note=" images")],
+        "tsne_pca_dims": [AnyOf((OneOf((0,)), Interval(2, 784)),
+                                message="{name} must be 0 (raw pixels) or between 2 and 784, got {value}")],
+        "tsne_impl": [OneOf(("opentsne", "sklearn"), message="{name} must be opentsne or sklearn, got {value!r}")],
+        "tsne_jobs": [Interval(1, 1024)],
+        "svm_threads": [Interval(1, 1024)],
+        "scree_components": [Interval(2, 784)],
+        "confidence": [Interval(0, 1, closed="neither",
+                                message="{name} must be strictly between 0 and 1, got {value}")],
+        "svm_c": [Interval(0, None, closed="neither")],
+        "svm_tol": [Interval(0, 1, closed="neither")],
+        "svm_max_newton": [Interval(1, 10_000)],
+        "separable_threshold": [Interval(0.5, 1, closed="right")],
+        "hull_keep": [Interval(0, 1, closed="right")],
+        "ellipse_sigma": [Interval(0, None, closed="neither")],
+    }
+
+    def cross_check(self) -> None:
         if not 1 <= self.neighbours < self.tsne_subset:
             raise ConfigError(f"neighbours (k) must be at least 1 and smaller than tsne_subset "
                               f"({self.tsne_subset}), got {self.neighbours}")
@@ -73,29 +88,6 @@ class Config:
             raise ConfigError(f"tsne_perplexity must be positive and below {max_perplexity:g} for "
                               f"{self.tsne_subset} points (t-SNE uses 3 x perplexity neighbours), "
                               f"got {self.tsne_perplexity}")
-        if self.tsne_pca_dims != 0 and not 2 <= self.tsne_pca_dims <= 784:
-            raise ConfigError(f"tsne_pca_dims must be 0 (raw pixels) or between 2 and 784, got {self.tsne_pca_dims}")
-        if self.tsne_impl not in ("opentsne", "sklearn"):
-            raise ConfigError(f"tsne_impl must be opentsne or sklearn, got {self.tsne_impl!r}")
-        for name in ("tsne_jobs", "svm_threads"):
-            if not 1 <= getattr(self, name) <= 1024:
-                raise ConfigError(f"{name} must be between 1 and 1,024, got {getattr(self, name)}")
-        if not 2 <= self.scree_components <= 784:
-            raise ConfigError(f"scree_components must be between 2 and 784, got {self.scree_components}")
-        if not 0 < self.confidence < 1:
-            raise ConfigError(f"confidence must be strictly between 0 and 1, got {self.confidence}")
-        if not (np.isfinite(self.svm_c) and self.svm_c > 0):
-            raise ConfigError(f"svm_c must be a positive number, got {self.svm_c}")
-        if not 0 < self.svm_tol < 1:
-            raise ConfigError(f"svm_tol must be in (0, 1), got {self.svm_tol}")
-        if not 1 <= self.svm_max_newton <= 10_000:
-            raise ConfigError(f"svm_max_newton must be between 1 and 10,000, got {self.svm_max_newton}")
-        if not 0.5 < self.separable_threshold <= 1:
-            raise ConfigError(f"separable_threshold must be in (0.5, 1], got {self.separable_threshold}")
-        if not 0 < self.hull_keep <= 1:
-            raise ConfigError(f"hull_keep must be in (0, 1], got {self.hull_keep}")
-        if not (np.isfinite(self.ellipse_sigma) and self.ellipse_sigma > 0):
-            raise ConfigError(f"ellipse_sigma must be a positive number, got {self.ellipse_sigma}")
 
 
 PROFILES = {

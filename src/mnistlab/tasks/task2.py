@@ -16,10 +16,11 @@ import time
 import warnings
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, MinItems, OneOf
 from mnistlab.data import load_arrays, normalise_images
 from mnistlab.errors import ConfigError
 from mnistlab.models.perceptron import RULES, optimise_pairs, pair_labels, predict
@@ -29,8 +30,12 @@ from mnistlab.viz.task2 import error_figure, pair_heatmap, sklearn_scatter, weig
 Pair = tuple[int, int]
 
 
+_DIGITS = "{name} must be at least two different digits 0-9, got {value}"
+_PER_CLASS = Interval(1, None, message="{name} must be positive (or none for all images), got {value}")
+
+
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     digits: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)  # every pair of these digits is trained
     detail_pair: tuple[int, int] = (0, 1)  # the brief's pair, shown in full
     lr: float = 0.01
@@ -46,31 +51,25 @@ class Config:
     sklearn_max_iter: int = 1000
     weight_images: int = 10  # weight vectors shown on the grid
 
-    def validate(self) -> None:
-        if len(self.digits) < 2 or len(set(self.digits)) != len(self.digits) or \
-                not all(0 <= d <= 9 for d in self.digits):
-            raise ConfigError(f"digits must be at least two different digits 0-9, got {self.digits}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "digits": [MinItems(2, message=_DIGITS), Distinct(message=_DIGITS), Each(Interval(0, 9), message=_DIGITS)],
+        "lr": [Interval(0, None, closed="neither")],
+        "max_iter": [Interval(1, 1_000_000)],
+        "sklearn_max_iter": [Interval(1, 1_000_000)],
+        "tol": [Interval(0, 1, closed="left",
+                         message="{name} is a classification error and must lie in [0, 1), got {value}")],
+        "rule": [OneOf(RULES, message="{name} must be one of {choices}, got {value!r}")],
+        "init_scale": [Interval(0, None)],
+        "train_per_class": [_PER_CLASS],
+        "test_per_class": [_PER_CLASS],
+        "weight_images": [Interval(1, 100)],
+    }
+
+    def cross_check(self) -> None:
         if len(self.detail_pair) != 2 or self.detail_pair[0] not in self.digits or \
                 self.detail_pair[1] not in self.digits or not self.detail_pair[0] < self.detail_pair[1]:
             raise ConfigError(f"detail_pair must be two digits (a, b) with a < b, both among digits; "
                               f"got {self.detail_pair}")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr must be a positive number, got {self.lr}")
-        for name in ("max_iter", "sklearn_max_iter"):
-            if not 1 <= getattr(self, name) <= 1_000_000:
-                raise ConfigError(f"{name} must be between 1 and 1,000,000, got {getattr(self, name)}")
-        if not 0 <= self.tol < 1:
-            raise ConfigError(f"tol is a classification error and must lie in [0, 1), got {self.tol}")
-        if self.rule not in RULES:
-            raise ConfigError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
-        if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
-            raise ConfigError(f"init_scale must be a non-negative number, got {self.init_scale}")
-        for name in ("train_per_class", "test_per_class"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be positive (or none for all images), got {value}")
-        if not 1 <= self.weight_images <= 100:
-            raise ConfigError(f"weight_images must be between 1 and 100, got {self.weight_images}")
 
     @property
     def pairs(self) -> list[Pair]:

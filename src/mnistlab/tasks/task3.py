@@ -7,23 +7,23 @@ interrupted sweep resumes and a rerun only redraws the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from mnistlab.errors import ConfigError
+from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Task
 from mnistlab.tasks.common import (
+    DATA_LIMITS,
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
     Curve,
     Verdict,
-    check_data_limits,
     check_model_fits,
-    check_no_repeats,
     curve_summary,
     epoch_table,
+    no_repeated_network,
     per_epoch_seconds,
     slug,
     summary_table,
@@ -41,7 +41,7 @@ DEFAULT_MODELS = MLP_SWEEP
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     models: tuple[str, ...] = DEFAULT_MODELS  # hidden widths joined by '-'; the first is the Task 3.1 model
     epochs: int = 10
     batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
@@ -50,14 +50,16 @@ class Config:
     train_limit: int | None = None
     test_limit: int | None = None
 
-    def validate(self) -> None:
-        if not self.models:
-            raise ConfigError("models must name at least one MLP, e.g. 1000-1000")
-        check_no_repeats("models", self.models, "models=1000-1000,500")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "models": [MinItems(message="{name} must name at least one MLP, e.g. 1000-1000"),
+                   no_repeated_network("models=1000-1000,500")],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
+        **DATA_LIMITS,
+    }
+
+    def cross_check(self) -> None:
         for text in self.models:
             check_model_fits(parse_mlp(text), "models")
-        _train_config(self).validate()
-        check_data_limits(self.train_limit, self.test_limit)
 
 
 PROFILES = {

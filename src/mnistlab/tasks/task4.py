@@ -10,27 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import nn
 
-from mnistlab.errors import ConfigError
+from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
+    DATA_LIMITS,
     MLP_SWEEP,
     MLP_SWEEP_TRAINING,
     Curve,
     Verdict,
     build_model,
-    check_data_limits,
     check_model_fits,
-    check_no_repeats,
     curve_summary,
     epoch_table,
+    no_repeated_network,
     per_epoch_seconds,
     slug,
     summary_table,
@@ -41,7 +42,7 @@ from mnistlab.tasks.common import (
     sweep_table,
     verdict_of,
 )
-from mnistlab.train import Precision, TrainConfig, precision_words
+from mnistlab.train import BATCH_SIZE, Precision, TrainConfig, precision_words
 from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
@@ -51,7 +52,7 @@ DEFAULT_MODELS = ("32k4s1-64k4s2-128k4s2", "32k4s2", "32k4s1-64k4s2", "16k4s1-32
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     models: tuple[str, ...] = DEFAULT_MODELS  # <filters>k<kernel>s<stride> per conv layer, joined by '-'
     epochs: int = CNN1_TRAINING["brief"]["epochs"]
     batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
@@ -64,19 +65,22 @@ class Config:
     mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
     mlp_precision: Precision = MLP_SWEEP_TRAINING["precision"]
 
-    def validate(self) -> None:
-        if not self.models:
-            raise ConfigError("models must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2")
-        check_no_repeats("models", self.models, "models=32k4s1-64k4s2,16k3s1")
-        check_no_repeats("mlp_models", self.mlp_models, "mlp_models=1000-1000,500")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "models": [MinItems(message="{name} must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2"),
+                   no_repeated_network("models=32k4s1-64k4s2,16k3s1")],
+        "mlp_models": [no_repeated_network("mlp_models=1000-1000,500")],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
+        "mlp_batch_size": [BATCH_SIZE],
+        "mlp_precision": [PRECISION],
+        **DATA_LIMITS,
+    }
+
+    def cross_check(self) -> None:
         for text in self.models:
             # parse_cnn names a bad spec; the meta-device build finds one that shrinks the image to nothing
             check_model_fits(parse_cnn(text), "models")
         for text in self.mlp_models:
             check_model_fits(parse_mlp(text), "mlp_models")
-        _cnn_config(self).validate()
-        _mlp_config(self).validate()
-        check_data_limits(self.train_limit, self.test_limit)
 
 
 def _profile(name: str) -> dict:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.data import load
-from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, build_cnn
 from mnistlab.models.inspect import (
     DreamConfig,
@@ -29,11 +29,11 @@ from mnistlab.models.inspect import (
     strongest_channel_share,
     summarise_filters,
 )
-from mnistlab.runtime import resolve_precision
+from mnistlab.runtime import PRECISION, resolve_precision
 from mnistlab.subrun import SubRun, Trained
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
-from mnistlab.tasks.common import CNN1_TRAINING, check_data_limits, classifier_run
-from mnistlab.train import Precision, TrainConfig
+from mnistlab.tasks.common import CNN1_TRAINING, DATA_LIMITS, classifier_run
+from mnistlab.train import BATCH_SIZE, EPOCHS, Precision, TrainConfig
 from mnistlab.viz import cnn_inside
 
 DIGITS = (2, 9)          # the brief's two classes
@@ -41,7 +41,7 @@ MIN_TEST_PER_CLASS = 892  # MNIST's rarest test class (5) has 892 images
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     image_rank: int = 0                                   # which test image of a class: 0 = its first in file order
     filter_summary: Literal["strongest", "mean"] = "strongest"
     filter_columns: int = 16
@@ -74,25 +74,28 @@ class Config:
                            octave_scale=self.octave_scale, lr=self.lr, jitter=self.jitter,
                            l2_weight=self.l2_weight, tv_weight=self.tv_weight, snapshots=self.snapshots)
 
-    def validate(self) -> None:
-        if not 0 <= self.image_rank < MIN_TEST_PER_CLASS:
-            raise ConfigError(f"image_rank must be between 0 and {MIN_TEST_PER_CLASS - 1} "
-                              f"(the test set's rarest digit has {MIN_TEST_PER_CLASS} images)")
-        if self.filter_summary not in ("strongest", "mean"):
-            raise ConfigError(f"unknown filter_summary {self.filter_summary!r}; choose strongest or mean")
-        if not (4 <= self.filter_columns <= 64 and 4 <= self.map_columns <= 64):
-            raise ConfigError("filter_columns and map_columns must be between 4 and 64")
-        if not 0 < self.noise_amplitude <= 1:
-            raise ConfigError(f"noise_amplitude must be in (0, 1], got {self.noise_amplitude}")
-        if not 2 <= self.snapshots <= 10:
-            raise ConfigError("snapshots must be between 2 and 10")
-        if not 0 <= self.grid_source_digit <= 9:
-            raise ConfigError(f"grid_source_digit must be a digit 0-9, got {self.grid_source_digit}")
-        dream = self.dream()
-        dream.validate()
-        dream.octave_sizes(28)
-        check_data_limits(self.cnn_train_limit, self.cnn_test_limit)
-        self.cnn_run(0).train.validate()
+    # The dream's knobs are DreamConfig's (this task allows fewer snapshots); CNN-1's training knobs are
+    # TrainConfig's and the data limits Task 4's, each under this task's cnn_ name.
+    CONSTRAINTS: ClassVar[Constraints] = {
+        **DreamConfig.CONSTRAINTS,
+        "image_rank": [Interval(0, MIN_TEST_PER_CLASS - 1,
+                                message=f"{{name}} must be between 0 and {MIN_TEST_PER_CLASS - 1} (the test set's "
+                                        f"rarest digit has {MIN_TEST_PER_CLASS} images)")],
+        "filter_summary": [OneOf(("strongest", "mean"), message="unknown {name} {value!r}; choose strongest or mean")],
+        "filter_columns": [Interval(4, 64)],
+        "map_columns": [Interval(4, 64)],
+        "noise_amplitude": [Interval(0, 1, closed="right")],
+        "snapshots": [Interval(2, 10, message="{name} must be between 2 and 10")],
+        "grid_source_digit": [Interval(0, 9, message="{name} must be a digit 0-9, got {value}")],
+        "cnn_epochs": [EPOCHS],
+        "cnn_batch_size": [BATCH_SIZE],
+        "cnn_precision": [PRECISION],
+        "cnn_train_limit": DATA_LIMITS["train_limit"],
+        "cnn_test_limit": DATA_LIMITS["test_limit"],
+    }
+
+    def cross_check(self) -> None:
+        self.dream().octave_sizes(28)  # refuses octaves that shrink the image below 4 pixels
 
 
 def _cnn_profile(profile: str) -> dict:

@@ -14,20 +14,29 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
-from mnistlab.errors import ConfigError
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task, shorten
-from mnistlab.tasks.common import check_data_limits
-from mnistlab.train import MAX_BATCH, Precision, TrainConfig, count_parameters, fit, precision_words, predict_logits
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
+from mnistlab.train import (
+    BATCH_SIZE,
+    MAX_BATCH,
+    Precision,
+    TrainConfig,
+    count_parameters,
+    fit,
+    precision_words,
+    predict_logits,
+)
 from mnistlab.viz.confusion import confusion_matrix
 from mnistlab.viz.mtl import plot_curves, plot_errors, plot_lambda
 from mnistlab.weighting import LEARNED, effective_lambda, make_weighting, weighting_class
@@ -37,7 +46,7 @@ TASK_NAMES, TASK_WORDS = ("item", "group"), ("items", "groups")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Constrained):
     lambdas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     strategies: tuple[str, ...] = LEARNED
     epochs: int = 5
@@ -61,28 +70,21 @@ class Config:
     train_limit: int | None = None
     test_limit: int | None = None
 
-    def validate(self) -> None:
-        if not self.lambdas:
-            raise ConfigError("task6 needs at least one lambda")
-        if any(not 0 <= lam <= 1 for lam in self.lambdas):
-            raise ConfigError(f"every lambda must be between 0 and 1, got {shorten(str(list(self.lambdas)))}")
-        if len(set(self.lambdas)) != len(self.lambdas):
-            raise ConfigError(f"lambdas must not repeat, got {shorten(str(list(self.lambdas)))}")
-        bad = [s for s in self.strategies if s not in LEARNED]
-        if bad:
-            raise ConfigError(f"unknown weighting strategy {bad[0]!r}; choose from {', '.join(LEARNED)} "
-                              "(fixed weighting is set by lambdas)")
-        if any(not 1 <= b <= MAX_BATCH for b in self.batch_probe):
-            raise ConfigError(f"batch_probe sizes must be positive and at most {MAX_BATCH:,}, "
-                              f"got {shorten(str(list(self.batch_probe)))}")
-        self.train_config().validate()  # epochs, batch sizes, lr, schedule, augmentation, precision
-        check_data_limits(self.train_limit, self.test_limit)
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be between 0 and 1 (exclusive), got {self.val_fraction}")
-        n_train, n_val = self.split_sizes()
-        if n_train < 1 or n_val < 1:
-            raise ConfigError(f"val_fraction {self.val_fraction} of {n_train + n_val:,} training images leaves "
-                              f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "lambdas": [MinItems(message="task6 needs at least one lambda"),
+                    Each(Interval(0, 1), message="every lambda must be between 0 and 1, got {value}"),
+                    Distinct(message="{name} must not repeat, got {value}")],
+        "strategies": [Members(LEARNED, message="unknown weighting strategy {item!r}; choose from {choices} "
+                                                "(fixed weighting is set by lambdas)")],
+        "batch_probe": [Each(BATCH_SIZE, message=f"{{name}} sizes must be positive and at most {MAX_BATCH:,}, "
+                                                 "got {value}")],
+        **rules_of(TrainConfig, "epochs", "batch_size", "lr", "lr_schedule", "augment", "precision", "eval_batch_size"),
+        **DATA_LIMITS,
+        "val_fraction": [VAL_FRACTION],
+    }
+
+    def cross_check(self) -> None:
+        check_validation_split(self.val_fraction, *self.split_sizes())
 
     def split_sizes(self) -> tuple[int, int]:
         """(training, validation) image counts: validation is the last `val_fraction` of the training images."""
