@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from mnistlab.cache import SubRunCache
 from mnistlab.data.clocks import (
     ClockStyle,
     clock_parameters,
@@ -124,20 +125,25 @@ def test_each_variant_has_its_output_shapes_and_a_few_steps_lower_its_loss(varia
     assert losses[-1] < 0.7 * losses[0]
 
 
-def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx):
-    config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4)
+def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
+    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
+    config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
+                    unseen_images=20)
     config.validate()
     result = TASK.run(config, ctx)
     m = result.metrics
     for v in VARIANTS:
         assert 0 <= m[f"{v}_mae_minutes"] <= 360 and 0 <= m[f"{v}_within5"] <= m[f"{v}_within15"] <= 1
         assert m[f"{v}_params"] > 1000
+        assert 0 <= m[f"{v}_unseen_mae_minutes"] <= 360
     assert m["n_test"] == 30 and m["best_mae_minutes"] == min(m[f"{v}_mae_minutes"] for v in VARIANTS)
-    assert ctx.cache.misses == 1 + len(VARIANTS)  # the data set and one network per variant
+    assert ctx.cache.misses == len(VARIANTS)  # one network per variant (the data live in the local data cache)
+    assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 2  # own family + unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
     again = TASK.run(config, ctx)
-    assert ctx.cache.misses == 1 + len(VARIANTS) and ctx.cache.hits == 1 + len(VARIANTS)
+    assert ctx.cache.misses == len(VARIANTS) and ctx.cache.hits == len(VARIANTS)
     assert again.metrics == pytest.approx(m)
 
 

@@ -20,6 +20,7 @@ variant takes the tuple (hour, minute). Heads run in float32 even under bfloat16
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -48,42 +49,87 @@ def _conv(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
             nn.ReLU(inplace=True)]
 
 
-class ClockBackbone(nn.Sequential):
-    """A 5x5 stride-2 stem, then three stages of (3x3 stride 2, 3x3 stride 1) convolutions doubling the
-    width, BatchNorm and ReLU throughout, and global average pooling to 8 * width features.
+POOLS = ("avg", "grid2", "grid4", "grid8")
 
-    Global pooling, not a flatten, because the face sits anywhere in the image: what is worth knowing
-    (which way each hand points from the hub) is the same wherever the clock is, and the last stage's
-    receptive field (89 pixels) spans the hub and most of a hand on a 150-pixel image.
+
+@dataclass(frozen=True)
+class ClockModelSpec:
+    """The architecture of one clock reader: variant (head), backbone width and depth, pooling, CoordConv
+    input channels and an optional hidden layer between the pooled features and the heads."""
+
+    variant: str
+    width: int = 16
+    pool: str = "avg"
+    coord: bool = False
+    stages: int = 3
+    hidden: int = 0
+
+    def validate(self) -> None:
+        check_variant(self.variant)
+        if not 4 <= self.width <= 128:
+            raise ConfigError(f"width must be between 4 and 128 channels, got {self.width}")
+        if self.pool not in POOLS:
+            raise ConfigError(f"unknown pool {self.pool!r}; choose one of {', '.join(POOLS)}")
+        if not 1 <= self.stages <= 5:
+            raise ConfigError(f"stages must be between 1 and 5, got {self.stages}")
+        if not 0 <= self.hidden <= 4096:
+            raise ConfigError(f"hidden must be between 0 (none) and 4096 units, got {self.hidden}")
+
+    def build(self) -> ClockNet:
+        self.validate()
+        return ClockNet(self.variant, self.width, self.pool, self.coord, self.stages, self.hidden)
+
+
+class AddCoords(nn.Module):
+    """CoordConv: append the pixel's x and y (each in [-1, 1]) as two more input channels."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, _, h, w = x.shape
+        ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(n, 1, h, w)
+        xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(n, 1, h, w)
+        return torch.cat([x, xs, ys], 1)
+
+
+class ClockBackbone(nn.Sequential):
+    """A 5x5 stride-2 stem, then `stages` stages of (3x3 stride 2, 3x3 stride 1) convolutions doubling the
+    width, BatchNorm and ReLU throughout, then a pooling to features.
+
+    pool "avg": global average pooling to 8 * width features; "grid<k>": average pooling to a k x k map,
+    flattened, so the head still knows *where* on the image each feature fired.
     """
 
-    def __init__(self, width: int = 16):
-        layers = _conv(1, width, 5, 2)
+    def __init__(self, width: int = 16, pool: str = "avg", coord: bool = False, stages: int = 3):
+        layers: list[nn.Module] = [AddCoords()] if coord else []
+        layers += _conv(3 if coord else 1, width, 5, 2)
         c = width
-        for _ in range(3):
+        for _ in range(stages):
             layers += _conv(c, 2 * c, 3, 2) + _conv(2 * c, 2 * c, 3, 1)
             c *= 2
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        grid = 1 if pool == "avg" else int(pool.removeprefix("grid"))
+        layers += [nn.AdaptiveAvgPool2d(grid), nn.Flatten()]
         super().__init__(*layers)
-        self.features = c
+        self.features = c * grid * grid
 
 
 class ClockNet(nn.Module):
     """Backbone + the head(s) of one variant. forward() gives the raw outputs (a tuple for `multihead`);
     `minutes(outputs)` decodes them into minutes since 12 o'clock."""
 
-    def __init__(self, variant: str, width: int = 16):
+    def __init__(self, variant: str, width: int = 16, pool: str = "avg", coord: bool = False, stages: int = 3,
+                 hidden: int = 0):
         super().__init__()
         check_variant(variant)
         self.variant = variant
-        self.backbone = ClockBackbone(width)
+        self.backbone = ClockBackbone(width, pool, coord, stages)
         f = self.backbone.features
         sizes = {"regression": (1,), "classes24": (24,), "classes720": (720,), "multihead": (12, 1),
                  "sincos": (4,)}[variant]
+        self.neck = nn.Sequential(nn.Linear(f, hidden), nn.ReLU(inplace=True)) if hidden else nn.Identity()
+        f = hidden or f
         self.heads = nn.ModuleList(nn.Linear(f, s) for s in sizes)
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
-        features = self.backbone(x)
+        features = self.neck(self.backbone(x))
         with torch.autocast(device_type=x.device.type, enabled=False):
             outs = tuple(head(features.float()) for head in self.heads)
         return outs if len(outs) > 1 else outs[0]
@@ -170,5 +216,5 @@ def decode_minutes(variant: str, outputs: Tensor | tuple[Tensor, ...]) -> Tensor
     return torch.remainder(hour * 60 + minute, 720)
 
 
-__all__ = ["DIAL", "VARIANTS", "VARIANT_TITLES", "ClockBackbone", "ClockNet", "check_variant", "clock_objective",
+__all__ = ["DIAL", "POOLS", "VARIANTS", "VARIANT_TITLES", "ClockBackbone", "ClockModelSpec", "ClockNet", "check_variant", "clock_objective",
            "cyclic_square_loss", "decode_minutes", "variant_targets", "wrapped"]
