@@ -23,6 +23,7 @@ ticks, where there are any, give the rotation directly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -335,10 +336,9 @@ def cached_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = Cl
             (scratch / "meta.json").write_text(json.dumps(meta, indent=1))
             if folder.exists():  # a damaged copy (or one another process just finished): replace it
                 shutil.rmtree(folder, ignore_errors=True)
-            try:
+            # OSError: another process renamed its copy into place first, and theirs is as good.
+            with contextlib.suppress(OSError):
                 os.replace(scratch, folder)
-            except OSError:  # another process renamed its copy into place first: theirs is as good
-                pass
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     except OSError as exc:  # a read-only or full cache costs time, not the run
@@ -400,5 +400,5 @@ def hand_angles(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (labels[..., 0] + minutes / 60) * (math.pi / 6), minutes * (math.pi / 30)
 
 
-__all__ = ["FAMILIES", "MINUTES_PER_CYCLE", "TICK_STYLES", "ClockData", "ClockStyle", "cached_clocks", "clock_parameters",
-           "common_sense_error", "dataset_key", "generate_clocks", "hand_angles", "minutes_of"]
+__all__ = ["FAMILIES", "MINUTES_PER_CYCLE", "TICK_STYLES", "ClockData", "ClockStyle", "cached_clocks",
+           "clock_parameters", "common_sense_error", "dataset_key", "generate_clocks", "hand_angles", "minutes_of"]

@@ -216,5 +216,5 @@ def decode_minutes(variant: str, outputs: Tensor | tuple[Tensor, ...]) -> Tensor
     return torch.remainder(hour * 60 + minute, 720)
 
 
-__all__ = ["DIAL", "POOLS", "VARIANTS", "VARIANT_TITLES", "ClockBackbone", "ClockModelSpec", "ClockNet", "check_variant", "clock_objective",
-           "cyclic_square_loss", "decode_minutes", "variant_targets", "wrapped"]
+__all__ = ["DIAL", "POOLS", "VARIANTS", "VARIANT_TITLES", "ClockBackbone", "ClockModelSpec", "ClockNet",
+           "check_variant", "clock_objective", "cyclic_square_loss", "decode_minutes", "variant_targets", "wrapped"]
