@@ -10,7 +10,9 @@ import torch
 
 from mnistlab.cache import SubRunCache
 from mnistlab.data.clocks import (
+    ClockData,
     ClockStyle,
+    cached_clocks,
     clock_parameters,
     common_sense_error,
     generate_clocks,
@@ -18,7 +20,7 @@ from mnistlab.data.clocks import (
     minutes_of,
 )
 from mnistlab.errors import ConfigError
-from mnistlab.models.clock import VARIANTS, ClockNet, clock_objective, decode_minutes, variant_targets
+from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
 from mnistlab.tasks.clock import TASK, Config, clock_text
 
 
@@ -166,3 +168,51 @@ def test_generator_refuses_impossible_requests():
         generate_clocks(0, 32)
     with pytest.raises(ConfigError, match="max_rotation_deg"):
         generate_clocks(2, 32, style=ClockStyle(max_rotation_deg=30))
+
+
+def test_second_face_family_draws_numerals_and_keeps_the_first_family_unchanged():
+    ticks, labels = generate_clocks(8, 64, seed=5)
+    numerals, labels2 = generate_clocks(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert np.array_equal(labels, labels2)  # the same times, drawn another way
+    assert not np.array_equal(ticks, numerals)
+    again, _ = generate_clocks(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert numerals.tobytes() == again.tobytes()
+    p = clock_parameters(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert (p["ticks"] == 0).all() and (p["minute_len"] > p["hour_len"]).all() and (p["cap"] > 0).all()
+    with pytest.raises(ConfigError, match="family"):
+        ClockStyle(family="roman").validate()
+
+
+def test_clock_data_is_cached_locally_verified_and_regenerated_when_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    data = ClockData(n_images=12, image_size=32, style=ClockStyle(), n_test=4, seed=1, n_unseen=5)
+    images, labels = data.load()
+    assert images.shape == (12, 32, 32) and labels.shape == (12, 2)
+    expected, _ = generate_clocks(12, 32, seed=1)
+    assert np.array_equal(images, expected)
+    folders = list((tmp_path / "mnistlab" / "clocks").iterdir())
+    assert len(folders) == 1 and not any(p.name.startswith(".partial") for p in folders)
+    *_, info = cached_clocks(12, 32, 1, ClockStyle())
+    assert info["cached"]
+    damaged = folders[0] / "images.npy"
+    raw = bytearray(damaged.read_bytes())
+    raw[-1] ^= 0xFF
+    damaged.write_bytes(bytes(raw))
+    *_, info = cached_clocks(12, 32, 1, ClockStyle())
+    assert not info["cached"]  # the digest caught the flipped byte: generated again
+    assert np.array_equal(data.load()[0], expected)
+    u_images, _ = data.load_unseen()
+    assert u_images.shape == (5, 32, 32) and data.unseen_style().family == "numerals"
+
+
+def test_clock_model_spec_builds_every_pooling_and_refuses_bad_ones():
+    x = torch.rand(2, 1, 48, 48)
+    for pool in ("avg", "grid2", "grid4"):
+        for coord in (False, True):
+            model = ClockModelSpec("multihead", width=4, pool=pool, coord=coord, hidden=8).build()
+            hour, minute = model(x)
+            assert hour.shape == (2, 12) and minute.shape == (2, 1)
+    with pytest.raises(ConfigError, match="pool"):
+        ClockModelSpec("sincos", pool="max").build()
+    with pytest.raises(ConfigError, match="width"):
+        ClockModelSpec("sincos", width=2).build()
