@@ -129,6 +129,8 @@ class ClockNet(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(f, s) for s in sizes)
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
+        if not x.is_floating_point():  # uint8 grey levels: kept as bytes until here (a quarter of the memory)
+            x = x.float().div_(255)
         features = self.neck(self.backbone(x))
         with torch.autocast(device_type=x.device.type, enabled=False):
             outs = tuple(head(features.float()) for head in self.heads)
@@ -173,11 +175,26 @@ def _hand_angles(minutes: Tensor) -> tuple[Tensor, Tensor]:
     return m * (2 * math.pi / 720), torch.remainder(m, 60) * (2 * math.pi / 60)
 
 
-def clock_objective(variant: str):
-    """The loss of `variant` as the engine's objective: (outputs tuple, targets tuple) -> scalar."""
+def soft_minute_targets(minutes: Tensor, sigma: float, classes: int = 720) -> Tensor:
+    """A circular Gaussian over the `classes` minute classes around each true minute (rows sum to 1)."""
+    grid = torch.arange(classes, device=minutes.device, dtype=torch.float32)
+    gap = wrapped(grid[None, :] - minutes.float()[:, None], float(classes))
+    weights = torch.exp(-0.5 * (gap / sigma) ** 2)
+    return weights / weights.sum(1, keepdim=True)
+
+
+def clock_objective(variant: str, smooth: float = 0.0):
+    """The loss of `variant` as the engine's objective: (outputs tuple, targets tuple) -> scalar.
+
+    smooth > 0 (classes720 only): cross-entropy against a circular Gaussian of that many minutes around the
+    true minute instead of a one-hot target, so that a reading one minute off is a near miss, not a miss as
+    bad as six hours off, and each of the 720 classes learns from its neighbours' clocks too.
+    """
     check_variant(variant)
 
     def objective(outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
+        if variant == "classes720" and smooth > 0:
+            return F.cross_entropy(outputs[0].float(), soft_minute_targets(targets[0], smooth))
         if variant in ("classes24", "classes720"):
             return F.cross_entropy(outputs[0].float(), targets[0])
         if variant == "regression":
