@@ -8,6 +8,7 @@ common-sense error in minutes (the short way round the 12-hour dial, at most 360
 
 from __future__ import annotations
 
+import math
 import textwrap
 import time
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from mnistlab.models.clock import (
     POOLS,
     VARIANT_TITLES,
     VARIANTS,
+    ClockLoss,
     ClockModelSpec,
     check_variant,
-    clock_objective,
     decode_minutes,
     variant_targets,
 )
@@ -52,6 +53,10 @@ class Config:
     pool: str = "avg"               # how the last feature map becomes features (POOLS)
     coord: bool = False             # CoordConv: x and y as two more input channels
     hidden: int = 0                 # a hidden layer between features and heads (0: none)
+    stages: int = 3                 # stride-2 stages after the stem
+    downsample: int = 1             # average the input over k x k blocks before the stem (1: none)
+    warmup: float = 0.0             # share of all steps with a linear learning-rate warm-up
+    smooth720: float = 0.0          # 720 classes: soft targets, a circular Gaussian of this many minutes
     variants: tuple[str, ...] = VARIANTS
     max_rotation_deg: float = 15.0  # generator: the whole clock turned by up to this much
     noise_max: float = 12.0         # generator: pixel noise std drawn from U(2, noise_max) grey levels
@@ -84,6 +89,8 @@ class Config:
                               f"{self.noise_max}")
         if not 0 <= self.unseen_images <= 50_000:
             raise ConfigError(f"unseen_images must be between 0 (none) and 50,000, got {self.unseen_images}")
+        if not 0 <= self.smooth720 <= 60:
+            raise ConfigError(f"smooth720 must be between 0 (one-hot targets) and 60 minutes, got {self.smooth720}")
         if not 1 <= self.samples <= 48:
             raise ConfigError(f"samples must be between 1 and 48, got {self.samples}")
         self.style().validate()
@@ -102,11 +109,11 @@ class Config:
 
     def model_spec(self, variant: str) -> ClockModelSpec:
         return ClockModelSpec(variant=variant, width=self.width, pool=self.pool, coord=self.coord,
-                              hidden=self.hidden)
+                              hidden=self.hidden, stages=self.stages, downsample=self.downsample)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, precision=self.precision,
-                           lr_schedule=self.lr_schedule, channels_last=True)
+                           lr_schedule=self.lr_schedule, warmup=self.warmup, channels_last=True)
 
 
 PROFILES = {
@@ -123,6 +130,7 @@ def plan(config: Config, seed: int) -> list[SubRun]:
     """One sub-run per variant, all on the same generated data set."""
     data, cfg = config.data(seed), config.train_config()
     return [SubRun(kind="clock", model=config.model_spec(v), data=data, train=cfg, seed=seed,
+                   objective=ClockLoss(v, config.smooth720 if v == "classes720" else 0.0),
                    name=f"clock {VARIANT_TITLES[v]}") for v in config.variants]
 
 
@@ -151,10 +159,12 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
         record["test_mae"] = float(common_sense_error(pred, m_test).mean())
 
     result = fit(model, (x[:n_train], variant_targets(spec.variant, minutes[:n_train])), None, cfg, seed=run.seed,
-                 objective=clock_objective(spec.variant), desc=run.label, show_progress=env.show_progress,
+                 objective=run.objective.objective(), desc=run.label, show_progress=env.show_progress,
                  on_epoch=on_epoch)
     history = [{k: v for k, v in h.items() if not k.startswith("train_acc")} for h in result.history]
     arrays = {"pred_minutes": predicted_minutes(model, spec.variant, x_test, cfg).cpu().numpy().astype(np.float32),
+              "mirror_pred_minutes": predicted_minutes(model, spec.variant, x_test, cfg, mirror=True).cpu().numpy()
+              .astype(np.float32),
               "true_minutes": minutes_of(labels[n_train:]).astype(np.int16)}
     record = {"variant": spec.variant, "params": count_parameters(model), "history": history,
               "train_seconds": result.train_seconds, "data_seconds": data_seconds, "n_train": n_train,
@@ -172,10 +182,20 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
 KIND_CLOCK = SubRunKind(build=lambda run: run.model.build(), train=_train_clock)
 
 
-def predicted_minutes(model: nn.Module, variant: str, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    outputs = predict_logits(model, x, batch_size=min(cfg.eval_batch_size, 1000), precision=cfg.precision,
-                             channels_last=cfg.channels_last)
-    return decode_minutes(variant, outputs)
+def predicted_minutes(model: nn.Module, variant: str, x: torch.Tensor, cfg: TrainConfig,
+                      mirror: bool = False) -> torch.Tensor:
+    """The model's readings of `x` in minutes. mirror=True: also read the left-right mirror image, which
+    shows the time 720 - t (both hands' angles change sign; the clocks' rotation stays in range, their
+    tick pattern is symmetric), map it back, and take the circular mean of the two readings."""
+    kw = {"batch_size": min(cfg.eval_batch_size, 1000), "precision": cfg.precision,
+          "channels_last": cfg.channels_last}
+    pred = decode_minutes(variant, predict_logits(model, x, **kw))
+    if not mirror:
+        return pred
+    back = -decode_minutes(variant, predict_logits(model, x.flip(-1), **kw))
+    angle = torch.stack([pred, back]) * (2 * math.pi / 720)
+    mean = torch.atan2(angle.sin().mean(0), angle.cos().mean(0))
+    return torch.remainder(mean * (720 / (2 * math.pi)), 720)
 
 
 def clock_text(minutes: float) -> str:
@@ -265,6 +285,7 @@ def analyse(config: Config, ctx: Context) -> Result:
     errors: dict[str, np.ndarray] = {}
     preds: dict[str, np.ndarray] = {}
     unseen: dict[str, np.ndarray] = {}
+    mirrored: dict[str, np.ndarray] = {}
     true_test = np.zeros(0)
     for run in runs:
         v = run.model.variant
@@ -273,6 +294,9 @@ def analyse(config: Config, ctx: Context) -> Result:
         preds[v] = trained.arrays["pred_minutes"].astype(float)
         true_test = trained.arrays["true_minutes"].astype(int)
         errors[v] = np.asarray(common_sense_error(preds[v], true_test), dtype=float)
+        if "mirror_pred_minutes" in trained.arrays:
+            mirrored[v] = np.asarray(common_sense_error(trained.arrays["mirror_pred_minutes"].astype(float),
+                                                        true_test), dtype=float)
         if "unseen_pred_minutes" in trained.arrays:
             unseen[v] = np.asarray(common_sense_error(trained.arrays["unseen_pred_minutes"].astype(float),
                                                       trained.arrays["unseen_true_minutes"].astype(int)), dtype=float)
@@ -282,11 +306,14 @@ def analyse(config: Config, ctx: Context) -> Result:
         s = summarise(errors[v])
         per_epoch = records[v]["train_seconds"] / max(len(records[v]["history"]), 1)
         extra = {"unseen_mae_minutes": float(unseen[v].mean())} if v in unseen else {}
+        if v in mirrored:
+            extra["mirror_mae_minutes"] = float(mirrored[v].mean())
         for name, value in {**s, **extra, "params": records[v]["params"],
                             "train_seconds_per_epoch": per_epoch}.items():
             result.metrics[f"{v}_{name}"] = value
         rows.append([VARIANT_TITLES[v], records[v]["params"], round(s["mae_minutes"], 2), round(s["median_minutes"], 2),
                      round(s["within5"], 4), round(s["within15"], 4)]
+                    + ([round(float(mirrored[v].mean()), 2)] if mirrored else [])
                     + ([round(float(unseen[v].mean()), 2)] if unseen else []) + [round(per_epoch, 2)])
     ranked = sorted(config.variants, key=lambda v: errors[v].mean())
     best = ranked[0]
@@ -297,13 +324,16 @@ def analyse(config: Config, ctx: Context) -> Result:
         result.metrics["best_unseen_mae_minutes"] = float(unseen[best].mean())
     result.tables["variants"] = Table(
         ["variant", "parameters", "mean error, min", "median error, min", "within 5 min", "within 15 min"]
+        + (["mean error with mirror, min"] if mirrored else [])
         + (["unseen style, mean error, min"] if unseen else []) + ["train s/epoch"], rows,
         f"Five ways to read the clock, one backbone (width {config.width}, pooling {config.pool}), {config.epochs} "
         f"epoch(s) on {n_train:,} generated {config.image_size}x{config.image_size} clocks with tick faces; errors "
         f"on {n_test:,} test clocks of the same family"
         + (f" and on {config.unseen_images:,} clocks of an unseen style (numerals, tapered hands, hub cap)"
            if unseen else "")
-        + " (common-sense error: minutes the short way round the 12-hour dial, at most 360).")
+        + " (common-sense error: minutes the short way round the 12-hour dial, at most 360)"
+        + ("; 'with mirror': the mean of the readings of each test clock and of its mirror image, mapped back"
+           if mirrored else "") + ".")
 
     k = min(config.samples, n_test)
     images, _ = config.data(ctx.seed).load()  # the local data cache: read back, not generated again
@@ -317,18 +347,26 @@ def analyse(config: Config, ctx: Context) -> Result:
     if config.epochs > 1:
         result.figures.append(ctx.figure(plot_curves(records), "curves",
                                          "Test error and training loss after each epoch, per variant."))
-    result.text += clock_paragraphs(config, errors, preds, true_test, ranked, unseen)
+    result.text += clock_paragraphs(config, errors, preds, true_test, ranked, unseen, mirrored)
     return result
 
 
 def clock_paragraphs(config: Config, errors: dict[str, np.ndarray], preds: dict[str, np.ndarray],
-                     true: np.ndarray, ranked: list[str], unseen: dict[str, np.ndarray] | None = None) -> list[str]:
+                     true: np.ndarray, ranked: list[str], unseen: dict[str, np.ndarray] | None = None,
+                     mirrored: dict[str, np.ndarray] | None = None) -> list[str]:
     """The prose of the report, every number from this run."""
     best = ranked[0]
     e = errors[best]
     text = [f"Best: {VARIANT_TITLES[best]}, {e.mean():.1f} minutes mean common-sense error (median "
             f"{np.median(e):.1f}, {(e <= 5).mean():.0%} of test clocks within 5 minutes, {(e <= 15).mean():.0%} "
             f"within 15). A constant guess would be {CHANCE_MAE:.0f} minutes off on average."]
+    if mirrored and best in mirrored:
+        m = mirrored[best]
+        gain = e.mean() - m.mean()
+        text.append(f"Test-time mirror: a clock mirrored left-right shows 12:00 minus its time, so each test clock "
+                    f"was also read mirrored and the two readings averaged. For {VARIANT_TITLES[best]} that gave "
+                    f"{m.mean():.2f} minutes against {e.mean():.2f} from one reading"
+                    + (f" ({gain:.2f} minutes better)." if gain > 0 else f" ({-gain:.2f} minutes worse)."))
     if unseen and best in unseen:
         u = unseen[best]
         ratio = u.mean() / max(e.mean(), 1e-9)
