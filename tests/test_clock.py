@@ -131,7 +131,7 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
     ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
     config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
-                    unseen_images=20)
+                    unseen_images=20, downsample=1)
     config.validate()
     result = TASK.run(config, ctx)
     m = result.metrics
@@ -157,7 +157,9 @@ def test_variants_parse_from_the_command_line():
 @pytest.mark.parametrize("bad", [{"n_images": 10}, {"image_size": 8}, {"test_fraction": 1.0}, {"test_fraction": 0.001},
                                  {"variants": ("nope",)}, {"variants": ()}, {"variants": ("sincos", "sincos")},
                                  {"max_rotation_deg": 20.0}, {"noise_max": 1.0}, {"width": 2}, {"epochs": 0},
-                                 {"precision": "fp16"}, {"samples": 0}, {"second_hand_prob": 1.5}])
+                                 {"precision": "fp16"}, {"samples": 0}, {"second_hand_prob": 1.5},
+                                 {"pool": "max"}, {"downsample": 3, "image_size": 64}, {"smooth720": -1.0},
+                                 {"unseen_images": -1}])
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
