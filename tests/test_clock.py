@@ -21,7 +21,8 @@ from mnistlab.data.clocks import (
 )
 from mnistlab.errors import ConfigError
 from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
-from mnistlab.tasks.clock import TASK, Config, clock_text
+from mnistlab.subrun import Env, execute
+from mnistlab.tasks.clock import TASK, Config, clock_text, plan
 
 
 def test_generator_is_deterministic_per_seed_and_labels_are_in_range():
@@ -218,3 +219,36 @@ def test_clock_model_spec_builds_every_pooling_and_refuses_bad_ones():
         ClockModelSpec("sincos", pool="max").build()
     with pytest.raises(ConfigError, match="width"):
         ClockModelSpec("sincos", width=2).build()
+
+
+def test_a_mirrored_clock_shows_twelve_minus_its_time():
+    style = ClockStyle(noise_std=(0.0, 0.0), second_hand_prob=0.0, max_rotation_deg=0.0)
+    images, labels = generate_clocks(30, 96, seed=7, style=style)
+    p = clock_parameters(30, 96, seed=7, style=style)
+    mirrored_minutes = (720 - minutes_of(labels)) % 720
+    hour_angle, minute_angle = hand_angles(np.stack([mirrored_minutes // 60, mirrored_minutes % 60], 1))
+    grid = np.arange(96) + 0.5
+    checked = 0
+    for i in range(30):
+        if p["ticks"][i] != 0 or _angular_gap(hour_angle[i], minute_angle[i]) < math.radians(40):
+            continue
+        image = images[i][:, ::-1]  # the mirror image, its centre mirrored with it
+        x, y = grid[None, :] - (96 - p["cx"][i]), grid[:, None] - p["cy"][i]
+        r, alpha = np.hypot(x, y), np.arctan2(x, -y)
+        inked = np.abs(image.astype(float) - p["face"][i]) > 0.6 * abs(p["ink"][i] - p["face"][i])
+        ring = inked & (np.abs(r - (p["hour_len"][i] + p["minute_len"][i]) / 2) < 1.0)
+        assert ring.sum() >= 1 and _angular_gap(alpha[ring], minute_angle[i]).max() < math.radians(15)
+        checked += 1
+    assert checked >= 3
+
+
+def test_training_on_mirror_images_doubles_the_training_clocks(ctx, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    config = Config(n_images=60, image_size=32, test_fraction=0.25, epochs=1, batch_size=16, width=4,
+                    variants=("sincos",), unseen_images=0, downsample=1, mirror_train=True)
+    config.validate()
+    (run,) = plan(config, 0)
+    outcome = execute(run, Env(device=torch.device("cpu"), show_progress=False))
+    steps = outcome.record["history"][0]
+    assert outcome.record["n_train"] == 45 and outcome.arrays["pred_minutes"].shape == (15,)
+    assert steps["train_loss"] > 0 and "unseen_mae" not in outcome.record

@@ -379,6 +379,10 @@ class ClockData:
     n_test: int
     seed: int
     n_unseen: int = 0
+    # Train on each training clock and on its left-right mirror image, which shows 12:00 minus its time (both
+    # hands' angles change sign, the rotation stays in range, tick faces are symmetric): twice the clocks for
+    # no generation time, and exact labels.
+    mirror_train: bool = False
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, size, size) uint8 and labels (n, 2), generated or read from the local cache."""

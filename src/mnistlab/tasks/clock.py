@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnistlab.data.clocks import ClockData, ClockStyle, common_sense_error, minutes_of
+from mnistlab.data.clocks import MINUTES_PER_CYCLE, ClockData, ClockStyle, common_sense_error, minutes_of
 from mnistlab.errors import ConfigError
 from mnistlab.models.clock import (
     POOLS,
@@ -108,6 +108,7 @@ class Config:
     noise_max: float = 12.0         # generator: pixel noise std drawn from U(2, noise_max) grey levels
     second_hand_prob: float = 0.5   # generator: share of clocks with a distractor hand
     unseen_images: int = 1000       # test clocks of the second face family (never trained on); 0: none
+    mirror_train: bool = False      # also train on every training clock's mirror image (time 12:00 - t)
     samples: int = 12               # test clocks in the sample figure
 
     def validate(self) -> None:
@@ -154,7 +155,7 @@ class Config:
 
     def data(self, seed: int) -> ClockData:
         return ClockData(n_images=self.n_images, image_size=self.image_size, style=self.style(),
-                         n_test=self.n_test(), seed=seed, n_unseen=self.unseen_images)
+                         n_test=self.n_test(), seed=seed, n_unseen=self.unseen_images, mirror_train=self.mirror_train)
 
     def model_spec(self, variant: str) -> ClockModelSpec:
         return ClockModelSpec(variant=variant, width=self.width, pool=self.pool, coord=self.coord,
@@ -208,7 +209,11 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
         pred = predicted_minutes(model, spec.variant, x_test, cfg)
         record["test_mae"] = float(common_sense_error(pred, m_test).mean())
 
-    result = fit(model, (x[:n_train], variant_targets(spec.variant, minutes[:n_train])), None, cfg, seed=run.seed,
+    x_train, m_train = x[:n_train], minutes[:n_train]
+    if data.mirror_train:
+        x_train = torch.cat([x_train, x_train.flip(-1)])
+        m_train = torch.cat([m_train, torch.remainder(MINUTES_PER_CYCLE - m_train, MINUTES_PER_CYCLE)])
+    result = fit(model, (x_train, variant_targets(spec.variant, m_train)), None, cfg, seed=run.seed,
                  objective=run.objective.objective(), desc=run.label, show_progress=env.show_progress,
                  on_epoch=on_epoch)
     history = [{k: v for k, v in h.items() if not k.startswith("train_acc")} for h in result.history]
@@ -220,7 +225,7 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
               "train_seconds": result.train_seconds, "data_seconds": data_seconds, "n_train": n_train,
               "n_test": data.n_test}
     if data.n_unseen:
-        del x, x_test  # the unseen clocks need the memory more than the training images now
+        del x, x_test, x_train  # the unseen clocks need the memory more than the training images now
         u_images, u_labels = data.load_unseen()
         pred = predicted_minutes(model, spec.variant, _as_input(u_images, env.device), cfg).cpu().numpy()
         arrays["unseen_pred_minutes"] = pred.astype(np.float32)
@@ -380,7 +385,9 @@ def analyse(config: Config, ctx: Context) -> Result:
         + (["mean error with mirror, min"] if mirrored else [])
         + (["unseen style, mean error, min"] if unseen else []) + ["train s/epoch"], rows,
         f"Five ways to read the clock, one backbone (width {config.width}, pooling {config.pool}), {config.epochs} "
-        f"epoch(s) on {n_train:,} generated {config.image_size}x{config.image_size} clocks with tick faces; errors "
+        f"epoch(s) on {n_train:,} generated {config.image_size}x{config.image_size} clocks with tick faces"
+        + (" and their mirror images" if config.mirror_train else "")
+        + (f", read at {config.image_size // config.downsample} px" if config.downsample > 1 else "") + "; errors "
         f"on {n_test:,} test clocks of the same family"
         + (f" and on {config.unseen_images:,} clocks of an unseen style (numerals, tapered hands, hub cap)"
            if unseen else "")
