@@ -408,7 +408,24 @@ def analyse(config: Config, ctx: Context) -> Result:
         result.figures.append(ctx.figure(plot_curves(records), "curves",
                                          "Test error and training loss after each epoch, per variant."))
     result.text += clock_paragraphs(config, errors, preds, true_test, ranked, unseen, mirrored)
+    result.text.append(curve_paragraph(records))
     return result
+
+
+def curve_paragraph(records: dict[str, dict[str, Any]]) -> str:
+    """How each variant's test error moved over the epochs, and whether it left chance (every number from the
+    records of this run)."""
+    parts = []
+    for v, rec in records.items():
+        curve = [h["test_mae"] for h in rec["history"]]
+        left = next((i + 1 for i, e in enumerate(curve) if e < 0.75 * CHANCE_MAE), None)
+        parts.append(f"{VARIANT_TITLES[v]} {curve[0]:.1f} after epoch 1, {min(curve):.1f} at best, {curve[-1]:.1f} "
+                     f"at the end" + (f" (below 135, three quarters of chance, from epoch {left})" if left else
+                                      " (never below 135, three quarters of chance)"))
+    stuck = [VARIANT_TITLES[v] for v, rec in records.items()
+             if min(h["test_mae"] for h in rec["history"]) >= 0.75 * CHANCE_MAE]
+    return ("Test mean error per epoch: " + "; ".join(parts) + ". "
+            + (f"Still near chance: {', '.join(stuck)}." if stuck else "Every variant left chance."))
 
 
 def clock_paragraphs(config: Config, errors: dict[str, np.ndarray], preds: dict[str, np.ndarray],
