@@ -44,7 +44,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnistlab.data.clocks import MINUTES_PER_CYCLE, ClockData, ClockStyle, common_sense_error, minutes_of
+from mnistlab.data.clocks import (
+    MINUTES_PER_CYCLE,
+    ClockData,
+    ClockStyle,
+    clock_parameters,
+    common_sense_error,
+    minutes_of,
+)
 from mnistlab.errors import ConfigError
 from mnistlab.models.clock import (
     POOLS,
@@ -409,7 +416,41 @@ def analyse(config: Config, ctx: Context) -> Result:
                                          "Test error and training loss after each epoch, per variant."))
     result.text += clock_paragraphs(config, errors, preds, true_test, ranked, unseen, mirrored)
     result.text.append(curve_paragraph(records))
+    result.text.append(rotation_paragraph(config, ctx.seed, VARIANT_TITLES[best], errors[best], result.metrics))
     return result
+
+
+def rotation_paragraph(config: Config, seed: int, title: str, errors: np.ndarray, metrics: dict[str, float]) -> str:
+    """Where the large errors come from: the clock's rotation and whether its face has ticks (the generator's
+    draws of the test clocks, recomputed, not the images)."""
+    params = clock_parameters(config.n_images, config.image_size, seed, config.style())
+    n_train = config.n_images - config.n_test()
+    rotation = np.abs(np.degrees(params["rotation"][n_train:]))
+    ticks = params["ticks"][n_train:]
+    big = errors > 15
+    limit = config.max_rotation_deg
+    bands = [(0.0, limit / 3), (limit / 3, 2 * limit / 3), (2 * limit / 3, limit + 1e-9)]
+    shares = []
+    for i, (lo, hi) in enumerate(bands):
+        inside = (rotation >= lo) & (rotation < hi)
+        share = float(big[inside].mean()) if inside.any() else float("nan")
+        metrics[f"best_share_over15_rotation_band{i + 1}"] = share
+        shares.append(f"{share:.0%} of the clocks turned by {lo:.0f}-{min(hi, limit):.0f} degrees")
+    no_ticks = float(big[ticks == 0].mean()) if (ticks == 0).any() else float("nan")
+    with_ticks = float(big[ticks > 0].mean()) if (ticks > 0).any() else float("nan")
+    metrics["best_share_over15_no_ticks"], metrics["best_share_over15_ticks"] = no_ticks, with_ticks
+    margin = (15 * 12 / 11 - limit) * 11 / 12
+    hour_off = float(((errors[big] >= 45) & (errors[big] <= 75)).mean()) if big.any() else 0.0
+    metrics["best_share_of_large_errors_an_hour_off"] = hour_off
+    return (f"Where the large errors are: {title} was more than 15 minutes off on {big.mean():.0%} of the test clocks "
+            f"({', '.join(shares)}; {no_ticks:.0%} of the faces without ticks against {with_ticks:.0%} of those with "
+            f"them); {hour_off:.0%} of them are 45-75 minutes off, an hour wrong with the minute about right. The "
+            f"whole clock is turned "
+            f"by up to {limit:g} degrees, and a face without ticks shows its own 12 only through its hands: the hour "
+            f"hand's angle minus a twelfth of the minute hand's is 30 x hour + 11/12 x rotation, so the hour is "
+            f"decided by a margin of {margin:.1f} degrees of that difference for a clock turned by {limit:g} degrees "
+            f"(15 degrees for an upright one): a reader that is a degree or two off on the short hand reads the "
+            f"neighbouring hour.")
 
 
 def curve_paragraph(records: dict[str, dict[str, Any]]) -> str:
