@@ -13,6 +13,12 @@ ink on a light face or the reverse), a rim or none, ticks (none, 12, or 60 with 
 tails, a thin "second hand" at a random angle (a distractor: it carries no label information), a
 rotation of the whole clock by a small angle, and Gaussian pixel noise.
 
+A second face family (`ClockStyle.family="numerals"`) draws the same times differently: the numerals 1-12
+as segment digits instead of ticks, strongly tapered hands without tails under a hub cap of its own grey,
+shorter hands inside the ring of numerals and a thick rim. The clock task trains on the first family only
+and tests on this one as an "unseen style". `ClockData.load` keeps generated sets in the user cache
+(`cached_clocks`), verified by SHA-256, so any process that trains a clock sub-run gets the data itself.
+
 The label is always the clock's own reading, (hour 0-11, minute 0-59), whatever the rotation: a clock
 hung slightly askew still shows the time its hands say. The reading stays recoverable from the image:
 the minute hand is always longer and thinner than the hour hand, and with the hour hand at
