@@ -448,8 +448,8 @@ def rotation_paragraph(config: Config, seed: int, title: str, errors: np.ndarray
             f"whole clock is turned "
             f"by up to {limit:g} degrees, and a face without ticks shows its own 12 only through its hands: the hour "
             f"hand's angle minus a twelfth of the minute hand's is 30 x hour + 11/12 x rotation, so the hour is "
-            f"decided by a margin of {margin:.1f} degrees of that difference for a clock turned by {limit:g} degrees "
-            f"(15 degrees for an upright one): a reader that is a degree or two off on the short hand reads the "
+            f"decided by a margin of 15 degrees of that difference for an upright clock but of {margin:.1f} for one "
+            f"turned by {limit:g} degrees: near that limit a reader a degree or two off on the short hand reads the "
             f"neighbouring hour.")
 
 
