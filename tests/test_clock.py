@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from mnistlab.cache import SubRunCache
 from mnistlab.data.clocks import (
+    ClockData,
     ClockStyle,
+    cached_clocks,
     clock_parameters,
     common_sense_error,
     generate_clocks,
@@ -17,8 +20,9 @@ from mnistlab.data.clocks import (
     minutes_of,
 )
 from mnistlab.errors import ConfigError
-from mnistlab.models.clock import VARIANTS, ClockNet, clock_objective, decode_minutes, variant_targets
-from mnistlab.tasks.clock import TASK, Config, clock_text
+from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
+from mnistlab.subrun import Env, execute
+from mnistlab.tasks.clock import TASK, Config, clock_text, plan
 
 
 def test_generator_is_deterministic_per_seed_and_labels_are_in_range():
@@ -124,20 +128,25 @@ def test_each_variant_has_its_output_shapes_and_a_few_steps_lower_its_loss(varia
     assert losses[-1] < 0.7 * losses[0]
 
 
-def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx):
-    config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4)
+def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
+    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
+    config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
+                    unseen_images=20, downsample=1)
     config.validate()
     result = TASK.run(config, ctx)
     m = result.metrics
     for v in VARIANTS:
         assert 0 <= m[f"{v}_mae_minutes"] <= 360 and 0 <= m[f"{v}_within5"] <= m[f"{v}_within15"] <= 1
         assert m[f"{v}_params"] > 1000
+        assert 0 <= m[f"{v}_unseen_mae_minutes"] <= 360
     assert m["n_test"] == 30 and m["best_mae_minutes"] == min(m[f"{v}_mae_minutes"] for v in VARIANTS)
-    assert ctx.cache.misses == 1 + len(VARIANTS)  # the data set and one network per variant
+    assert ctx.cache.misses == len(VARIANTS)  # one network per variant (the data live in the local data cache)
+    assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 2  # own family + unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
     again = TASK.run(config, ctx)
-    assert ctx.cache.misses == 1 + len(VARIANTS) and ctx.cache.hits == 1 + len(VARIANTS)
+    assert ctx.cache.misses == len(VARIANTS) and ctx.cache.hits == len(VARIANTS)
     assert again.metrics == pytest.approx(m)
 
 
@@ -149,7 +158,9 @@ def test_variants_parse_from_the_command_line():
 @pytest.mark.parametrize("bad", [{"n_images": 10}, {"image_size": 8}, {"test_fraction": 1.0}, {"test_fraction": 0.001},
                                  {"variants": ("nope",)}, {"variants": ()}, {"variants": ("sincos", "sincos")},
                                  {"max_rotation_deg": 20.0}, {"noise_max": 1.0}, {"width": 2}, {"epochs": 0},
-                                 {"precision": "fp16"}, {"samples": 0}, {"second_hand_prob": 1.5}])
+                                 {"precision": "fp16"}, {"samples": 0}, {"second_hand_prob": 1.5},
+                                 {"pool": "max"}, {"downsample": 3, "image_size": 64}, {"smooth720": -1.0},
+                                 {"unseen_images": -1}])
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
@@ -160,3 +171,84 @@ def test_generator_refuses_impossible_requests():
         generate_clocks(0, 32)
     with pytest.raises(ConfigError, match="max_rotation_deg"):
         generate_clocks(2, 32, style=ClockStyle(max_rotation_deg=30))
+
+
+def test_second_face_family_draws_numerals_and_keeps_the_first_family_unchanged():
+    ticks, labels = generate_clocks(8, 64, seed=5)
+    numerals, labels2 = generate_clocks(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert np.array_equal(labels, labels2)  # the same times, drawn another way
+    assert not np.array_equal(ticks, numerals)
+    again, _ = generate_clocks(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert numerals.tobytes() == again.tobytes()
+    p = clock_parameters(8, 64, seed=5, style=ClockStyle(family="numerals"))
+    assert (p["ticks"] == 0).all() and (p["minute_len"] > p["hour_len"]).all() and (p["cap"] > 0).all()
+    with pytest.raises(ConfigError, match="family"):
+        ClockStyle(family="roman").validate()
+
+
+def test_clock_data_is_cached_locally_verified_and_regenerated_when_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    data = ClockData(n_images=12, image_size=32, style=ClockStyle(), n_test=4, seed=1, n_unseen=5)
+    images, labels = data.load()
+    assert images.shape == (12, 32, 32) and labels.shape == (12, 2)
+    expected, _ = generate_clocks(12, 32, seed=1)
+    assert np.array_equal(images, expected)
+    folders = list((tmp_path / "mnistlab" / "clocks").iterdir())
+    assert len(folders) == 1 and not any(p.name.startswith(".partial") for p in folders)
+    *_, info = cached_clocks(12, 32, 1, ClockStyle())
+    assert info["cached"]
+    damaged = folders[0] / "images.npy"
+    raw = bytearray(damaged.read_bytes())
+    raw[-1] ^= 0xFF
+    damaged.write_bytes(bytes(raw))
+    *_, info = cached_clocks(12, 32, 1, ClockStyle())
+    assert not info["cached"]  # the digest caught the flipped byte: generated again
+    assert np.array_equal(data.load()[0], expected)
+    u_images, _ = data.load_unseen()
+    assert u_images.shape == (5, 32, 32) and data.unseen_style().family == "numerals"
+
+
+def test_clock_model_spec_builds_every_pooling_and_refuses_bad_ones():
+    x = torch.rand(2, 1, 48, 48)
+    for pool in ("avg", "grid2", "grid4"):
+        for coord in (False, True):
+            model = ClockModelSpec("multihead", width=4, pool=pool, coord=coord, hidden=8).build()
+            hour, minute = model(x)
+            assert hour.shape == (2, 12) and minute.shape == (2, 1)
+    with pytest.raises(ConfigError, match="pool"):
+        ClockModelSpec("sincos", pool="max").build()
+    with pytest.raises(ConfigError, match="width"):
+        ClockModelSpec("sincos", width=2).build()
+
+
+def test_a_mirrored_clock_shows_twelve_minus_its_time():
+    style = ClockStyle(noise_std=(0.0, 0.0), second_hand_prob=0.0, max_rotation_deg=0.0)
+    images, labels = generate_clocks(30, 96, seed=7, style=style)
+    p = clock_parameters(30, 96, seed=7, style=style)
+    mirrored_minutes = (720 - minutes_of(labels)) % 720
+    hour_angle, minute_angle = hand_angles(np.stack([mirrored_minutes // 60, mirrored_minutes % 60], 1))
+    grid = np.arange(96) + 0.5
+    checked = 0
+    for i in range(30):
+        if p["ticks"][i] != 0 or _angular_gap(hour_angle[i], minute_angle[i]) < math.radians(40):
+            continue
+        image = images[i][:, ::-1]  # the mirror image, its centre mirrored with it
+        x, y = grid[None, :] - (96 - p["cx"][i]), grid[:, None] - p["cy"][i]
+        r, alpha = np.hypot(x, y), np.arctan2(x, -y)
+        inked = np.abs(image.astype(float) - p["face"][i]) > 0.6 * abs(p["ink"][i] - p["face"][i])
+        ring = inked & (np.abs(r - (p["hour_len"][i] + p["minute_len"][i]) / 2) < 1.0)
+        assert ring.sum() >= 1 and _angular_gap(alpha[ring], minute_angle[i]).max() < math.radians(15)
+        checked += 1
+    assert checked >= 3
+
+
+def test_training_on_mirror_images_doubles_the_training_clocks(ctx, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    config = Config(n_images=60, image_size=32, test_fraction=0.25, epochs=1, batch_size=16, width=4,
+                    variants=("sincos",), unseen_images=0, downsample=1, mirror_train=True)
+    config.validate()
+    (run,) = plan(config, 0)
+    outcome = execute(run, Env(device=torch.device("cpu"), show_progress=False))
+    steps = outcome.record["history"][0]
+    assert outcome.record["n_train"] == 45 and outcome.arrays["pred_minutes"].shape == (15,)
+    assert steps["train_loss"] > 0 and "unseen_mae" not in outcome.record

@@ -13,6 +13,12 @@ ink on a light face or the reverse), a rim or none, ticks (none, 12, or 60 with 
 tails, a thin "second hand" at a random angle (a distractor: it carries no label information), a
 rotation of the whole clock by a small angle, and Gaussian pixel noise.
 
+A second face family (`ClockStyle.family="numerals"`) draws the same times differently: the numerals 1-12
+as segment digits instead of ticks, strongly tapered hands without tails under a hub cap of its own grey,
+shorter hands inside the ring of numerals and a thick rim. The clock task trains on the first family only
+and tests on this one as an "unseen style". `ClockData.load` keeps generated sets in the user cache
+(`cached_clocks`), verified by SHA-256, so any process that trains a clock sub-run gets the data itself.
+
 The label is always the clock's own reading, (hour 0-11, minute 0-59), whatever the rotation: a clock
 hung slightly askew still shows the time its hands say. The reading stays recoverable from the image:
 the minute hand is always longer and thinner than the hour hand, and with the hour hand at
@@ -23,7 +29,15 @@ ticks, where there are any, give the rotation directly.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import json
 import math
+import os
+import shutil
+import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,10 +45,17 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import ConfigError, DataError
+from mnistlab.data.sources import cache_root
+from mnistlab.errors import ConfigError
+from mnistlab.store import _umask
 
 MINUTES_PER_CYCLE = 720  # 12 hours: an analogue clock cannot tell 3 am from 3 pm
 TICK_STYLES = ("none", "12", "60")
+# Face families: "ticks" (the training family: tick marks or none, capsule hands, a small hub) and
+# "numerals" (a second drawing, kept for testing a reader on a style it never saw: 1-12 in segment digits
+# instead of ticks, strongly tapered hands without tails under a large hub cap of its own grey, a thick rim,
+# shorter hands inside the ring of numerals).
+FAMILIES = ("ticks", "numerals")
 GENERATOR_VERSION = 1  # bump when a change to the drawing changes the images of a given seed
 _CHUNK = 256  # images drawn at once; part of the noise seeding, so fixed (not a tuning knob)
 
@@ -48,6 +69,7 @@ class ClockStyle:
     radius: tuple[float, float] = (0.36, 0.47)     # face radius / image side
     second_hand_prob: float = 0.5        # chance of a thin distractor hand at a random angle
     min_contrast: float = 70.0           # grey-level difference between face and ink, at least
+    family: str = "ticks"                # face family, one of FAMILIES
 
     def validate(self) -> None:
         if not 0 <= self.max_rotation_deg < 15 * 12 / 11:
@@ -62,6 +84,8 @@ class ClockStyle:
                               f"got {self.radius}")
         if not 0 <= self.second_hand_prob <= 1:
             raise ConfigError(f"second_hand_prob must be in [0, 1], got {self.second_hand_prob}")
+        if self.family not in FAMILIES:
+            raise ConfigError(f"unknown clock face family {self.family!r}; choose one of {', '.join(FAMILIES)}")
         if not 20 <= self.min_contrast <= 180:
             raise ConfigError(f"min_contrast must be between 20 and 180 grey levels, got {self.min_contrast}")
 
@@ -119,6 +143,20 @@ def _draw_params(n: int, size: int, style: ClockStyle, rng: np.random.Generator)
     p["second_angle"] = u(0, 2 * np.pi, n)
     p["second_grey"] = np.clip(face + np.where(light, -1, 1) * u(40, 120, n), 0, 255)
     p["noise"] = u(*style.noise_std, n)
+    if style.family == "numerals":  # drawn after the rest, so the first family's draws stay as they were
+        p["ticks"] = np.zeros(n, dtype=np.int64)
+        p["rim"] = u(0.05, 0.09, n) * radius
+        p["numeral_h"] = u(0.13, 0.19, n) * radius       # glyph height
+        p["numeral_w"] = u(0.028, 0.04, n) * radius      # stroke width
+        p["numeral_r"] = u(0.74, 0.8, n) * radius        # glyph centres from the hub
+        p["hour_len"] = u(0.34, 0.46, n) * radius
+        p["hour_w"] = u(0.1, 0.15, n) * radius
+        p["minute_len"] = u(0.56, 0.66, n) * radius
+        p["minute_w"] = u(0.06, 0.09, n) * radius
+        p["taper"] = u(0.75, 0.95, n)
+        p["tail"] = np.zeros(n)
+        p["cap"] = u(0.09, 0.14, n) * radius
+        p["cap_grey"] = (face + ink) / 2 + u(-20, 20, n)
     return p
 
 
@@ -150,6 +188,40 @@ def _tick_distance(r: np.ndarray, alpha: np.ndarray, count: int, outer: np.ndarr
     return np.maximum(across - half, radial)
 
 
+# Seven-segment digits: segments as (u0, v0, u1, v1) in a glyph of width 1 and height 2 centred on 0, and
+# which of them (a = top, then clockwise, g = middle) each digit lights.
+_SEGMENTS = {"a": (-0.5, -1, 0.5, -1), "b": (0.5, -1, 0.5, 0), "c": (0.5, 0, 0.5, 1), "d": (-0.5, 1, 0.5, 1),
+             "e": (-0.5, 0, -0.5, 1), "f": (-0.5, -1, -0.5, 0), "g": (-0.5, 0, 0.5, 0)}
+_DIGITS = {"0": "abcdef", "1": "bc", "2": "abged", "3": "abgcd", "4": "fgbc", "5": "afgcd", "6": "afgedc",
+           "7": "abc", "8": "abcdefg", "9": "abcdfg"}
+
+
+def _numeral_distance(x: np.ndarray, y: np.ndarray, rot: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
+    """Signed distance to the numerals 1-12, upright in the clock's own frame, as segment digits."""
+    def col(name: str) -> np.ndarray:
+        return p[name].astype(np.float32)[:, None, None]
+
+    half_h, stroke, ring = col("numeral_h") / 2, col("numeral_w"), col("numeral_r")
+    glyph_w = 0.55 * half_h * 2
+    best = np.full(np.broadcast_shapes(x.shape, y.shape), np.inf, dtype=np.float32)
+    cos_r, sin_r = np.cos(rot), np.sin(rot)
+    for hour in range(1, 13):
+        angle = hour * (np.pi / 6) + rot
+        dx, dy = x - ring * np.sin(angle), y + ring * np.cos(angle)
+        u, v = dx * cos_r + dy * sin_r, -dx * sin_r + dy * cos_r  # into the clock's upright frame
+        text = str(hour)
+        for i, digit in enumerate(text):
+            shift = (i - (len(text) - 1) / 2) * 1.5  # glyph widths between the centres of two digits
+            for seg in _DIGITS[digit]:
+                u0, v0, u1, v1 = _SEGMENTS[seg]
+                lo_u, hi_u = (min(u0, u1) + shift) * glyph_w, (max(u0, u1) + shift) * glyph_w
+                lo_v, hi_v = min(v0, v1) * half_h, max(v0, v1) * half_h
+                d = np.hypot(np.maximum(np.maximum(lo_u - u, u - hi_u), 0),
+                             np.maximum(np.maximum(lo_v - v, v - hi_v), 0))
+                np.minimum(best, d, out=best)
+    return best - stroke / 2
+
+
 def _render_chunk(p: dict[str, np.ndarray], size: int, noise: np.random.Generator) -> np.ndarray:
     def col(name: str) -> np.ndarray:
         return p[name].astype(np.float32)[:, None, None]
@@ -174,6 +246,8 @@ def _render_chunk(p: dict[str, np.ndarray], size: int, noise: np.random.Generato
     minute_ticks = _coverage(_tick_distance(r, alpha, 60, outer, 0.45 * col("tick_len"), 0.5 * col("tick_w")))
     tick_cov = np.where(ticks == 2, np.maximum(hour_ticks, minute_ticks), np.where(ticks == 1, hour_ticks, 0.0))
     img += tick_cov * (ink - img)
+    if "numeral_h" in p:
+        img += _coverage(_numeral_distance(x, y, rot, p)) * (ink - img)
 
     hours = col("hour") + col("minute") / 60
     taper, tail = col("taper"), col("tail")
@@ -184,7 +258,11 @@ def _render_chunk(p: dict[str, np.ndarray], size: int, noise: np.random.Generato
                                  (col("minute") * (np.pi / 30), "minute_len", "minute_w")):
         cov = _coverage(_hand_distance(x, y, angle + rot, col(length), col(width), taper, tail))
         img += cov * (ink - img)
-    img += _coverage(r - 0.6 * col("hour_w")) * (ink - img)  # the hub over the hands' roots
+    if "cap" in p:  # a hub cap of its own grey, with an ink ring
+        img += _coverage(r - col("cap")) * (ink - img)
+        img += _coverage(r - 0.8 * col("cap")) * (col("cap_grey") - img)
+    else:
+        img += _coverage(r - 0.6 * col("hour_w")) * (ink - img)  # the hub over the hands' roots
 
     img += noise.standard_normal(img.shape, dtype=np.float32) * col("noise")
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
@@ -221,38 +299,110 @@ def generate_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = 
 
 
 def dataset_key(n: int, size: int, seed: int, style: ClockStyle) -> dict[str, Any]:
-    """Everything that determines the generated arrays: the sub-run cache key of a data set."""
+    """Everything that determines the generated arrays: the key of a data set in the local cache."""
     return {"kind": "clock-dataset", "generator_version": GENERATOR_VERSION, "n": n, "size": size, "seed": seed,
             "style": asdict(style)}
 
 
-def load_or_generate(cache, n: int, size: int = 150, seed: int = 0, style: ClockStyle = ClockStyle()) -> tuple[
-        np.ndarray, np.ndarray, dict[str, Any]]:
-    """The data set of `generate_clocks`, generated once and kept as .npy in a `SubRunCache`
-    (mnistlab.store): a rerun with the same parameters reads it back in well under a second.
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
 
-    Returns images, labels and the cache record ({'seconds': generation time, 'sha256_prefix'...}).
+
+def cached_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = ClockStyle(),
+                  root: Path | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The arrays of `generate_clocks(n, size, seed, style)`, kept in the user cache (not the results
+    folder, so a worker process or a Ray node that trains a clock sub-run gets its data itself).
+
+    The folder is named by a hash of `dataset_key` (generator version included), written atomically (a
+    scratch folder renamed into place) and verified on every read by the SHA-256 stored beside the
+    arrays; a damaged copy is generated again. Returns images, labels and {'seconds': generation time
+    (0 when read back), 'cached': bool}.
     """
     key = dataset_key(n, size, seed, style)
-
-    def compute(folder: Path) -> dict[str, Any]:
-        start = time.perf_counter()
-        images, labels = generate_clocks(n, size, seed, style)
-        seconds = time.perf_counter() - start
-        np.save(folder / "images.npy", images)
-        np.save(folder / "labels.npy", labels)
-        return {"seconds": seconds, "n": n, "size": size}
-
-    record = cache.get_or_run(key, compute)
-    folder = cache.folder(key)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    base = (root or cache_root()) / "clocks"
+    folder = base / digest
+    arrays = _read_cached(folder, key)
+    if arrays is not None:
+        return *arrays, {"seconds": 0.0, "cached": True}
+    start = time.perf_counter()
+    images, labels = generate_clocks(n, size, seed, style)
+    seconds = time.perf_counter() - start
     try:
+        base.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=base, prefix=f".partial-{os.getpid()}-"))
+        os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp's 0700 would hide a shared cache from its group
+        try:
+            np.save(scratch / "images.npy", images)
+            np.save(scratch / "labels.npy", labels)
+            meta = {"key": key, "sha256": {name: _sha256(scratch / name) for name in ("images.npy", "labels.npy")},
+                    "seconds": seconds}
+            (scratch / "meta.json").write_text(json.dumps(meta, indent=1))
+            if folder.exists():  # a damaged copy (or one another process just finished): replace it
+                shutil.rmtree(folder, ignore_errors=True)
+            # OSError: another process renamed its copy into place first, and theirs is as good.
+            with contextlib.suppress(OSError):
+                os.replace(scratch, folder)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    except OSError as exc:  # a read-only or full cache costs time, not the run
+        print(f"mnistlab: could not keep the clock data set in {base} ({exc}); it will be generated again",
+              file=sys.stderr)
+    return images, labels, {"seconds": seconds, "cached": False}
+
+
+def _read_cached(folder: Path, key: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("key") != json.loads(json.dumps(key)):
+            return None
+        for name, digest in meta["sha256"].items():
+            if _sha256(folder / name) != digest:
+                print(f"mnistlab: the cached clock data set in {folder} is damaged ({name}); generating it again",
+                      file=sys.stderr)
+                return None
         images, labels = np.load(folder / "images.npy"), np.load(folder / "labels.npy")
-    except (OSError, ValueError) as exc:
-        raise DataError(f"the cached clock data set in {folder} is unreadable ({exc}); delete that folder and "
-                        "run again") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    n, size = key["n"], key["size"]
     if images.shape != (n, size, size) or labels.shape != (n, 2):
-        raise DataError(f"the cached clock data set in {folder} has the wrong shape; delete it and run again")
-    return images, labels, record
+        return None
+    return images, labels
+
+
+@dataclass(frozen=True)
+class ClockData:
+    """The data of one clock sub-run: `n_images` clocks of `style` (the last `n_test` are the test split)
+    and, when n_unseen > 0, a test set of that many clocks of the other face family, never trained on."""
+
+    n_images: int
+    image_size: int
+    style: ClockStyle
+    n_test: int
+    seed: int
+    n_unseen: int = 0
+    # Train on each training clock and on its left-right mirror image, which shows 12:00 minus its time (both
+    # hands' angles change sign, the rotation stays in range, tick faces are symmetric): twice the clocks for
+    # no generation time, and exact labels.
+    mirror_train: bool = False
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Images (n, size, size) uint8 and labels (n, 2), generated or read from the local cache."""
+        images, labels, _ = cached_clocks(self.n_images, self.image_size, self.seed, self.style)
+        return images, labels
+
+    def unseen_style(self) -> ClockStyle:
+        other = "numerals" if self.style.family == "ticks" else "ticks"
+        return dataclasses.replace(self.style, family=other)
+
+    def load_unseen(self) -> tuple[np.ndarray, np.ndarray]:
+        """The other family's test clocks (a seed of their own, so no clock repeats a training clock's draw)."""
+        images, labels, _ = cached_clocks(self.n_unseen, self.image_size, self.seed + 1_000_003, self.unseen_style())
+        return images, labels
 
 
 def hand_angles(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,5 +412,5 @@ def hand_angles(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (labels[..., 0] + minutes / 60) * (math.pi / 6), minutes * (math.pi / 30)
 
 
-__all__ = ["MINUTES_PER_CYCLE", "TICK_STYLES", "ClockStyle", "clock_parameters", "common_sense_error", "dataset_key",
-           "generate_clocks", "hand_angles", "load_or_generate", "minutes_of"]
+__all__ = ["FAMILIES", "MINUTES_PER_CYCLE", "TICK_STYLES", "ClockData", "ClockStyle", "cached_clocks",
+           "clock_parameters", "common_sense_error", "dataset_key", "generate_clocks", "hand_angles", "minutes_of"]
