@@ -132,7 +132,7 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
     ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
     config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
-                    unseen_images=20, downsample=1)
+                    unseen_images=20, val_images=24, downsample=1)
     config.validate()
     result = TASK.run(config, ctx)
     m = result.metrics
@@ -140,9 +140,14 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
         assert 0 <= m[f"{v}_mae_minutes"] <= 360 and 0 <= m[f"{v}_within5"] <= m[f"{v}_within15"] <= 1
         assert m[f"{v}_params"] > 1000
         assert 0 <= m[f"{v}_unseen_mae_minutes"] <= 360
-    assert m["n_test"] == 30 and m["best_mae_minutes"] == min(m[f"{v}_mae_minutes"] for v in VARIANTS)
+    # The best variant is the one with the lowest error on the validation clocks, not on the test clocks.
+    val = {v: ctx.trained(run).record["val_mae"] for v, run in zip(VARIANTS, TASK.sub_runs(config, 0), strict=True)}
+    best = min(val, key=val.get)
+    assert m["n_test"] == 30 and m["best_chosen_on_validation"] == 1.0
+    assert m["best_mae_minutes"] == m[f"{best}_mae_minutes"]
+    assert result.text[0].startswith("Best (the lowest error on the validation clocks)")
     assert ctx.cache.misses == len(VARIANTS)  # one network per variant (the data live in the local data cache)
-    assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 2  # own family + unseen
+    assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 3  # own, validation, unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
     again = TASK.run(config, ctx)

@@ -4,7 +4,8 @@ import stat
 
 import pytest
 
-from mnistlab.store import SubRunCache, config_hash, read_json, to_jsonable, write_json
+from mnistlab.cache import SubRunCache
+from mnistlab.store import config_hash, read_json, to_jsonable, write_json
 
 
 def test_write_json_is_atomic_and_readable(tmp_path):
@@ -43,39 +44,16 @@ def test_to_jsonable_handles_numpy_and_torch():
         "a": 0.5, "b": 3, "c": [0, 1, 2]}
 
 
-def test_subrun_cache_hit_skips_work(tmp_path):
-    cache = SubRunCache(tmp_path / "cache")
-    calls = []
-
-    def compute(folder):
-        calls.append(folder)
-        (folder / "model.pt").write_text("weights")
-        return {"acc": 0.9}
-
-    assert cache.get_or_run({"model": "a"}, compute) == {"acc": 0.9}
-    assert cache.get_or_run({"model": "a"}, compute) == {"acc": 0.9}
-    assert len(calls) == 1 and (cache.hits, cache.misses) == (1, 1)
-    assert (cache.folder({"model": "a"}) / "model.pt").read_text() == "weights"
-    cache.get_or_run({"model": "b"}, compute)
-    assert len(calls) == 2
-
-
-def test_interrupted_subrun_leaves_nothing_and_resumes(tmp_path):
+def test_an_interrupted_entry_leaves_nothing_and_resumes(tmp_path):
+    """A cache entry is built in a scratch folder and renamed into place: Ctrl-C in the middle of one
+    leaves no partial entry, and the next run computes it (tests/test_subruns.py covers the rest)."""
     cache = SubRunCache(tmp_path / "cache")
 
     def interrupted(folder):
-        (folder / "half.pt").write_text("partial")
+        (folder / "half.npy").write_text("partial")
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        cache.get_or_run({"m": 1}, interrupted)
-    assert cache.lookup({"m": 1}) is None
-    assert list((tmp_path / "cache").iterdir()) == []  # the partial folder was removed
-    assert cache.get_or_run({"m": 1}, lambda folder: {"done": True}) == {"done": True}
-
-
-def test_damaged_record_is_recomputed(tmp_path):
-    cache = SubRunCache(tmp_path / "cache")
-    cache.get_or_run({"m": 1}, lambda folder: {"v": 1})
-    (cache.folder({"m": 1}) / "record.json").write_text("{not json")
-    assert cache.get_or_run({"m": 1}, lambda folder: {"v": 2}) == {"v": 2}
+        cache.memo("tsne", {"m": 1}, interrupted)
+    assert cache.entries() == [] and not list((tmp_path / "cache").glob(".partial-*"))
+    assert cache.memo("tsne", {"m": 1}, lambda folder: {"done": True})[0] == {"done": True}

@@ -11,9 +11,7 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,7 +19,8 @@ from typing import Any
 from mnistlab.atomic import atomic_file
 from mnistlab.errors import MnistlabError
 
-# Bump when a change to the code makes old cached sub-runs wrong.
+# Part of every stored result's run key (with the package version); sub-runs have their own versions,
+# one per kind, in mnistlab.subrun.KINDS.
 CACHE_VERSION = 1
 
 
@@ -101,56 +100,6 @@ def check_writable(folder: Path) -> None:
         raise MnistlabError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from None
 
 
-class SubRunCache:
-    """Finished sub-runs (one model of a sweep, say), stored under OUT/cache/<hash>/.
-
-    `get_or_run(key, compute)` returns the stored record when a sub-run with the
-    same key finished before; otherwise it calls `compute(folder)` with an empty
-    scratch folder (for checkpoints and the like), and publishes folder and
-    record together by renaming the folder into place. The cache is shared by
-    all tasks, so a model that two tasks both need (CNN-1 for Tasks 4 and 5) is
-    trained once.
-    """
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.hits = 0
-        self.misses = 0
-
-    def folder(self, key: Any) -> Path:
-        return self.root / config_hash(key)
-
-    def lookup(self, key: Any) -> dict | None:
-        record = self.folder(key) / "record.json"
-        if record.is_file():
-            try:
-                return read_json(record)["record"]
-            except (ValueError, KeyError):
-                return None
-        return None
-
-    def get_or_run(self, key: Any, compute: Callable[[Path], dict]) -> dict:
-        found = self.lookup(key)
-        if found is not None:
-            self.hits += 1
-            return found
-        self.misses += 1
-        self.root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=self.root, prefix=".partial-"))
-        try:
-            record = compute(scratch)
-            write_json(scratch / "record.json", {"key": key, "record": record})
-            final = self.folder(key)
-            if final.exists():  # a stale or damaged entry: replace it
-                shutil.rmtree(final)
-            os.replace(scratch, final)
-        finally:
-            if scratch.exists():
-                shutil.rmtree(scratch, ignore_errors=True)
-        return to_jsonable(record)
-
-
-# What a result.json may hold, key -> (type, what it should be); the first four it must hold.
 _REQUIRED_RESULT_FIELDS = ("task", "profile", "seed", "seconds")
 _RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "task": (str, "a task name"),

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +30,6 @@ from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
 from mnistlab.runtime import PRECISION, resolve_precision, thread_governor
-from mnistlab.store import SubRunCache
 
 Targets = Tensor | tuple[Tensor, ...]
 Objective = Callable[[tuple[Tensor, ...], tuple[Tensor, ...]], Tensor]
@@ -351,35 +349,4 @@ def _add_heads(record: dict[str, float], name: str, values: list[float]) -> None
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def train_or_load(
-    cache: SubRunCache,
-    key: dict[str, Any],
-    build: Callable[[], nn.Module],
-    train: Callable[[nn.Module], dict[str, Any]],
-    device: torch.device,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """Train a model once per key: a rerun (or another task with the same key) loads the checkpoint.
-
-    `train(model)` trains in place and returns a JSON-able record (history, metrics). The key must
-    describe everything that determines the weights: model spec, data, TrainConfig, seed.
-    """
-    trained: list[nn.Module] = []
-
-    def compute(folder: Path) -> dict[str, Any]:
-        model = build().to(device)
-        record = train(model)
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
-        trained.append(model)
-        return record
-
-    record = cache.get_or_run(key, compute)
-    if trained:  # just trained: no need to build the network again and reload what was saved
-        # ...but in the layout a loaded checkpoint has, so a first run and a cached rerun compute alike.
-        return trained[0].to(memory_format=torch.contiguous_format).eval(), record
-    model = build()
-    state = torch.load(cache.folder(key) / "model.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    return model.to(device).eval(), record
 

@@ -389,10 +389,18 @@ class ClockData:
     # hands' angles change sign, the rotation stays in range, tick faces are symmetric): twice the clocks for
     # no generation time, and exact labels.
     mirror_train: bool = False
+    # Clocks of the training family drawn with a seed of their own, scored once after training: the best
+    # variant is chosen on them, never on the test split.
+    n_val: int = 0
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, size, size) uint8 and labels (n, 2), generated or read from the local cache."""
         images, labels, _ = cached_clocks(self.n_images, self.image_size, self.seed, self.style)
+        return images, labels
+
+    def load_val(self) -> tuple[np.ndarray, np.ndarray]:
+        """The validation clocks: the training family, another seed, so none repeats a training clock's draw."""
+        images, labels, _ = cached_clocks(self.n_val, self.image_size, self.seed + 2_000_003, self.style)
         return images, labels
 
     def unseen_style(self) -> ClockStyle:
