@@ -9,6 +9,7 @@ that is still running are kept, so concurrent runs never delete each other's hal
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -86,3 +87,12 @@ def clean_stale_temps(folder: Path) -> list[Path]:
         except (OSError, ValueError, OverflowError):
             continue  # gone already, or not ours to remove
     return removed
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks (checkpoints and image sets run to hundreds of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -11,7 +11,6 @@ computed again.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import shutil
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from filelock import FileLock, Timeout
 
+from mnistlab.atomic import file_digest
 from mnistlab.store import _umask, read_json, write_json
 from mnistlab.subrun import MEMO_VERSIONS, Outcome, SubRun, Trained, canonical, key_hash
 
@@ -35,14 +35,6 @@ RECORD = "record.json"
 ARRAYS = "arrays.npz"
 MODEL = "model.pt"
 PARTIAL = ".partial-"
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.atomic import file_digest
 from mnistlab.data.sources import cache_root
 from mnistlab.errors import ConfigError
 from mnistlab.store import _umask
@@ -304,14 +305,6 @@ def dataset_key(n: int, size: int, seed: int, style: ClockStyle) -> dict[str, An
             "style": asdict(style)}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cached_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = ClockStyle(),
                   root: Path | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The arrays of `generate_clocks(n, size, seed, style)`, kept in the user cache (not the results
@@ -339,7 +332,7 @@ def cached_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = Cl
         try:
             np.save(scratch / "images.npy", images)
             np.save(scratch / "labels.npy", labels)
-            meta = {"key": key, "sha256": {name: _sha256(scratch / name) for name in ("images.npy", "labels.npy")},
+            meta = {"key": key, "sha256": {name: file_digest(scratch / name) for name in ("images.npy", "labels.npy")},
                     "seconds": seconds}
             (scratch / "meta.json").write_text(json.dumps(meta, indent=1))
             if folder.exists():  # a damaged copy (or one another process just finished): replace it
@@ -361,7 +354,7 @@ def _read_cached(folder: Path, key: dict[str, Any]) -> tuple[np.ndarray, np.ndar
         if meta.get("key") != json.loads(json.dumps(key)):
             return None
         for name, digest in meta["sha256"].items():
-            if _sha256(folder / name) != digest:
+            if file_digest(folder / name) != digest:
                 print(f"mnistlab: the cached clock data set in {folder} is damaged ({name}); generating it again",
                       file=sys.stderr)
                 return None
