@@ -165,7 +165,8 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     names = list(dict.fromkeys(name for name, _ in plans))
     start_all = time.perf_counter()
     finished = execute_plan(union, cache, executor=executor, device=device, data_dir=data_dir,
-                            show_progress=show_progress, task="+".join(names) if len(names) > 1 else names[0])
+                            show_progress=show_progress,
+                            task=", ".join(names) if len(names) <= 3 else f"{len(names)} tasks")
     plan_seconds = time.perf_counter() - start_all
     for task, config, key in todo:
         start = time.perf_counter()
