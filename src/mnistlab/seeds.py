@@ -104,7 +104,7 @@ def aggregate_metrics(seeds: Sequence[int], per_seed: Mapping[int, Mapping[str, 
     return out
 
 
-def key_metrics(contrasts: Sequence[Contrast], metrics: Mapping[str, Any], limit: int = 16) -> list[str]:
+def key_metrics(contrasts: Sequence[Contrast], metrics: Mapping[str, Any], limit: int = 40) -> list[str]:
     """The metrics a task's comparisons use, in order (else its test accuracies), for tables and figures."""
     names = list(dict.fromkeys(m for c in contrasts for m in (c.a.metric, c.b.metric) if m in metrics))
     if not names:
