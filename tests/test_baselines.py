@@ -1,4 +1,4 @@
-"""SPEC 8.4: the classic baselines' exact sizes, their layer outputs, Glorot init, and the task end to end."""
+"""Extension: the classic baselines' exact sizes, their layer outputs, Glorot init, and the task end to end."""
 
 from __future__ import annotations
 

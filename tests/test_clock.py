@@ -1,4 +1,4 @@
-"""SPEC 8.3: the clock generator, the common-sense error, the five read-out variants and the task end to end."""
+"""Extension: the clock generator, the common-sense error, the five read-out variants and the task end to end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 8.1: every study value builds what it says, the objectives and penalties, early stopping, the task."""
+"""Extension: every study value builds what it says, the objectives and penalties, early stopping, the task."""
 
 from __future__ import annotations
 

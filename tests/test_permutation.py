@@ -1,4 +1,4 @@
-"""SPEC 8.2: the fixed pixel permutation, the MLP's exact invariance to it, and the task end to end."""
+"""Extension: the fixed pixel permutation, the MLP's exact invariance to it, and the task end to end."""
 
 from __future__ import annotations
 

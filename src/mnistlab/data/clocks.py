@@ -1,4 +1,4 @@
-"""Tell-the-time (SPEC 8.3): a generated data set of analogue clock faces, and the common-sense error.
+"""Tell-the-time: a generated data set of analogue clock faces, and the common-sense error.
 
 Every clock is rendered analytically with NumPy: each pixel's signed distance to the face, the rim, the
 ticks and the hands is computed in closed form, and its coverage `clip(0.5 - distance, 0, 1)` is the

@@ -2,7 +2,7 @@
 
 Every file is checked against the SHA-256 of its *decompressed* content, so a
 re-compressed copy (Debian's, say) is as good as the original. The look-up
-order is SPEC section 1: explicit folder -> the repository's data/ -> the
+order: explicit folder -> the repository's data/ -> the
 user cache -> Debian's dataset-fashion-mnist -> the canonical mirrors.
 """
 

@@ -1,4 +1,4 @@
-"""Networks that read analogue clocks (SPEC 8.3): one small CNN backbone and five ways to phrase the answer.
+"""Networks that read analogue clocks: one small CNN backbone and five ways to phrase the answer.
 
 Every variant shares the backbone and differs only in its head, its loss and how its outputs are decoded
 into minutes since 12 o'clock (0-719), so they are compared by one metric, the common-sense error

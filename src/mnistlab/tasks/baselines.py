@@ -1,4 +1,4 @@
-"""Extension (SPEC 8.4): classic baselines and "manifold untangling".
+"""Extension: classic baselines and "manifold untangling".
 
 Three classic MNIST models, softmax regression (7,850 parameters), an MLP with one 100-unit sigmoid layer
 (79,510) and a sigmoid CNN with two 5x5 convolutions (366,806), trained with the one engine; then t-SNE

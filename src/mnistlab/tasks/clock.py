@@ -1,4 +1,4 @@
-"""Extension (SPEC 8.3): tell the time from generated analogue clocks, five ways to phrase the answer.
+"""Extension: tell the time from generated analogue clocks, five ways to phrase the answer.
 
 One generated data set (`mnistlab.data.clocks`), one small CNN backbone, and five heads
 (`mnistlab.models.clock`): cyclic regression, 24 and 720 classes, hour class + minute regression, and

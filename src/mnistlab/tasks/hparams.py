@@ -1,4 +1,4 @@
-"""Extension (SPEC 8.1): hyperparameter studies, one variable at a time against a reference model.
+"""Extension: hyperparameter studies, one variable at a time against a reference model.
 
 Two references, one small MLP and one small CNN, are trained on MNIST and Fashion-MNIST; each study
 changes exactly one thing about a reference (the weight initialisation, the optimiser, the pooling, ...)

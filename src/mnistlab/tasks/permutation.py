@@ -1,4 +1,4 @@
-"""Extension (SPEC 8.2): one fixed permutation of the 784 pixels, and the brief's MLP and CNN-1 retrained on it.
+"""Extension: one fixed permutation of the 784 pixels, and the brief's MLP and CNN-1 retrained on it.
 
 A fully connected network has no notion of which pixels are neighbours, so shuffling the pixel positions
 the same way in every image changes nothing it can use; a CNN's small kernels and pooling assume that
