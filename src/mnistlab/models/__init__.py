@@ -2,7 +2,19 @@
 
 from mnistlab.models.cnn import CNN1, CNNSpec, build_cnn, parse_cnn
 from mnistlab.models.mlp import MLP_BRIEF, MLPSpec, build_mlp, parse_mlp
-from mnistlab.models.summary import forward_macs, model_summary, summary_rows
+from mnistlab.models.summary import forward_macs, model_summary, spec_forward_macs, summary_rows
 
-__all__ = ["CNN1", "MLP_BRIEF", "CNNSpec", "MLPSpec", "build_cnn", "build_mlp", "forward_macs", "model_summary",
-           "parse_cnn", "parse_mlp", "summary_rows"]
+__all__ = [
+           "CNN1",
+           "MLP_BRIEF",
+           "CNNSpec",
+           "MLPSpec",
+           "build_cnn",
+           "build_mlp",
+           "forward_macs",
+           "model_summary",
+           "parse_cnn",
+           "parse_mlp",
+           "spec_forward_macs",
+           "summary_rows",
+]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -70,3 +73,10 @@ def forward_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -
         for h in hooks:
             h.remove()
     return total
+
+
+@cache
+def spec_forward_macs(spec: Any) -> int:
+    """`forward_macs` of the network a frozen spec (MLPSpec, CNNSpec) builds. Plans are made again for
+    every contrast and analysis, so each architecture is built and counted once, not once per plan."""
+    return forward_macs(spec.build(), spec.input_shape)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from mnistlab.constraints import Constraints, Distinct, Interval
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNN1, CNNSpec, MLPSpec
+from mnistlab.models import CNN1, CNNSpec, MLPSpec, spec_forward_macs
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
@@ -130,15 +130,8 @@ def classifier_run(spec: MLPSpec | CNNSpec, cfg: TrainConfig, *, seed: int, data
                      test_limit=test_limit, pixel_permutation_seed=permutation_seed)
     n_train = train_limit or 60_000
     return SubRun(kind="classifier", model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
-                  keep_checkpoint=keep_checkpoint, cost=training_flops(spec.build(), data, n_train, cfg.epochs))
-
-
-def training_flops(model: nn.Module, data: ImageData, n_train: int, epochs: int) -> float:
-    """About 3x the forward multiply-adds (x2 FLOPs each) per image, over all epochs."""
-    from mnistlab.models.summary import forward_macs
-
-    shape = (784,) if data.view == "flat" else (1, 28, 28)
-    return 6.0 * forward_macs(model, shape) * n_train * epochs
+                  # About 3x the forward multiply-adds (2 FLOPs each) per image, over all epochs.
+                  keep_checkpoint=keep_checkpoint, cost=6.0 * spec_forward_macs(spec) * n_train * cfg.epochs)
 
 
 def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

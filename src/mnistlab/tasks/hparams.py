@@ -30,7 +30,7 @@ from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, M
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
 from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
-from mnistlab.models import CNNSpec, MLPSpec, forward_macs
+from mnistlab.models import CNNSpec, MLPSpec, spec_forward_macs
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA
@@ -280,8 +280,7 @@ def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: st
     n_train, n_val = config.split_sizes()
     data = StudyData(dataset, recipe.spec.view, n_train, n_val, config.test_limit)
     # Cost at the epoch cap (early stopping usually ends sooner): an upper bound for plans.
-    cost = 6.0 * forward_macs(build_net(recipe), recipe.spec.input_shape) * n_train \
-        * config.max_epochs
+    cost = 6.0 * spec_forward_macs(recipe.spec) * n_train * config.max_epochs
     return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
                   name=name or f"{dataset} {recipe.family}", cost=cost)
 
