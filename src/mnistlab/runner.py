@@ -66,9 +66,9 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     from mnistlab.executors import InlineExecutor
 
     plan = list(dict.fromkeys(plan))
-    if executor is None:
-        executor = InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir,
-                                  show_progress=show_progress)
+    log = log or _stderr
+    inline = InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir, show_progress=show_progress)
+    executor = executor or inline
     cache.clean_partials()
     missing = [run for run in plan if not cache.has(run)]
     cache.hits += len(plan) - len(missing)
@@ -98,7 +98,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
             if bar.disable and show_progress is not False and len(claimed) > 1:  # no bar: one line per sub-run
                 elapsed = time.perf_counter() - start
                 eta = elapsed * (total_cost - done_cost) / done_cost if total_cost > 0 and done_cost > 0 else None
-                (log or _stderr)(f"{task or 'plan'}: {done}/{len(claimed)} sub-runs done ({run.label}), "
+                log(f"{task or 'plan'}: {done}/{len(claimed)} sub-runs done ({run.label}), "
                                  f"{elapsed:.0f} s elapsed" + (f", about {eta:.0f} s left" if eta is not None else ""))
 
         try:
@@ -109,11 +109,10 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
                 lock.release()
     busy_trained: list[SubRun] = []
     for run in busy:
-        (log or _stderr)(f"{task or 'plan'}: waiting for another process that is training {run.label}")
+        log(f"{task or 'plan'}: waiting for another process that is training {run.label}")
         with cache.lock(run.hash):
             if not cache.has(run):  # that process died before finishing: train it here
-                InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir,
-                               show_progress=show_progress).run([run], lambda r, o: cache.store(r, o, task=task))
+                inline.run([run], lambda r, o: cache.store(r, o, task=task))
                 cache.misses += 1
                 busy_trained.append(run)
             else:
