@@ -10,14 +10,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistlab.claims import PublishedClaim
 from mnistlab.data import load
 from mnistlab.errors import ConfigError
 from mnistlab.models import MLPSpec
+from mnistlab.stats import Comparison
 from mnistlab.tasks.hparams import (
     CNN_REFERENCE,
     CNN_STUDIES,
     MLP_REFERENCE,
     MLP_STUDIES,
+    REPORT_C_CLAIMS,
     TASK,
     Config,
     FamilyFindings,
@@ -191,7 +194,10 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     assert {"curves_mnist_mlp.png", "curves_fashion_mnist_cnn.png", "effects.png"} <= {
         p.name for p in ctx.out_dir.iterdir()}
     text = prose(compute_findings(config, ctx), config)
-    assert list(text) == ["mnist MLP", "mnist CNN", "fashion-mnist MLP", "fashion-mnist CNN", "stopping", "datasets"]
+    assert list(text) == ["mnist MLP", "mnist CNN", "fashion-mnist MLP", "fashion-mnist CNN", "stopping", "datasets",
+                          "report-c mlp", "report-c cnn"]
+    # the context runs the quick profile: Report C's claims are mapped, not judged
+    assert "are not judged" in text["report-c cnn"] and "agrees" not in text["report-c cnn"]
     assert text["mnist MLP"].startswith("mnist, MLP: the reference scored")
     assert f"{m['mnist_mlp_reference_test_acc']:.2%}" in text["mnist MLP"]
     assert result.text == list(text.values())
@@ -280,3 +286,152 @@ def test_hparams_prose_claims_follow_their_conditions():
     stop = prose(_hfindings(stopping=StoppingFindings(22, 0, None, 22, 22)), short)["stopping"]
     assert "none could stop early" in stop and "might have improved" not in stop and "median" not in stop
     assert "after 1 epoch without" in prose(_hfindings(), replace(BRIEF, patience=1))["stopping"]
+
+
+# ---- Report C's qualitative findings, judged on hand-made rows by paragraph id ---------------------------------
+
+
+def _value_row(study, label, dataset, acc, p, ref_acc, losses):
+    reference = label == study.reference
+    row = {"dataset": dataset, "study": study, "label": label, "family": study.family, "recipe": study.values[label],
+           "reference": reference, "test_acc": acc, "history": [{"val_loss": v} for v in losses]}
+    if not reference:  # a 95% interval of +-0.20 pp on every difference from the reference
+        row |= {"p": p, "comparison": Comparison(acc - ref_acc, 0.002, p, 10_000, "McNemar")}
+    return row
+
+
+def _study_rows(study, dataset="mnist", changes=None, ref_acc=0.98):
+    """One study's rows: every value at the reference's accuracy, not detectably different (p = 0.5), with the
+    same validation losses, unless `changes` gives a value's (accuracy, p[, validation losses])."""
+    rows = []
+    for label in study.values:
+        acc, p, *losses = (changes or {}).get(label, (ref_acc, 0.5))
+        rows.append(_value_row(study, label, dataset, acc, p, ref_acc, losses[0] if losses else (0.5, 0.3, 0.2)))
+    return rows
+
+
+def _report_c(*rows, smoke_test=False, family="mlp"):
+    return prose(_hfindings(rows=[r for study_rows in rows for r in study_rows], smoke_test=smoke_test),
+                 BRIEF)[f"report-c {family}"]
+
+
+def _sentence(text, claim):
+    """The sentence of `text` on Report C's `claim`, up to the next claim."""
+    start = text.index(f"Report C: '{claim}")
+    end = text.find("Report C: '", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+def test_report_c_zero_init_agrees_only_when_our_zero_init_is_detectably_worse():
+    worse = _report_c(_study_rows(MLP_STUDIES["init"], changes={"zeros": (0.1135, 1e-30)}))
+    assert worse.startswith("Beside Report C, MLP: Report C's qualitative findings, set against ours (Report C is a "
+                            "written solution of Leiden University's")
+    assert "so only the direction of each effect is compared" in worse
+    claim = _sentence(worse, "zero or constant weight initialisation fails")
+    assert claim == ("Report C: 'zero or constant weight initialisation fails' - ours: our MLP init study ('default' "
+                     "(reference), 'glorot', 'he', 'N(0, 1)', 'zeros'), without a constant non-zero initialisation. "
+                     "mnist: agrees, 'zeros' 11.35% vs 'default' 98.00%: -86.65 +- 0.20 pp (McNemar, p < 0.001). ")
+    alike = _report_c(_study_rows(MLP_STUDIES["init"], changes={"zeros": (0.979, 0.31)}))
+    assert ("mnist: differs, 'zeros' 97.90% vs 'default' 98.00%: -0.10 +- 0.20 pp (McNemar, p = 0.310)."
+            in _sentence(alike, "zero or constant weight initialisation fails"))
+    # a detectable difference for the better is no failure either
+    better = _report_c(_study_rows(MLP_STUDIES["init"], changes={"zeros": (0.985, 0.01)}))
+    assert "mnist: differs" in _sentence(better, "zero or constant weight initialisation fails")
+
+
+def test_report_c_claims_we_do_not_study_are_not_compared_and_say_what_we_study_instead():
+    text = _report_c(_study_rows(MLP_STUDIES["loss"]), _study_rows(MLP_STUDIES["init"]))
+    poisson = _sentence(text, "Poisson loss worst")
+    assert poisson.startswith("Report C: 'Poisson loss worst' - ours: our MLP loss study ('cross-entropy' "
+                              "(reference), 'CE, smoothing 0.1', 'MSE'), without a Poisson loss. mnist: not "
+                              "compared, our values instead: 'CE, smoothing 0.1' 98.00% vs 'cross-entropy' 98.00%")
+    # a study this run did not make cannot be compared either
+    assert "mnist: not compared, our dropout study was not part of this run." in text
+    assert "agrees" not in _sentence(text, "dropout 0.9 underfits, 0-0.5 alike")
+    # six claims on mnist: zero init differs (it is no worse here), the other five are not compared
+    assert text.endswith("In all, of 6 verdicts (claim x data set): 0 agree, 1 differ, 5 cannot be compared.")
+
+
+def test_report_c_fashion_mnist_claim_is_judged_on_fashion_mnist_only():
+    stride = CNN_STUDIES["stride"]
+    only_mnist = _report_c(_study_rows(stride), family="cnn")
+    claim = _sentence(only_mnist, "stride 8 about 5 points below stride 1 on Fashion-MNIST")
+    assert "fashion-mnist: not compared, fashion-mnist was not part of this run." in claim
+    assert "mnist: not compared, our values" not in claim
+    both = _report_c(_study_rows(stride), _study_rows(stride, "fashion-mnist", {"2, no pool": (0.88, 0.001)},
+                                                      ref_acc=0.9), family="cnn")
+    claim = _sentence(both, "stride 8 about 5 points below stride 1 on Fashion-MNIST")
+    assert ("without stride 8. fashion-mnist: not compared, our values instead: '2, no pool' 88.00% vs "
+            "'1 + max-pool' 90.00%: -2.00 +- 0.20 pp (McNemar, p = 0.001).") in claim
+
+
+def test_report_c_optimisers_converge_faster_by_epochs_to_a_common_validation_loss():
+    adaptive = (0.98, 0.5, (0.3, 0.1, 0.09, 0.1))
+    fast = _report_c(_study_rows(MLP_STUDIES["optimizer"], changes={
+        "sgd 0.01": (0.975, 0.01, (0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1, 0.095)),
+        "adam 1e-3": adaptive, "rmsprop 1e-3": adaptive}))
+    claim = _sentence(fast, "RMSprop/Adam/Nadam converge about 3x faster than SGD")
+    # the target is the higher of the two minima (SGD's 0.095): adam reaches it in epoch 3, SGD in epoch 8
+    assert ("mnist: agrees, to the validation loss both reach (0.0950) 'adam 1e-3' took 3 and 'sgd 0.01' 8 epochs "
+            "(2.7x); to the validation loss both reach (0.0950) 'rmsprop 1e-3' took 3") in claim
+    slow = _report_c(_study_rows(MLP_STUDIES["optimizer"], changes={
+        "sgd 0.01": (0.975, 0.01, (0.5, 0.2, 0.08)), "adam 1e-3": adaptive, "rmsprop 1e-3": adaptive}))
+    assert "mnist: differs, to the validation loss both reach (0.0900) 'adam 1e-3' took 3 and 'sgd 0.01' 3 epochs " \
+           "(1.0x)" in _sentence(slow, "RMSprop/Adam/Nadam converge about 3x faster than SGD")
+
+
+def test_report_c_batch_size_and_kernel_claims_follow_their_rules():
+    batch = MLP_STUDIES["batch_size"]
+    falls = _report_c(_study_rows(batch, changes={"16": (0.982, 0.2), "1024": (0.97, 0.001)}))
+    assert "mnist: agrees, '128' 98.00% vs '16' 98.20%" in _sentence(falls, "accuracy falls as batch size grows")
+    # a larger batch that is detectably better breaks the claim even though the largest is the worst
+    rises = _report_c(_study_rows(batch, changes={"16": (0.97, 0.001), "1024": (0.965, 0.001)}))
+    assert "mnist: differs" in _sentence(rises, "accuracy falls as batch size grows")
+    kernel = CNN_STUDIES["kernel"]
+    lower = _report_c(_study_rows(kernel, changes={"7x7": (0.97, 0.001, (0.2, 0.1, 0.12))}), family="cnn")
+    assert ("mnist: agrees, to the validation loss both reach (0.2000) '7x7' took 1 and '3x3' 3 epochs (3.0x); "
+            "'7x7' 97.00% vs '3x3' 98.00%: -1.00 +- 0.20 pp (McNemar, p = 0.001).") in lower
+    not_lower = _report_c(_study_rows(kernel, changes={"7x7": (0.98, 0.5, (0.2, 0.1, 0.12))}), family="cnn")
+    assert "mnist: differs" in _sentence(not_lower, "larger kernels converge faster but end lower")
+
+
+def test_report_c_within_a_threshold_fails_only_beyond_the_interval():
+    pooling = CNN_STUDIES["pooling"]
+    near = _report_c(_study_rows(pooling, changes={"none": (0.9745, 0.001)}), family="cnn")
+    # -0.55 pp, but within 0.4 pp once its +-0.20 pp interval is allowed for
+    assert "more than 0.4 pp from 'max' beyond its interval: none." in near
+    assert "mnist: agrees" in _sentence(near, "pooling changes accuracy by about 0.4 points or less")
+    far = _report_c(_study_rows(pooling, changes={"none": (0.973, 0.001)}), family="cnn")
+    assert "mnist: differs" in _sentence(far, "pooling changes accuracy by about 0.4 points or less")
+    assert "more than 0.4 pp from 'max' beyond its interval: 'none'." in far
+    # depth: against one layer, not the reference; '4' against '1' combines both intervals: +-0.28 pp
+    depth = _report_c(_study_rows(CNN_STUDIES["depth"], changes={"1": (0.979, 0.1), "4": (0.9825, 0.01)}),
+                      family="cnn")
+    claim = _sentence(depth, "one conv + pool layer within 0.2 points of deeper nets")
+    assert ("'4' 98.25% vs '1' 97.90%: +0.35 +- 0.28 pp (interval from both values' tests against the reference)"
+            in claim)
+    assert "'2' 98.00% vs '1' 97.90%: +0.10 +- 0.20 pp (McNemar, p = 0.100)" in claim and "mnist: agrees" in claim
+
+
+def test_report_c_paragraphs_state_no_findings_in_the_quick_profile():
+    text = _report_c(_study_rows(MLP_STUDIES["init"], changes={"zeros": (0.1135, 1e-30)}), smoke_test=True)
+    assert text.startswith("Beside Report C, MLP: in the quick profile (a smoke test: subsets and 1-2 epochs) "
+                           "Report C's qualitative findings are not judged; a full profile sets each against ours: "
+                           "'zero or constant weight initialisation fails' against our MLP init study")
+    assert not [word for word in ("agree", "differ", "not compared", "%") if word in text]
+    assert "report-c cnn" not in prose(_hfindings(rows=_study_rows(MLP_STUDIES["init"])), BRIEF)
+
+
+def test_every_report_c_claim_is_judged_on_the_values_its_study_declares():
+    """Every study on both datasets: each rule finds the labels it names (a KeyError otherwise) and judges."""
+    rows = [r for d in ("mnist", "fashion-mnist") for s in ALL_STUDIES for r in _study_rows(s, d)]
+    text = prose(_hfindings(rows=rows), BRIEF)
+    for family, claims in REPORT_C_CLAIMS.items():
+        assert len({c.id for c in claims}) == len(claims), family
+        paragraph = text[f"report-c {family.lower()}"]
+        verdicts = 2 * len(claims) - sum(c.datasets == ("fashion-mnist",) for c in claims)
+        assert f"In all, of {verdicts} verdicts" in paragraph, family
+        assert all(f"Report C: '{c.claim}'" in paragraph for c in claims)
+        assert "not part of this run" not in paragraph
+    with pytest.raises(ValueError, match="unknown source label 'Report Z'"):
+        PublishedClaim("x", "Report Z", "a claim", "ours", judge=lambda rows: None)

@@ -65,7 +65,8 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     assert {"examples.png", "accuracy.png", "accuracy_fashion_mnist.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert [row[0] for row in result.tables["accuracy"].rows] == ["mnist"] * 2 + ["fashion-mnist"] * 2
     text = prose(compute_findings(config, ctx), config)
-    assert list(text) == ["mnist mlp", "mnist cnn", "fashion-mnist mlp", "fashion-mnist cnn"]
+    assert list(text) == ["mnist mlp", "mnist cnn", "fashion-mnist mlp", "fashion-mnist cnn", "report-c"]
+    assert "are not judged" in text["report-c"]  # the context runs the quick profile
     assert result.text == list(text.values())
     # the CNN named is the one that ran (8k4s2-16k4s2), not the brief's CNN-1
     assert text["fashion-mnist cnn"].startswith("fashion-mnist: CNN 8k4s2-16k4s2 scored")
@@ -98,7 +99,7 @@ def _dataset(mlp_p=0.8, cnn_p=0.001, rewired=0.9810) -> DatasetFindings:
 
 def test_permutation_prose_quotes_the_findings():
     text = prose(Findings([_dataset()]), Config(datasets=("mnist",)))
-    assert list(text) == ["mnist mlp", "mnist cnn"]
+    assert list(text) == ["mnist mlp", "mnist cnn", "report-c"]
     assert text["mnist mlp"].startswith("mnist: the MLP scored 98.10% on original and 98.05% on permuted pixels "
                                         "(-0.05 pp; the 95% sampling interval of one such accuracy on 10,000 test "
                                         "images is about +/-0.3 pp). As it should be")
@@ -120,3 +121,46 @@ def test_permutation_prose_claims_follow_their_conditions():
     text = prose(Findings([replace(d, cnn=replace(d.cnn, name="CNN 8k5s2-16k3s2"))]), other)["mnist cnn"]
     assert text.startswith("mnist: CNN 8k5s2-16k3s2 scored") and "CNN-1" not in text
     assert "its 5x5 then 3x3 kernels" in text and "each first-layer kernel sees 25 scattered pixels" in text
+
+
+def _both(d: DatasetFindings) -> Findings:
+    return Findings([d, replace(d, dataset="fashion-mnist")])
+
+
+def test_report_c_permutation_claims_agree_when_the_cnn_loses_detectably_and_stays_far_above_chance():
+    text = prose(_both(_dataset()), Config())["report-c"]
+    assert text.startswith("Beside Report C: Report C's qualitative findings, set against ours (Report C is a written "
+                           "solution of Leiden University's")
+    assert ("Report C: 'MLP unaffected' - ours: our MLP trained on original and on permuted pixels, McNemar's test on "
+            "the same test images. mnist: agrees, the MLP scored 98.10% on original and 98.05% on permuted pixels "
+            "(-0.05 pp, McNemar, p = 0.800).") in text
+    assert ("mnist: agrees, the CNN scored 99.00% on original and 97.00% on permuted pixels (-2.00 pp, McNemar, "
+            "p = 0.001); its margin over chance (10%) went from 89.0 to 87.0 points, at least the 50% that 'well "
+            "above chance' asks. fashion-mnist: agrees,") in text
+    assert text.endswith("In all, of 4 verdicts (claim x data set): 4 agree, 0 differ, 0 cannot be compared.")
+
+
+def test_report_c_permutation_claims_differ_when_the_numbers_do():
+    config = Config()
+    undetected = prose(_both(_dataset(cnn_p=0.2)), config)["report-c"]
+    assert "mnist: differs, the CNN scored 99.00% on original and 97.00% on permuted pixels (-2.00 pp, McNemar, " \
+           "p = 0.200)" in undetected
+    d = _dataset(cnn_p=1e-40)
+    near_chance = prose(_both(replace(d, cnn=replace(d.cnn, permuted_test_acc=0.3))), config)["report-c"]
+    assert "mnist: differs" in near_chance and "went from 89.0 to 20.0 points, less than the 50%" in near_chance
+    assert "MLP unaffected" in near_chance and "mnist: agrees, the MLP" in near_chance
+    mlp_moved = prose(_both(_dataset(mlp_p=0.01)), config)["report-c"]
+    assert "mnist: differs, the MLP scored" in mlp_moved
+    # one data set: the CNN claim is about both, so Fashion-MNIST cannot be compared
+    one = prose(Findings([_dataset()]), Config(datasets=("mnist",)))["report-c"]
+    assert "fashion-mnist: not compared, fashion-mnist was not part of this run." in one
+    assert one.endswith("of 3 verdicts (claim x data set): 2 agree, 0 differ, 1 cannot be compared.")
+
+
+def test_report_c_permutation_paragraph_states_no_findings_in_the_quick_profile():
+    text = prose(Findings([_dataset()], smoke_test=True), Config(datasets=("mnist",)))["report-c"]
+    assert text == ("Beside Report C: in the quick profile (a smoke test: subsets and 1-2 epochs) Report C's "
+                    "qualitative findings are not judged; a full profile sets each against ours: 'MLP unaffected' "
+                    "against our MLP trained on original and on permuted pixels, McNemar's test on the same test "
+                    "images; 'CNN degrades on both data sets but stays well above chance' against our CNN trained on "
+                    "original and on permuted pixels, McNemar's test on the same test images.")

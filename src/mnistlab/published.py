@@ -22,17 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mnistlab.citations import SOURCES
 from mnistlab.tasks.base import Reference
 
 __all__ = ["PUBLISHED", "SOURCES", "Published", "references_for"]
-
-SOURCES: dict[str, str] = {
-    "Report A": "a group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",
-    "Report B": "another group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",
-    "Report C": "a written solution of Leiden University's 'Introduction to Deep Learning' Assignment 2 (2021), "
-                "Keras/TensorFlow",
-    "Report D": "a written solution of a 'Neural Networks and Deep Learning' practical (TP, 2018), Keras",
-}
 
 
 @dataclass

@@ -94,7 +94,8 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray, level: float = LEVEL) 
     return Comparison(diff, half, p, n, "McNemar")
 
 
-def _p(p: float) -> str:
+def p_text(p: float) -> str:
+    """A p-value as the report quotes it."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
@@ -105,7 +106,7 @@ def verdict(name_a: str, name_b: str, c: Comparison, scale: float = 100.0, unit:
     if math.isnan(c.p):
         return (f"{name_a} - {name_b} = {c.difference * scale:+.2f} {unit} in each of the {c.n} seeds (no spread "
                 f"between seeds, so no t-test: more seeds would tell)")
-    test = f"{c.test}, {_p(c.p)}"
+    test = f"{c.test}, {p_text(c.p)}"
     if c.significant and c.difference != 0:
         winner, loser = (name_a, name_b) if c.difference > 0 else (name_b, name_a)
         return f"{winner} beat {loser} by {abs(c.difference) * scale:.2f}{half} {unit} ({test}, {what})"
@@ -113,4 +114,4 @@ def verdict(name_a: str, name_b: str, c: Comparison, scale: float = 100.0, unit:
             f"({name_a} - {name_b} = {c.difference * scale:+.2f}{half} {unit}, {test})")
 
 
-__all__ = ["ALPHA", "LEVEL", "Comparison", "Interval", "mcnemar", "paired_test", "t_interval", "verdict"]
+__all__ = ["ALPHA", "LEVEL", "Comparison", "Interval", "mcnemar", "p_text", "paired_test", "t_interval", "verdict"]

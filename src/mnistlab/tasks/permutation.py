@@ -6,7 +6,8 @@ neighbouring pixels belong together, and lose that once the positions are shuffl
 networks are trained with exactly Task 3's and Task 4's recipes, so after those tasks they are cache hits.
 
 The analysis reads the networks into `Findings` (compute_findings, with ctx.compare's verdicts); metrics,
-tables, the figures (mnistlab.viz.permutation) and the prose (`prose`: paragraph id -> text) come from them.
+tables, the figures (mnistlab.viz.permutation) and the prose (`prose`: paragraph id -> text) come from them;
+the prose also judges Report C's two claims about the permutation on our numbers (`REPORT_C_CLAIMS`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnistlab.claims import PublishedClaim, Verdict, claims_paragraph
 from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems, rules_of
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.seeds import Arm, Contrast
-from mnistlab.stats import ALPHA
+from mnistlab.stats import ALPHA, p_text
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
@@ -177,10 +179,16 @@ class DatasetFindings:
         acc = self.mlp.test_acc
         return 100 * 1.96 * float(np.sqrt(acc * (1 - acc) / self.n_test))
 
+    def detected(self, net: NetFindings) -> bool:
+        """Whether the shuffle changed `net`'s test accuracy beyond chance: its McNemar test where it ran, else a
+        change wider than the sampling interval of one accuracy (the MLP's)."""
+        return net.p < ALPHA if not math.isnan(net.p) else abs(net.change_pp) > self.noise_pp
+
 
 @dataclass(frozen=True)
 class Findings:
     datasets: list[DatasetFindings]
+    smoke_test: bool = False  # the quick profile: its numbers test the machinery and state no findings
 
 
 def _net(family: str, nets: dict[bool, tuple[SubRun, dict[str, Any]]]) -> NetFindings:
@@ -219,7 +227,8 @@ def _dataset(config: Config, ctx: Context, dataset: str, permutation: torch.Tens
 
 def compute_findings(config: Config, ctx: Context) -> Findings:
     permutation = pixel_permutation(config.permutation_seed)
-    return Findings([_dataset(config, ctx, dataset, permutation) for dataset in config.datasets])
+    return Findings([_dataset(config, ctx, dataset, permutation) for dataset in config.datasets],
+                    smoke_test=ctx.profile == "quick")
 
 
 # ------------------------------------------------------------------------ metrics, tables, figures
@@ -268,7 +277,7 @@ def analyse(config: Config, ctx: Context) -> Result:
 
 def _mlp_text(d: DatasetFindings) -> str:
     mlp = d.mlp
-    detected = mlp.p < ALPHA if not math.isnan(mlp.p) else abs(mlp.change_pp) > d.noise_pp
+    detected = d.detected(mlp)
     same = abs(d.rewired - mlp.test_acc) * d.n_test <= 1  # at most one image, which rounding can flip
     return (
         f"{d.dataset}: the MLP scored {mlp.test_acc:.2%} on original and {mlp.permuted_test_acc:.2%} on permuted "
@@ -308,12 +317,50 @@ def _cnn_text(d: DatasetFindings, config: Config) -> str:
         "size.")
 
 
+# ------------------------------------------------------------------- beside Report C's qualitative findings
+
+CHANCE = 0.1  # ten classes in both data sets
+# "Well above chance": on permuted pixels the CNN keeps at least this share of its margin over chance on
+# original pixels - a loss of less than half the way down to guessing.
+WELL_ABOVE_CHANCE_SHARE = 0.5
+
+
+def _shuffle_words(net: NetFindings) -> str:
+    test = f"McNemar, {p_text(net.p)}" if not math.isnan(net.p) else "not tested"
+    return (f"the {net.family} scored {net.test_acc:.2%} on original and {net.permuted_test_acc:.2%} on permuted "
+            f"pixels ({net.change_pp:+.2f} pp, {test})")
+
+
+def _mlp_unaffected(d: DatasetFindings) -> Verdict:
+    return Verdict.of(not d.detected(d.mlp), _shuffle_words(d.mlp))
+
+
+def _cnn_degrades_above_chance(d: DatasetFindings) -> Verdict:
+    cnn = d.cnn
+    margin, kept = 100 * (cnn.test_acc - CHANCE), 100 * (cnn.permuted_test_acc - CHANCE)
+    well_above = margin > 0 and kept >= WELL_ABOVE_CHANCE_SHARE * margin
+    return Verdict.of(d.detected(cnn) and cnn.change_pp < 0 and well_above,
+                      f"{_shuffle_words(cnn)}; its margin over chance ({CHANCE:.0%}) went from {margin:.1f} to "
+                      f"{kept:.1f} points, {'at least' if well_above else 'less than'} the "
+                      f"{WELL_ABOVE_CHANCE_SHARE:.0%} that 'well above chance' asks")
+
+
+_OURS = "our {} trained on original and on permuted pixels, McNemar's test on the same test images"
+REPORT_C_CLAIMS: tuple[PublishedClaim[DatasetFindings], ...] = (
+    PublishedClaim("mlp", "Report C", "MLP unaffected", _OURS.format("MLP"), _mlp_unaffected),
+    PublishedClaim("cnn", "Report C", "CNN degrades on both data sets but stays well above chance",
+                   _OURS.format("CNN"), _cnn_degrades_above_chance, datasets=("mnist", "fashion-mnist")),
+)
+
+
 def prose(f: Findings, config: Config) -> dict[str, str]:
-    """Paragraphs by id: '<dataset> mlp' and '<dataset> cnn' for each dataset."""
+    """Paragraphs by id: '<dataset> mlp' and '<dataset> cnn' for each dataset, then 'report-c'."""
     out = {}
     for d in f.datasets:
         out[f"{d.dataset} mlp"] = _mlp_text(d)
         out[f"{d.dataset} cnn"] = _cnn_text(d, config)
+    out["report-c"] = claims_paragraph("Beside Report C", REPORT_C_CLAIMS, {d.dataset: d for d in f.datasets},
+                                       smoke_test=f.smoke_test)
     return out
 
 
