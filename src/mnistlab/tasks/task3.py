@@ -14,7 +14,7 @@ from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
     DATA_LIMITS,
     MLP_SWEEP,
@@ -27,6 +27,7 @@ from mnistlab.tasks.common import (
     epoch_table,
     no_repeated_network,
     per_epoch_seconds,
+    size_figure,
     slug,
     summary_table,
     sweep_curve_figures,
@@ -37,7 +38,6 @@ from mnistlab.tasks.common import (
     verdict_of,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
-from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
 PRECISION_QUESTION = "bf16 autocast vs fp32"
@@ -179,6 +179,11 @@ def _precision_table(first: dict[str, Any], fp32: dict[str, Any]) -> Table:
         "shared 2-core machine.")
 
 
+SIZE_TITLE = "MLPs: depth vs parameters vs accuracy"
+SIZE_CAPTION = ("Test accuracy and training time per epoch against parameter count; labels give the number of "
+                "weight layers.")
+
+
 def analyse(config: Config, ctx: Context) -> Result:
     findings = compute_findings(config, ctx)
     rows, first = list(findings.rows), findings.first
@@ -191,11 +196,13 @@ def analyse(config: Config, ctx: Context) -> Result:
     if findings.fp32 is not None:
         result.tables["precision"] = _precision_table(first, findings.fp32)
     result.figures += sweep_curve_figures(ctx, rows, "MLP")
-    result.figures.append(ctx.figure(
-        accuracy_vs_size({"MLP": rows}, "MLPs: depth vs parameters vs accuracy"),
-        "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count; labels give the "
-                            "number of weight layers."))
+    result.figures.append(size_figure(ctx, {"MLP": [_sweep(config, ctx.seed)]}, SIZE_TITLE, SIZE_CAPTION))
     return result
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: accuracy and time against size as means over the seeds, with 95% t-intervals."""
+    return [size_figure(ctx, {"MLP": [_sweep(config, s) for s in per_seed_metrics]}, SIZE_TITLE, SIZE_CAPTION)]
 
 
 def prose(f: Findings, config: Config) -> dict[str, str]:
@@ -286,4 +293,5 @@ TASK = Task(
     analyse=analyse,
     contrasts=contrasts,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
+    seed_figures=seed_figures,
 )
