@@ -96,7 +96,12 @@ def test_a_two_seed_run_writes_per_seed_and_aggregated_results(tmp_path, capsys)
     assert per[0] != per[1]  # two seeds, two networks
     assert (out / "task3" / "seeds.png").stat().st_size > 1000  # the error-bar figure
     assert (out / "task3" / "seed-1" / "curves_all.png").is_file()
-    assert [row[0] for row in result["tables"]["seeds"]["rows"]] == ["mlp_16_test_acc", "mlp_8_test_acc"]
-    assert result["comparisons"][0]["test"] == "paired t" and result["comparisons"][0]["n"] == 2
+    # bf16 where it is native: then the first MLP also ran in fp32, and that comparison is tested too
+    bf16 = result["config"]["precision"] == "bf16"
+    assert [row[0] for row in result["tables"]["seeds"]["rows"]] == (
+        ["mlp_16_test_acc", "mlp_8_test_acc"] + (["mlp_16_fp32_test_acc"] if bf16 else []))
+    assert [c["about"] for c in result["comparisons"]] == (
+        ["depth and width"] + (["bf16 autocast vs fp32"] if bf16 else []))
+    assert all(c["test"] == "paired t" and c["n"] == 2 for c in result["comparisons"])
     assert "quick profile" in result["text"][-1] and "test the machinery" in result["text"][-1]
     assert main([*args[:-1]]) == 0 and "up to date" in capsys.readouterr().out  # keyed by the seeds

@@ -182,8 +182,9 @@ def test_memo_caches_results_that_are_not_networks(tmp_path):
 
 def test_plan_and_cache_commands(tmp_path, capsys):
     out = tmp_path / "results"
+    # fp32 pinned: one network per model on every machine (in bf16 Task 3 also trains its first MLP in fp32)
     args = ["--profile", "quick", "--out", str(out), "--set", "models=16,8", "--set", "epochs=1",
-            "--set", "train_limit=300", "--set", "test_limit=200"]
+            "--set", "train_limit=300", "--set", "test_limit=200", "--set", "precision=fp32"]
     assert main(["plan", "task3", *args]) == 0
     text = capsys.readouterr().out
     assert text.count("classifier to train") == 2 and "2 distinct sub-run(s), 0 cached, 2 to train" in text

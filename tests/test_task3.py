@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import torch
 
+from mnistlab import runtime
 from mnistlab.errors import ConfigError
 from mnistlab.tasks import get_task
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.common import Verdict, curve_summary
-from mnistlab.tasks.task3 import TASK, Findings, prose
+from mnistlab.tasks.task3 import PRECISION_QUESTION, TASK, Findings, compute_findings, fp32_twin, prose
 
 TINY = {"models": ("32", "16-16"), "epochs": 1, "train_limit": 400, "test_limit": 200}
 
@@ -36,6 +39,42 @@ def test_runs_reports_and_skips_cached_sub_runs(ctx):
     again = TASK.run(config, ctx)  # the same sweep again: every model comes from the cache
     assert ctx.cache.misses == 2 and ctx.cache.hits == 2
     assert again.metrics["mlp_32_test_acc"] == result.metrics["mlp_32_test_acc"]
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_the_fp32_twin_is_planned_only_where_the_task_resolves_to_bf16(native, monkeypatch):
+    monkeypatch.setattr(runtime, "bf16_is_native", lambda device: native)
+    config = for_device(TASK.config("quick"), torch.device("cpu"))  # as the runner resolves "auto"
+    runs = TASK.sub_runs(config, 0)
+    assert len(runs) == len(config.models) + native
+    assert {r.train.precision for r in runs[:len(config.models)]} == {"bf16" if native else "fp32"}
+    assert [c.about for c in TASK.contrasts(config)].count(PRECISION_QUESTION) == native
+    if native:  # the same network, data, seed and recipe as the first MLP: only the precision differs
+        twin, first = runs[-1], runs[0]
+        assert twin == fp32_twin(config, 0)
+        assert (twin.model, twin.data, twin.seed) == (first.model, first.data, first.seed)
+        assert twin.train == replace(first.train, precision="fp32") and first.train.precision == "bf16"
+    pinned = TASK.config("quick", {"precision": "fp32"})  # fp32 asked for: nothing to compare it with
+    assert len(TASK.sub_runs(pinned, 0)) == len(pinned.models) and len(TASK.contrasts(pinned)) == 4
+
+
+def test_bf16_is_compared_with_fp32_on_the_same_network(ctx):
+    config = TASK.config("quick", {**TINY, "precision": "bf16"})
+    result = TASK.run(config, ctx)
+    assert ctx.cache.misses == 3  # the sweep's two MLPs and the first one again in fp32
+    m = result.metrics
+    speedup = m["fp32_over_bf16_seconds_per_epoch"]
+    assert speedup == pytest.approx(m["mlp_32_fp32_seconds_per_epoch"] / m["mlp_32_seconds_per_epoch"])
+    assert [row[:3] for row in result.tables["precision"].rows] == [
+        ["bf16 autocast", m["mlp_32_train_acc"], m["mlp_32_test_acc"]],
+        ["fp32", m["mlp_32_fp32_train_acc"], m["mlp_32_fp32_test_acc"]]]
+    outcome = ctx.compare(TASK.contrasts(config)[-1], m)
+    assert outcome.contrast.about == PRECISION_QUESTION and outcome.comparison.test == "McNemar"
+    text = prose(compute_findings(config, ctx), config)
+    assert list(text)[-1] == "precision" and result.text[-1] == text["precision"]
+    assert outcome.text in text["precision"] and "tested on this seed's test predictions" in text["precision"]
+    for accuracy in (m["mlp_32_test_acc"], m["mlp_32_fp32_test_acc"]):
+        assert f"{accuracy:.2%}" in text["precision"]
 
 
 @pytest.mark.parametrize(("override", "match"), [
@@ -90,6 +129,21 @@ def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
     assert "spans 2.20 percentage points" in text["sweep"]
     assert "The best is MLP 1000-1000-1000 (98.20%" in text["sweep"] and "smallest, MLP 64 (50,890" in text["sweep"]
     assert f.size.text in text["size"] and "tested on this seed's test predictions" in text["size"]
+
+
+def test_precision_paragraph_quotes_the_verdict_the_accuracies_and_the_computed_speedup():
+    f, config = _findings(), TASK.config("brief")
+    assert "precision" not in prose(f, config)  # no fp32 run beside the bf16 one: nothing is said
+    verdict = Verdict("no difference between MLP 1000-1000 bf16 autocast and MLP 1000-1000 fp32 is detectable ...")
+    fp32 = {**f.first, "test_acc": 0.979, "train_seconds": 30.0 * 6}  # 30 s per epoch against bf16's 12
+    text = prose(replace(f, fp32=fp32, precision=verdict), config)
+    assert list(text) == ["model", "curves", "sweep", "size", "precision"]
+    paragraph = text["precision"]
+    assert verdict.text in paragraph and "98.00%" in paragraph and "97.90%" in paragraph
+    assert "at 12 s per epoch" in paragraph and "at 30 s per epoch" in paragraph
+    assert "2.50x as fast as fp32" in paragraph
+    slower = prose(replace(f, fp32={**fp32, "train_seconds": 6.0 * 6}, precision=verdict), config)["precision"]
+    assert "at 0.50x the speed of fp32, slower" in slower and "as fast as" not in slower
 
 
 def test_one_epoch_has_no_curves_paragraph():

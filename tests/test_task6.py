@@ -288,6 +288,8 @@ def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx
     m = result.metrics
     assert 0 <= m["mtl_gradnorm_item_test_acc"] <= 1 and m["mtl_gradnorm_alpha"] == 1.5
     assert m["mtl_gradnorm_weight_0"] + m["mtl_gradnorm_weight_1"] == pytest.approx(2.0)
+    # the metric the multi-seed figure places it by (task6.seed_figures)
+    assert m["mtl_gradnorm_effective_lambda"] == pytest.approx(m["mtl_gradnorm_weight_0"] / 2.0)
     assert any(row[0] == "MTL GradNorm (Chen et al. 2018)" for row in result.tables["accuracy"].rows)
     assert [row[0] for row in result.tables["strategies"].rows] == ["GradNorm (Chen et al. 2018)"]
     text = _prose(config, ctx)

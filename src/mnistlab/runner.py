@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from mnistlab.progress import progress
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import config_hash, read_result, to_jsonable, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
-from mnistlab.tasks.base import Context, Result, Task, for_device
+from mnistlab.tasks.base import Context, Figure, Result, Task, for_device
 
 
 def result_path(out: Path, task_name: str) -> Path:
@@ -169,20 +170,12 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     plan_seconds = time.perf_counter() - start_all
     for task, config, key in todo:
         start = time.perf_counter()
-        per_seed: dict[int, Result] = {}
-        used_memos: list[str] = []
-        for s in seeds:
-            seed_everything(s)
-            folder = out / task.name if len(seeds) == 1 else out / task.name / f"seed-{s}"
-            ctx = Context(out_dir=folder, device=device, seed=s, profile=profile, cache=cache, data_dir=data_dir,
-                          show_progress=show_progress, tensorboard_dir=tensorboard_dir,
-                          finished={run: finished[run] for run in plans[(task.name, s)]})
-            ctx.out_dir.mkdir(parents=True, exist_ok=True)
-            per_seed[s] = task.analyse(config, ctx)
-            used_memos += ctx.memos
+        base = Context(out_dir=out / task.name, device=device, seed=seeds[0], profile=profile, cache=cache,
+                       data_dir=data_dir, show_progress=show_progress, tensorboard_dir=tensorboard_dir)
+        result, per_seed, used_memos = _analyse(task, config, base, {s: plans[(task.name, s)] for s in seeds},
+                                                finished)
         seconds = time.perf_counter() - start
         runs = list(dict.fromkeys(run for s in seeds for run in plans[(task.name, s)]))
-        result = per_seed[seeds[0]] if len(seeds) == 1 else _aggregate(task, config, per_seed, seeds, out / task.name)
         histories = {(r.label if len(seeds) == 1 else f"{r.label} seed {s}"): finished[r].record["history"]
                      for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
         write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
@@ -229,12 +222,50 @@ def _merged(runs) -> list[SubRun]:
     return list(out.values())
 
 
+def _analyse(task: Task, config: Any, base: Context, plans: dict[int, list[SubRun]],
+             finished: dict[SubRun, Trained]) -> tuple[Result, dict[int, Result], list[str]]:
+    """Analyse `task` once per seed of `plans` (into base.out_dir, or its seed-<s>/ with several seeds); with
+    several, aggregate them and let the task draw its key figures from every seed. Returns the result, the
+    per-seed results and the memos the analyses used."""
+    seeds = list(plans)
+    per_seed: dict[int, Result] = {}
+    memos: list[str] = []
+    for s in seeds:
+        seed_everything(s)
+        ctx = replace(base, out_dir=base.out_dir if len(seeds) == 1 else base.out_dir / f"seed-{s}", seed=s,
+                      finished={run: finished[run] for run in plans[s]}, memos=[])
+        ctx.out_dir.mkdir(parents=True, exist_ok=True)
+        per_seed[s] = task.analyse(config, ctx)
+        memos += ctx.memos
+    if len(seeds) == 1:
+        return per_seed[seeds[0]], per_seed, memos
+    result = _aggregate(task, config, per_seed, seeds, base.out_dir)
+    if task.seed_figures is not None:
+        ctx = replace(base, finished={run: finished[run] for s in seeds for run in plans[s]}, memos=[])
+        drawn = task.seed_figures(config, {s: per_seed[s].metrics for s in seeds}, ctx)
+        result.figures = _with_seed_figures(result.figures, drawn, seeds)
+        memos += ctx.memos
+    return result, per_seed, memos
+
+
+def _with_seed_figures(figures: list[Figure], drawn: list[Figure], seeds: list[int]) -> list[Figure]:
+    """`figures` (the aggregated result's: the first seed's, under seed-<s>/) with each figure drawn from
+    every seed in the place of the first seed's figure of the same file name (new ones at the end), its
+    caption saying what the points and bars are."""
+    from mnistlab.seeds import seed_caption
+
+    fresh = {f.file: Figure(f.file, seed_caption(f.caption, len(seeds))) for f in drawn}
+    first = f"seed-{seeds[0]}/"
+    kept = [fresh.pop(f.file.removeprefix(first), f) if f.file.startswith(first) else f for f in figures]
+    return kept + list(fresh.values())
+
+
 def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list[int], folder: Path) -> Result:
     """One result from several seeds: metrics as means with _mean, _std and _ci95; the first seed's
     tables, figures and prose (labelled as such); an interval table and figure of the key metrics."""
     from mnistlab.seeds import aggregate_metrics, interval_figure, key_metrics
     from mnistlab.stats import t_interval
-    from mnistlab.tasks.base import Figure, Table
+    from mnistlab.tasks.base import Table
     from mnistlab.viz import save_figure
 
     first = per_seed[seeds[0]]

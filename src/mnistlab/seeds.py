@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from mnistlab.stats import Comparison, mcnemar, paired_test, t_interval, verdict
 from mnistlab.subrun import SubRun, Trained
 
@@ -116,16 +114,12 @@ def interval_figure(names: Sequence[str], seeds: Sequence[int], per_seed: Mappin
     """Per-seed values (dots) and the mean with its 95% t-interval (bar) of each metric."""
     import matplotlib.pyplot as plt
 
-    from mnistlab.viz import CLASS_COLOURS
+    from mnistlab.viz import CLASS_COLOURS, seed_errorbars
 
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(names) + 1.4))
-    for i, name in enumerate(names):
-        values = np.array([per_seed[s][name] for s in seeds], dtype=float)
-        interval = t_interval(values)
-        y = len(names) - 1 - i
-        ax.errorbar(interval.mean, y, xerr=None if math.isnan(interval.half_width) else interval.half_width,
-                    fmt="o", color=CLASS_COLOURS[0], capsize=4, ms=6, zorder=3)
-        ax.scatter(values, np.full(len(values), y) + 0.18, s=14, color=CLASS_COLOURS[1], zorder=2)
+    seed_errorbars(ax, [len(names) - 1 - i for i in range(len(names))],
+                   [[float(per_seed[s][name]) for s in seeds] for name in names], colour=CLASS_COLOURS[0],
+                   horizontal=True, dot_colour=CLASS_COLOURS[1], dot_shift=0.18)
     ax.set_yticks(range(len(names)), list(reversed(names)), fontsize=8)
     ax.set_xlabel("value (blue: mean with its 95% t-interval; orange: one dot per seed)")
     ax.set_title(f"{len(seeds)} seeds: mean, 95% interval and per-seed values")
@@ -133,5 +127,10 @@ def interval_figure(names: Sequence[str], seeds: Sequence[int], per_seed: Mappin
     return fig
 
 
+def seed_caption(caption: str, seeds: int) -> str:
+    """The caption of a figure a task drew from all its seeds (`Task.seed_figures`)."""
+    return f"Mean of {seeds} seeds, bars: 95% t-interval (small dots: each seed). {caption}"
+
+
 __all__ = ["Arm", "Contrast", "Outcome", "aggregate_metrics", "compare", "interval_figure", "key_metrics",
-           "parse_seeds"]
+           "parse_seeds", "seed_caption"]

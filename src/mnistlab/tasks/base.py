@@ -148,6 +148,11 @@ class Task:
     plan: Callable[[Any, int], list[SubRun]] | None = None
     contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.seeds)
     description: str = ""
+    # With several seeds, the task's key figures drawn from every seed (means with 95% t-intervals):
+    # (config, {seed: that seed's metrics}, ctx) -> figures saved through ctx.figure. ctx.out_dir is the
+    # task folder and ctx.finished holds every seed's sub-runs. Each replaces the first seed's figure of the
+    # same file name in the aggregated result.
+    seed_figures: Callable[[Any, dict[int, dict[str, Any]], Context], list[Figure]] | None = None
 
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
         """The networks this task trains for `config` and `seed`, each once."""

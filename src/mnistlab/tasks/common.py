@@ -190,6 +190,7 @@ __all__ = [
     "curve_summary",
     "epoch_table",
     "per_epoch_seconds",
+    "size_figure",
     "slug",
     "summary_table",
     "sweep_curve_figures",
@@ -248,6 +249,24 @@ def sweep_curve_figures(ctx: Context, rows: list[dict[str, Any]], family: str) -
         ctx.figure(curves_per_model(rows, f"All {family}s: train (dashed) and test (solid) per epoch"),
                    "curves_all", f"Learning curves of every {family} of the sweep."),
     ]
+
+
+def size_figure(ctx: Context, families: dict[str, list[list[SubRun]]], title: str, caption: str) -> Figure:
+    """The accuracy-vs-size figure of sweeps, saved as accuracy_vs_size.png. `families`: family -> its
+    sub-runs in each seed (one list per seed, the models in the same order). With one seed each point is
+    that network; with several, the mean over the seeds with its 95% t-interval (`Task.seed_figures`)."""
+    from mnistlab.viz.sweeps import accuracy_vs_size
+
+    rows = {family: sweep_rows(ctx, runs[0]) for family, runs in families.items()}
+    per_seed = None
+    if len(next(iter(families.values()))) > 1:
+        per_seed = {}
+        for runs in families.values():
+            for i, run in enumerate(runs[0]):
+                records = [ctx.trained(seed_runs[i]).record for seed_runs in runs]
+                per_seed[run.model.name] = {"test_acc": [r["test_acc"] for r in records],
+                                            "seconds_per_epoch": [per_epoch_seconds(r) for r in records]}
+    return ctx.figure(accuracy_vs_size(rows, title, per_seed=per_seed), "accuracy_vs_size", caption)
 
 
 def slug(name: str) -> str:

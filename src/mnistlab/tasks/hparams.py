@@ -402,7 +402,12 @@ class Findings:
     @property
     def noise_pp(self) -> float:
         """The widest 95% sampling interval of any reference accuracy (the effects figure's grey band)."""
-        return max(accuracy_noise_pp(r["test_acc"], self.n_test) for r in self.rows if r["reference"])
+        return reference_noise_pp(self.rows, self.n_test)
+
+
+def reference_noise_pp(rows: list[dict[str, Any]], n_test: int) -> float:
+    """The widest 95% sampling interval, in pp, of the reference accuracies among `rows`."""
+    return max(accuracy_noise_pp(r["test_acc"], n_test) for r in rows if r["reference"])
 
 
 def _label(r: dict[str, Any], value: str) -> str:
@@ -519,13 +524,41 @@ def figures(f: Findings, config: Config, ctx: Context) -> list[Figure]:
             f"{x.family} studies on {x.dataset}: validation error (top, log scale) and validation loss "
             f"(bottom, log scale) per epoch, one panel per study and one line per value (black: the "
             f"reference); the dot marks the restored best epoch, the legend gives the test accuracy."))
-    noise = f.noise_pp
-    out.append(ctx.figure(
-        plot_effects(f.rows, list(config.datasets), noise), "effects",
+    out.append(_effects_figure(ctx, f.rows, config, f.n_test))
+    return out
+
+
+def _effects_figure(ctx: Context, rows: list[dict[str, Any]], config: Config, n_test: int,
+                    per_seed: dict[tuple[str, str, str], list[float]] | None = None) -> Figure:
+    noise = reference_noise_pp(rows, n_test)
+    return ctx.figure(
+        plot_effects(rows, list(config.datasets), noise, per_seed), "effects",
         f"Change in test accuracy against the reference for every non-reference value (symmetric log scale, "
         f"linear within +-1 pp); the grey band is +-{noise:.2f} pp, the 95% sampling interval of one "
-        f"reference accuracy on {f.n_test:,} test images."))
-    return out
+        f"reference accuracy on {n_test:,} test images.")
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: each study value's change from its reference as the mean over the seeds (each seed's
+    change measured against that seed's reference) with its 95% t-interval."""
+    seeds = list(per_seed_metrics.values())
+
+    def accuracy(dataset: str, study: Study, label: str) -> list[float]:
+        """That study value's test accuracy in every seed."""
+        return [m[metric_slug(dataset, study.family, study.name, label) + "_test_acc"] for m in seeds]
+
+    rows: list[dict[str, Any]] = []
+    per_seed: dict[tuple[str, str, str], list[float]] = {}
+    for dataset in config.datasets:
+        for study in config.studies():
+            reference = accuracy(dataset, study, study.reference)
+            for label in study.values:
+                value = accuracy(dataset, study, label)
+                per_seed[(dataset, study.name, label)] = [100 * (a - r) for a, r in zip(value, reference, strict=True)]
+                rows.append({"dataset": dataset, "study": study, "label": label, "family": study.family,
+                             "reference": label == study.reference, "test_acc": float(np.mean(value)),
+                             "delta_pp": float(np.mean(per_seed[(dataset, study.name, label)]))})
+    return [_effects_figure(ctx, rows, config, config.test_limit or 10_000, per_seed)]
 
 
 def analyse(config: Config, ctx: Context) -> Result:
@@ -828,5 +861,6 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
+    seed_figures=seed_figures,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
 )

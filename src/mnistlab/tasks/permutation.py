@@ -260,9 +260,30 @@ def figures(f: Findings, ctx: Context) -> list[Figure]:
         rows = [{"family": net.family, "name": net.name, "permuted": permuted,
                  "history": net.permuted_history if permuted else net.history}
                 for net in (d.mlp, d.cnn) for permuted in (False, True)]
-        name = f"accuracy{'_' + d.prefix.rstrip('_') if d.prefix else ''}"
-        out.append(ctx.figure(plot_accuracy(rows, d.dataset), name,
-                              f"{d.dataset}: test accuracy after each epoch on original and permuted pixels."))
+        out.append(_accuracy_figure(ctx, d.dataset, rows))
+    return out
+
+
+def _accuracy_figure(ctx: Context, dataset: str, rows: list[dict[str, Any]],
+                     per_seed: dict[tuple[str, bool], list[list[float]]] | None = None) -> Figure:
+    prefix = _prefix(dataset)
+    return ctx.figure(plot_accuracy(rows, dataset, per_seed), f"accuracy{'_' + prefix.rstrip('_') if prefix else ''}",
+                      f"{dataset}: test accuracy after each epoch on original and permuted pixels.")
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: each dataset's test accuracy per epoch as the mean over the seeds, with 95%
+    t-intervals."""
+    runs = [_runs(config, s) for s in per_seed_metrics]
+    out = []
+    for dataset in config.datasets:
+        rows, per_seed = [], {}
+        for i, (d, family, permuted, run) in enumerate(runs[0]):
+            if d == dataset:
+                histories = [ctx.trained(seed_runs[i][3]).record["history"] for seed_runs in runs]
+                rows.append({"family": family, "name": run.model.name, "permuted": permuted, "history": histories[0]})
+                per_seed[(run.model.name, permuted)] = [[h["test_acc"] for h in history] for history in histories]
+        out.append(_accuracy_figure(ctx, dataset, rows, per_seed))
     return out
 
 
@@ -372,5 +393,6 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
+    seed_figures=seed_figures,
     description="the brief's MLP and CNN-1 retrained on pixel-permuted MNIST and Fashion-MNIST: MLP against CNN",
 )

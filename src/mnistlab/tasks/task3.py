@@ -6,14 +6,15 @@ interrupted sweep resumes and a rerun only redraws the report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Result, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
     DATA_LIMITS,
     MLP_SWEEP,
@@ -21,10 +22,12 @@ from mnistlab.tasks.common import (
     Curve,
     Verdict,
     check_model_fits,
+    classifier_run,
     curve_summary,
     epoch_table,
     no_repeated_network,
     per_epoch_seconds,
+    size_figure,
     slug,
     summary_table,
     sweep_curve_figures,
@@ -35,9 +38,9 @@ from mnistlab.tasks.common import (
     verdict_of,
 )
 from mnistlab.train import Precision, TrainConfig, precision_words
-from mnistlab.viz.sweeps import accuracy_vs_size
 
 DEFAULT_MODELS = MLP_SWEEP
+PRECISION_QUESTION = "bf16 autocast vs fp32"
 
 
 @dataclass(frozen=True)
@@ -71,18 +74,43 @@ def _train_config(config: Config) -> TrainConfig:
     return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, precision=config.precision)
 
 
-def plan(config: Config, seed: int) -> list[SubRun]:
+def _sweep(config: Config, seed: int) -> list[SubRun]:
     return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
                       train_limit=config.train_limit, test_limit=config.test_limit)
 
 
+def compares_precision(config: Config) -> bool:
+    """Whether the first MLP is also trained in fp32: only when the task trains in bf16. The runner has
+    resolved "auto" for its device by then (`for_device`); where bf16 is not native it resolves to fp32,
+    and there is no second precision to compare."""
+    return config.precision == "bf16"
+
+
+def fp32_twin(config: Config, seed: int) -> SubRun:
+    """The first (the brief's) MLP trained in fp32, from the same first weights as its bf16 run."""
+    spec = parse_mlp(config.models[0])
+    return classifier_run(spec, replace(_train_config(config), precision="fp32"), seed=seed,
+                          train_limit=config.train_limit, test_limit=config.test_limit, name=f"{spec.name} fp32")
+
+
+def plan(config: Config, seed: int) -> list[SubRun]:
+    return _sweep(config, seed) + ([fp32_twin(config, seed)] if compares_precision(config) else [])
+
+
 def contrasts(config: Config) -> list[Contrast]:
-    """The brief's MLP against every other MLP of the sweep."""
+    """The brief's MLP against every other MLP of the sweep; then, when it trained in bf16, against itself
+    trained in fp32."""
+    first = parse_mlp(config.models[0]).name
+
     def arm(i: int) -> Arm:
         name = parse_mlp(config.models[i]).name
-        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: plan(config, seed)[i])
+        return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _sweep(config, seed)[i])
 
-    return [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
+    out = [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
+    if compares_precision(config):
+        fp32 = Arm(f"{first} fp32", f"{slug(first)}_fp32_test_acc", run=lambda seed: fp32_twin(config, seed))
+        out.append(Contrast(replace(arm(0), label=f"{first} bf16 autocast"), fp32, PRECISION_QUESTION))
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,8 @@ class Findings:
     n_train: int                      # training images
     curve: Curve                      # the first (Task 3.1) MLP's learning curve
     size: Verdict                     # the largest MLP against the first (empty when the first is the largest)
+    fp32: dict[str, Any] | None = None  # the first MLP trained in fp32 (a sweep row), when it trained in bf16
+    precision: Verdict | None = None    # the first MLP in bf16 against fp32, with `fp32`
 
     @property
     def first(self) -> dict[str, Any]:
@@ -116,36 +146,72 @@ class Findings:
 
 
 def compute_findings(config: Config, ctx: Context) -> Findings:
-    rows = tuple(sweep_rows(ctx, plan(config, ctx.seed)))
+    rows = tuple(sweep_rows(ctx, _sweep(config, ctx.seed)))
+    fp32 = sweep_rows(ctx, [fp32_twin(config, ctx.seed)])[0] if compares_precision(config) else None
+    tested = contrasts(config)
+    measured = metrics(rows, fp32)
     biggest = max(range(len(rows)), key=lambda i: rows[i]["params"])
-    size = (verdict_of(ctx.compare(contrasts(config)[biggest - 1], sweep_metrics(list(rows)))) if biggest > 0
-            else Verdict("", tested=False))
+    size = verdict_of(ctx.compare(tested[biggest - 1], measured)) if biggest > 0 else Verdict("", tested=False)
+    precision = verdict_of(ctx.compare(tested[-1], measured)) if fp32 is not None else None
     return Findings(rows=rows, n_train=config.train_limit or 60000, curve=curve_summary(rows[0]["history"]),
-                    size=size)
+                    size=size, fp32=fp32, precision=precision)
+
+
+def metrics(rows: Sequence[dict[str, Any]], fp32: dict[str, Any] | None) -> dict[str, float]:
+    """The sweep's metrics; with an fp32 run of the first MLP also its accuracy, time and bf16's speed-up."""
+    out = sweep_metrics(list(rows))
+    if fp32 is not None:
+        key, first = slug(rows[0]["name"]), rows[0]
+        out[f"{key}_fp32_test_acc"], out[f"{key}_fp32_train_acc"] = fp32["test_acc"], fp32["train_acc"]
+        out[f"{key}_fp32_seconds_per_epoch"] = per_epoch_seconds(fp32)
+        out[f"{key}_seconds_per_epoch"] = per_epoch_seconds(first)
+        # bf16's speed-up: how many times faster it trained than fp32 (a time, so named as one)
+        out["fp32_over_bf16_seconds_per_epoch"] = per_epoch_seconds(fp32) / per_epoch_seconds(first)
+    return out
+
+
+def _precision_table(first: dict[str, Any], fp32: dict[str, Any]) -> Table:
+    return Table(
+        ["precision", "train acc", "test acc", "test loss", "train s/epoch", "inference img/s"],
+        [[words, r["train_acc"], r["test_acc"], r["test_loss"], per_epoch_seconds(r), r["infer_images_per_second"]]
+         for words, r in (("bf16 autocast", first), ("fp32", fp32))],
+        f"{first['name']} trained twice from the same first weights, in bf16 autocast and in fp32. Times on a "
+        "shared 2-core machine.")
+
+
+SIZE_TITLE = "MLPs: depth vs parameters vs accuracy"
+SIZE_CAPTION = ("Test accuracy and training time per epoch against parameter count; labels give the number of "
+                "weight layers.")
 
 
 def analyse(config: Config, ctx: Context) -> Result:
     findings = compute_findings(config, ctx)
     rows, first = list(findings.rows), findings.first
-    result = Result(metrics=sweep_metrics(rows), text=list(prose(findings, config).values()))
+    result = Result(metrics=metrics(rows, findings.fp32), text=list(prose(findings, config).values()))
     result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 3.1).")
     result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
                                                  f"({findings.n_train:,} training images, batch {config.batch_size}).")
     result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
                                                "parameters. Times on a shared 2-core machine.")
+    if findings.fp32 is not None:
+        result.tables["precision"] = _precision_table(first, findings.fp32)
     result.figures += sweep_curve_figures(ctx, rows, "MLP")
-    result.figures.append(ctx.figure(
-        accuracy_vs_size({"MLP": rows}, "MLPs: depth vs parameters vs accuracy"),
-        "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count; labels give "
-                            "the number of weight layers."))
+    result.figures.append(size_figure(ctx, {"MLP": [_sweep(config, ctx.seed)]}, SIZE_TITLE, SIZE_CAPTION))
     return result
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: accuracy and time against size as means over the seeds, with 95% t-intervals."""
+    return [size_figure(ctx, {"MLP": [_sweep(config, s) for s in per_seed_metrics]}, SIZE_TITLE, SIZE_CAPTION)]
 
 
 def prose(f: Findings, config: Config) -> dict[str, str]:
     """The report's paragraphs by id: 'model' (Task 3.1), 'curves' (only with more than one epoch),
-    'sweep' (Task 3.2) and 'size' (the conclusion)."""
+    'sweep' (Task 3.2), 'size' (the conclusion) and 'precision' (only when an fp32 run stands beside bf16)."""
     curves = {"curves": _curves(f)} if f.curve.epochs > 1 else {}
-    return {"model": _model(f, config), **curves, "sweep": _sweep(f), "size": _size(f)}
+    precision = ({"precision": _precision(f.first, f.fp32, f.precision)}
+                 if f.fp32 is not None and f.precision is not None else {})
+    return {"model": _model(f, config), **curves, "sweep": _sweep_text(f), "size": _size(f), **precision}
 
 
 def _model(f: Findings, config: Config) -> str:
@@ -178,7 +244,7 @@ def _curves(f: Findings) -> str:
             f"at epoch {c.min_test_loss_epoch} ({c.min_test_loss:.3f}) and ends at {c.last_test_loss:.3f}: {ending}.")
 
 
-def _sweep(f: Findings) -> str:
+def _sweep_text(f: Findings) -> str:
     best, biggest, smallest, deepest = f.best, f.biggest, f.smallest, f.deepest
     spread = (best["test_acc"] - min(r["test_acc"] for r in f.rows)) * 100
     return (
@@ -207,6 +273,17 @@ def _size(f: Findings) -> str:
             "and test columns), not that inductive bias. Task 4's convolutions add it.")
 
 
+def _precision(first: dict[str, Any], fp32: dict[str, Any], verdict: Verdict) -> str:
+    bf16_pace, fp32_pace = per_epoch_seconds(first), per_epoch_seconds(fp32)
+    speedup = fp32_pace / bf16_pace
+    pace = f"{speedup:.2f}x as fast as fp32" if speedup >= 1 else f"at {speedup:.2f}x the speed of fp32, slower"
+    how = "tested on this seed's test predictions" if verdict.tested else "not tested"
+    return (f"bf16 against fp32: {first['name']} trained with bf16 autocast reached {first['test_acc']:.2%} test "
+            f"accuracy at {bf16_pace:.3g} s per epoch; the same network from the same first weights in fp32 reached "
+            f"{fp32['test_acc']:.2%} at {fp32_pace:.3g} s per epoch, so bf16 trained {pace} (one run of each on a "
+            f"shared machine: compare times with care). Accuracy, {how}: {verdict.text}.")
+
+
 TASK = Task(
     name="task3",
     title="Task 3: multi-layer perceptrons, depth and width",
@@ -216,4 +293,5 @@ TASK = Task(
     analyse=analyse,
     contrasts=contrasts,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
+    seed_figures=seed_figures,
 )

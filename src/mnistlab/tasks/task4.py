@@ -19,7 +19,7 @@ from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
     DATA_LIMITS,
@@ -33,6 +33,7 @@ from mnistlab.tasks.common import (
     epoch_table,
     no_repeated_network,
     per_epoch_seconds,
+    size_figure,
     slug,
     summary_table,
     sweep_curve_figures,
@@ -43,7 +44,6 @@ from mnistlab.tasks.common import (
     verdict_of,
 )
 from mnistlab.train import BATCH_SIZE, Precision, TrainConfig, precision_words
-from mnistlab.viz.sweeps import accuracy_vs_size
 
 # CNN-1 first; then one conv layer, two conv layers, CNN-1 at half width, and CNN-1 plus a fourth
 # stride-2 layer: depth 1-4 at fixed width, and width halved at fixed depth.
@@ -200,11 +200,21 @@ def analyse(config: Config, ctx: Context) -> Result:
     result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config),
                     text=list(prose(f, config).values()))
     result.figures += sweep_curve_figures(ctx, list(f.cnns), "CNN")
-    result.figures.append(ctx.figure(
-        accuracy_vs_size({"CNN": list(f.cnns), "MLP": list(f.mlps)}, "CNNs and MLPs: depth vs parameters vs accuracy"),
-        "accuracy_vs_size", "Test accuracy and training time per epoch against parameter count, CNNs and "
-                            "MLPs on the same axes; labels give the number of weight layers."))
+    result.figures.append(_size_figure(ctx, [_runs(config, ctx.seed)]))
     return result
+
+
+def _size_figure(ctx: Context, runs_by_seed: list[tuple[list[SubRun], list[SubRun]]]) -> Figure:
+    """Accuracy and time against size of the CNNs and MLPs, from one seed's networks or (several) their means."""
+    return size_figure(ctx, {"CNN": [cnns for cnns, _ in runs_by_seed], "MLP": [mlps for _, mlps in runs_by_seed]},
+                       "CNNs and MLPs: depth vs parameters vs accuracy",
+                       "Test accuracy and training time per epoch against parameter count, CNNs and MLPs on the "
+                       "same axes; labels give the number of weight layers.")
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: accuracy and time against size as means over the seeds, with 95% t-intervals."""
+    return [_size_figure(ctx, [_runs(config, s) for s in per_seed_metrics])]
 
 
 def prose(f: Findings, config: Config) -> dict[str, str]:
@@ -303,4 +313,5 @@ TASK = Task(
     analyse=analyse,
     contrasts=contrasts,
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
+    seed_figures=seed_figures,
 )

@@ -501,6 +501,7 @@ def metrics(f: Findings) -> dict[str, float]:
             m[f"mtl_{name}_untrained_head_classes_used"] = r["untrained_classes_used"]
         if r["strategy"] != "fixed":
             m.update({f"mtl_{name}_{k}": v for k, v in r["state"].items()})
+            m[f"mtl_{name}_effective_lambda"] = r["eff_lambda"]
     for p in f.probes:
         if p["name"] != "default":
             m[f"probe_{p['name']}_item_test_acc"], m[f"probe_{p['name']}_group_test_acc"] = p["item"], p["group"]
@@ -566,11 +567,35 @@ def tables(f: Findings, config: Config) -> dict[str, Table]:
     return out
 
 
-def figures(f: Findings, config: Config, ctx: Context) -> list[Figure]:
-    out = [ctx.figure(
-        plot_lambda(f.rows, {"item": f.s_item, "group": f.s_group}), "accuracy_vs_lambda",
+def _lambda_figure(ctx: Context, rows: list[dict], single: dict[str, float],
+                   per_seed: dict[tuple[str, str], list[float]] | None = None) -> Figure:
+    return ctx.figure(
+        plot_lambda(rows, single, per_seed), "accuracy_vs_lambda",
         "Test accuracy of the item (left) and group (right) task against lambda; dashed: the single-task "
-        "CNN; learned strategies are drawn at their effective lambda = w_item / (w_item + w_group).")]
+        "CNN; learned strategies are drawn at their effective lambda = w_item / (w_item + w_group).")
+
+
+def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ctx: Context) -> list[Figure]:
+    """With several seeds: accuracy against lambda as means over the seeds with 95% t-intervals, the learned
+    weightings at their mean effective lambda."""
+    seeds = list(per_seed_metrics.values())
+    per_seed = {("single", task): [m[f"single_{task}_test_acc"] for m in seeds] for task in TASK_NAMES}
+    rows = []
+    for kind, lam in [("fixed", lam) for lam in config.lambdas] + [(s, None) for s in config.strategies]:
+        name = f"lambda_{lam_name(lam)}" if lam is not None else kind
+        row = {"name": name, "strategy": kind, "lambda": lam}
+        for task in TASK_NAMES:
+            per_seed[(name, task)] = [m[f"mtl_{name}_{task}_test_acc"] for m in seeds]
+            row[task] = float(np.mean(per_seed[(name, task)]))
+        if kind != "fixed":
+            row["eff_lambda"] = float(np.mean([m[f"mtl_{name}_effective_lambda"] for m in seeds]))
+        rows.append(row)
+    single = {task: float(np.mean(per_seed[("single", task)])) for task in TASK_NAMES}
+    return [_lambda_figure(ctx, rows, single, per_seed)]
+
+
+def figures(f: Findings, config: Config, ctx: Context) -> list[Figure]:
+    out = [_lambda_figure(ctx, f.rows, {"item": f.s_item, "group": f.s_group})]
     if (e := f.errors) is not None:
         out.append(ctx.figure(
             plot_errors(e.title, e.item_counts, e.group_counts, e.single_group_counts), "confusions",
@@ -818,6 +843,7 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
+    seed_figures=seed_figures,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
                 "GradNorm",
 )

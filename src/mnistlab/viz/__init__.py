@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from mnistlab.atomic import atomic_file
+from mnistlab.stats import Interval, t_interval
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies
 # (Okabe-Ito's eight plus two from Paul Tol's "muted" scheme).
@@ -41,3 +46,47 @@ def bare(ax: plt.Axes) -> None:
     ax.grid(False)
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+def interval_ends(values: Sequence[float]) -> list[float]:
+    """The two ends of the 95% t-interval of `values` (none for a single value), for axis limits that show
+    the bars."""
+    interval = t_interval(values)
+    return [end for end in (interval.low, interval.high) if math.isfinite(end)]
+
+
+def seed_errorbars(ax: plt.Axes, positions: Sequence[float], per_seed: Sequence[Sequence[float]], *, colour: str,
+                   fmt: str = "o", horizontal: bool = False, dot_colour: str | None = None, dot_shift: float = 0.0,
+                   ms: float = 6, zorder: float = 3, **style: Any) -> list[Interval]:
+    """Point i at `positions[i]`: the mean of `per_seed[i]` (its value in every seed) with the 95% t-interval
+    as error bars, and each seed's value as a small dot (in `dot_colour`, "none" for no dots, shifted by
+    `dot_shift` along the position axis). `horizontal` puts the values on the x axis. Returns the intervals,
+    so a caller can label the means."""
+    intervals = [t_interval(values) for values in per_seed]
+    means = [i.mean for i in intervals]
+    halves = [i.half_width for i in intervals]
+    # One seed has no interval (NaN): draw the point without a bar rather than a bar of unknown length.
+    err = None if all(math.isnan(h) for h in halves) else halves
+    at = np.asarray(positions, dtype=float)
+    points, bars = ((means, at), {"xerr": err}) if horizontal else ((at, means), {"yerr": err})
+    ax.errorbar(*points, **bars, fmt=fmt, color=colour, capsize=4, ms=ms, zorder=zorder, **style)
+    if dot_colour != "none":
+        for p, values in zip(at + dot_shift, per_seed, strict=True):
+            spot = np.full(len(values), p)
+            ax.scatter(*((values, spot) if horizontal else (spot, values)), s=14, color=dot_colour or colour,
+                       alpha=1.0 if dot_colour else 0.45, linewidths=0, zorder=zorder - 1)
+    return intervals
+
+
+def plot_points(ax: plt.Axes, positions: Sequence[float], values: Sequence[float],
+                per_seed: Sequence[Sequence[float]] | None = None, *, colour: str, fmt: str = "o",
+                horizontal: bool = False, ms: float = 6, zorder: float = 3, dot_colour: str | None = None,
+                **style: Any) -> None:
+    """Points `values` at `positions` drawn in `fmt`; or, given `per_seed` (each point's value in every seed),
+    their means with 95% t-interval bars and a dot per seed in `dot_colour` (`seed_errorbars`)."""
+    if per_seed is not None:
+        seed_errorbars(ax, positions, per_seed, colour=colour, fmt=fmt, horizontal=horizontal, dot_colour=dot_colour,
+                       ms=ms, zorder=zorder, **style)
+        return
+    ax.plot(*((values, positions) if horizontal else (positions, values)), fmt, color=colour, ms=ms, zorder=zorder,
+            **style)

@@ -5,6 +5,7 @@ Each is drawn from plain numbers (the task's `Findings`): rows of accuracies, hi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -12,9 +13,13 @@ import numpy as np
 
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITEM
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.stats import t_interval
+from mnistlab.viz import CLASS_COLOURS, interval_ends, plot_points
 from mnistlab.viz.confusion import plot_confusion
 from mnistlab.weighting import weighting_class
+
+# (network name, task) -> that network's test accuracy on that task in every seed
+SeedValues = Mapping[tuple[str, str], Sequence[float]]
 
 # The learned weightings' points: the palette's colours not used for the lines, less its yellow, which
 # is hard to see on white as a lone marker.
@@ -33,17 +38,31 @@ def _axis_range(accs: np.ndarray, untrained: np.ndarray, others: list[float]) ->
     return lo, hi, lo - pad, min(1.0, hi + pad)
 
 
+def _seeds(per_seed: SeedValues | None, task: str, names: list[str]) -> list[Sequence[float]] | None:
+    """Each named network's accuracy on `task` in every seed (None without seeds)."""
+    return None if per_seed is None else [per_seed[(name, task)] for name in names]
+
+
+def _interval_ends(per_seed: SeedValues | None, task: str, names: list[str]) -> list[float]:
+    """The ends of the 95% t-intervals of these networks' accuracies, so that the axis shows the bars."""
+    return [end for values in _seeds(per_seed, task, names) or [] for end in interval_ends(values)]
+
+
 def _lambda_panel(ax: plt.Axes, task: str, colour: str, fixed: list[dict], learned: list[dict],
-                  single: float) -> None:
+                  single: float, per_seed: SeedValues | None = None) -> None:
     lams = np.array([r["lambda"] for r in fixed])
     accs = np.array([r[task] for r in fixed])
     # A head whose loss weight is 0 (item at lambda 0, group at lambda 1) is never trained and sits near
     # chance; keep the axis on the trained range and mark such points on the lower edge instead of
     # squashing every other difference into a sliver.
     untrained = lams == (0.0 if task == "item" else 1.0)
-    lo, hi, ylo, yhi = _axis_range(accs, untrained, [single] + [r[task] for r in learned])
+    trained_names = [r["name"] for r, dead in zip(fixed, untrained, strict=True) if not dead]
+    lo, hi, ylo, yhi = _axis_range(accs, untrained, [single] + [r[task] for r in learned] + _interval_ends(
+        per_seed, task, ["single", *trained_names, *(r["name"] for r in learned)]))
     shown = accs >= ylo  # off-scale points get a marker on the edge, not a fake line segment
-    ax.plot(lams[shown], accs[shown], "-o", color=colour, label="MTL, fixed lambda", zorder=3)
+    shown_names = [r["name"] for r, s in zip(fixed, shown, strict=True) if s]
+    plot_points(ax, lams[shown], accs[shown], _seeds(per_seed, task, shown_names), colour=colour, fmt="-o",
+                label="MTL, fixed lambda")
     off_scale = [(lam, acc, dead) for lam, acc, dead in zip(lams, accs, untrained, strict=True) if acc < ylo]
     for k, (lam, acc, dead) in enumerate(off_scale):
         ax.plot(lam, ylo, "v", color="0.35", ms=9, zorder=4, clip_on=False)
@@ -52,10 +71,14 @@ def _lambda_panel(ax: plt.Axes, task: str, colour: str, fixed: list[dict], learn
                     ha="center" if 0 < lam < 1 else ("left" if lam == 0 else "right"),
                     fontsize=8, color="0.25", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
     ax.axhline(single, color="0.3", ls="--", lw=1.2, label="single-task CNN of that task")
+    if per_seed is not None:  # the single-task CNN's 95% t-interval as a band around its line
+        band = t_interval(per_seed[("single", task)])
+        ax.axhspan(band.low, band.high, color="0.3", alpha=0.12, lw=0, zorder=1)
     for i, r in enumerate(learned):
         method = weighting_class(r["strategy"])
-        ax.plot(r["eff_lambda"], r[task], method.marker, color=LEARNED_COLOURS[i % len(LEARNED_COLOURS)],
-                ms=8, label=f"{method.title} (at its effective lambda)", zorder=5)
+        plot_points(ax, [r["eff_lambda"]], [r[task]], _seeds(per_seed, task, [r["name"]]),
+                    colour=LEARNED_COLOURS[i % len(LEARNED_COLOURS)], fmt=method.marker, ms=8, zorder=5,
+                    label=f"{method.title} (at its effective lambda)")
     ax.set_ylim(ylo, yhi)
     ax.set_xlim(-0.05, 1.05)
     ax.set_xlabel("lambda (weight of the item loss)")
@@ -65,13 +88,16 @@ def _lambda_panel(ax: plt.Axes, task: str, colour: str, fixed: list[dict], learn
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _, d=decimals: f"{100 * v:.{d}f}%"))
 
 
-def plot_lambda(rows: list[dict], single: dict[str, float]) -> plt.Figure:
-    """Item and group test accuracy against lambda, with single-task lines and learned strategies."""
+def plot_lambda(rows: list[dict], single: dict[str, float], per_seed: SeedValues | None = None) -> plt.Figure:
+    """Item and group test accuracy against lambda, with single-task lines and learned strategies.
+
+    With `per_seed` ((network name, task) -> its accuracy in every seed; "single" names the single-task CNN)
+    the rows hold means over the seeds, drawn with 95% t-interval bars (a band around the single-task line)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     fixed = [r for r in rows if r["strategy"] == "fixed"]
     learned = [r for r in rows if r["strategy"] != "fixed"]
     for ax, task, colour in zip(axes, ("item", "group"), (CLASS_COLOURS[0], CLASS_COLOURS[3]), strict=True):
-        _lambda_panel(ax, task, colour, fixed, learned, single[task])
+        _lambda_panel(ax, task, colour, fixed, learned, single[task], per_seed)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, -0.04))
     fig.suptitle("Task 6: test accuracy of both tasks against the loss weight lambda")

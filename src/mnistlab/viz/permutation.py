@@ -3,12 +3,13 @@ shuffle, and test accuracy per epoch on original and permuted pixels."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistlab.viz import CLASS_COLOURS, bare
+from mnistlab.viz import CLASS_COLOURS, bare, plot_points
 
 
 def plot_examples(images: np.ndarray, permuted: np.ndarray, labels: np.ndarray) -> plt.Figure:
@@ -28,16 +29,25 @@ def plot_examples(images: np.ndarray, permuted: np.ndarray, labels: np.ndarray) 
     return fig
 
 
-def plot_accuracy(rows: list[dict[str, Any]], dataset: str = "mnist") -> plt.Figure:
+def plot_accuracy(rows: list[dict[str, Any]], dataset: str = "mnist",
+                  per_seed: Mapping[tuple[str, bool], Sequence[Sequence[float]]] | None = None) -> plt.Figure:
     """Test accuracy per epoch on original (solid) and permuted (dashed) pixels, one colour per model; `rows`
-    are dicts with the network's family ("MLP", "CNN"), name, permuted (bool) and per-epoch history."""
+    are dicts with the network's family ("MLP", "CNN"), name, permuted (bool) and per-epoch history.
+
+    With `per_seed` ((name, permuted) -> for every seed, the test accuracy after each epoch) each epoch's point
+    is the mean over the seeds with its 95% t-interval as error bars (no per-seed dots: they would crowd the
+    curves)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for i, family in enumerate(("MLP", "CNN")):
-        for r in (r for r in rows if r["family"] == family):
-            hist = r["history"]
-            ax.plot([h["epoch"] for h in hist], [h["test_acc"] for h in hist], "-o" if not r["permuted"] else "--s",
-                     color=CLASS_COLOURS[i], ms=4,
-                     label=f"{r['name']}, {'permuted' if r['permuted'] else 'original'} pixels")
+    ordered = [r for family in ("MLP", "CNN") for r in rows if r["family"] == family]
+    for k, r in enumerate(ordered):
+        i = ("MLP", "CNN").index(r["family"])
+        hist = r["history"]
+        # each epoch's accuracy over the seeds; the curves' bars side by side, not on top of each other
+        seeds = None if per_seed is None else [list(e) for e in zip(*per_seed[(r["name"], r["permuted"])], strict=True)]
+        dodge = 0.0 if per_seed is None else 0.05 * (k - (len(ordered) - 1) / 2)
+        plot_points(ax, [h["epoch"] + dodge for h in hist], [h["test_acc"] for h in hist], seeds,
+                    colour=CLASS_COLOURS[i], fmt="-o" if not r["permuted"] else "--s", ms=4,
+                    dot_colour="none", label=f"{r['name']}, {'permuted' if r['permuted'] else 'original'} pixels")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))

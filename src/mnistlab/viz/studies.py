@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib import ticker
 
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.viz import CLASS_COLOURS, interval_ends, plot_points
 
 
 def _value_colours(study: Any) -> dict[str, str]:
@@ -85,8 +86,12 @@ def plot_curves(rows: list[dict[str, Any]], title: str) -> plt.Figure:
     return fig
 
 
-def plot_effects(rows: list[dict[str, Any]], datasets: list[str], noise: float) -> plt.Figure:
-    """One row per non-reference study value, one marker per dataset: the change in test accuracy."""
+def plot_effects(rows: list[dict[str, Any]], datasets: list[str], noise: float,
+                 per_seed: Mapping[tuple[str, str, str], Sequence[float]] | None = None) -> plt.Figure:
+    """One row per non-reference study value, one marker per dataset: the change in test accuracy.
+
+    With `per_seed` ((dataset, study name, value label) -> the change in every seed) the rows' changes are
+    means over the seeds, drawn with 95% t-interval bars and a dot per seed."""
     families = [f for f in ("MLP", "CNN") if any(r["family"] == f for r in rows)]
     labels = {f: list(dict.fromkeys((r["study"].name, r["label"]) for r in rows
                                     if r["family"] == f and not r["reference"])) for f in families}
@@ -94,8 +99,9 @@ def plot_effects(rows: list[dict[str, Any]], datasets: list[str], noise: float) 
     fig, axes = plt.subplots(len(families), 1, figsize=(7.5, 1.4 + 0.24 * sum(heights)), squeeze=False,
                              sharex=True, gridspec_kw={"height_ratios": heights})
     markers = ("o", "s", "^", "D")
-    lowest = min([r["delta_pp"] for r in rows] + [-noise])
-    highest = max([r["delta_pp"] for r in rows] + [noise])
+    spread = [v for values in (per_seed or {}).values() for v in interval_ends(values)]
+    lowest = min([r["delta_pp"] for r in rows] + [-noise] + spread)
+    highest = max([r["delta_pp"] for r in rows] + [noise] + spread)
     for ax, family in zip(axes[:, 0], families, strict=True):
         y = {key: len(labels[family]) - 1 - i for i, key in enumerate(labels[family])}
         ax.axvspan(-noise, noise, color="0.88", zorder=0)
@@ -105,11 +111,16 @@ def plot_effects(rows: list[dict[str, Any]], datasets: list[str], noise: float) 
             if before[0] != after[0]:  # a thin rule between studies
                 ax.axhline(y[after] + 0.5, color="0.6", lw=0.6)
         for d, dataset in enumerate(datasets):
-            pts = [(r["delta_pp"], y[(r["study"].name, r["label"])]) for r in rows
-                   if r["family"] == family and r["dataset"] == dataset and not r["reference"]]
-            if pts:
-                ax.plot(*zip(*pts, strict=True), markers[d % len(markers)], color=CLASS_COLOURS[d], ms=5,
-                        ls="none", label=dataset if ax is axes[0, 0] else None)
+            shown = [r for r in rows if r["family"] == family and r["dataset"] == dataset and not r["reference"]]
+            if shown:
+                seeds = (None if per_seed is None else
+                         [per_seed[(dataset, r["study"].name, r["label"])] for r in shown])
+                # with bars, the datasets side by side within a row, so that their bars do not overlap
+                dodge = 0.0 if per_seed is None else 0.2 * (d - (len(datasets) - 1) / 2)
+                at = [y[(r["study"].name, r["label"])] + dodge for r in shown]
+                plot_points(ax, at, [r["delta_pp"] for r in shown], seeds, colour=CLASS_COLOURS[d],
+                            fmt=markers[d % len(markers)], horizontal=True, ms=5, ls="none",
+                            label=dataset if ax is axes[0, 0] else None)
         ax.set_yticks(list(y.values()), [f"{s}: {v}" for s, v in y], fontsize=8)
         ax.set_ylim(-0.7, len(y) - 0.3)
         ax.grid(axis="y", visible=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistlab.viz import CLASS_COLOURS
+from mnistlab.viz import CLASS_COLOURS, seed_errorbars
 
 
 def curves_per_model(rows: list[dict[str, Any]], title: str) -> plt.Figure:
@@ -48,18 +49,29 @@ def curves_per_model(rows: list[dict[str, Any]], title: str) -> plt.Figure:
     return fig
 
 
-def accuracy_vs_size(families: dict[str, list[dict[str, Any]]], title: str) -> plt.Figure:
+def accuracy_vs_size(families: dict[str, list[dict[str, Any]]], title: str,
+                     per_seed: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> plt.Figure:
     """Test accuracy against parameter count (log scale), each model labelled with its depth; one
-    marker per family, so the MLP and CNN sweeps can share the axes. Right: training seconds per epoch."""
+    marker per family, so the MLP and CNN sweeps can share the axes. Right: training seconds per epoch.
+
+    With `per_seed` (model name -> {"test_acc": ..., "seconds_per_epoch": ...}, one value per seed) each
+    point is the mean over the seeds with its 95% t-interval as error bars, and each seed a small dot."""
     fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2))
     markers = ("o", "s", "^", "D")
     for f, (family, rows) in enumerate(families.items()):
         params = np.array([r["params"] for r in rows])
-        accs = np.array([r["test_acc"] for r in rows]) * 100
-        secs = np.array([r["train_seconds"] / max(len(r["history"]), 1) for r in rows])
-        colour = CLASS_COLOURS[f % len(CLASS_COLOURS)]
-        ax.scatter(params, accs, s=55, marker=markers[f % 4], color=colour, label=family, zorder=3)
-        ax_t.scatter(params, secs, s=55, marker=markers[f % 4], color=colour, label=family, zorder=3)
+        colour, marker = CLASS_COLOURS[f % len(CLASS_COLOURS)], markers[f % 4]
+        if per_seed is None:
+            accs = np.array([r["test_acc"] for r in rows]) * 100
+            secs = np.array([r["train_seconds"] / max(len(r["history"]), 1) for r in rows])
+            ax.scatter(params, accs, s=55, marker=marker, color=colour, label=family, zorder=3)
+            ax_t.scatter(params, secs, s=55, marker=marker, color=colour, label=family, zorder=3)
+        else:
+            style = {"colour": colour, "fmt": marker, "ms": 7, "label": family}
+            accs = np.array([i.mean for i in seed_errorbars(
+                ax, params, [100 * np.asarray(per_seed[r["name"]]["test_acc"]) for r in rows], **style)])
+            secs = np.array([i.mean for i in seed_errorbars(
+                ax_t, params, [per_seed[r["name"]]["seconds_per_epoch"] for r in rows], **style)])
         for r, p, a in zip(rows, params, accs, strict=True):
             ax.annotate(f"{r['depth']} layers", (p, a), textcoords="offset points", xytext=(6, -3), fontsize=8)
         for r, p, s in zip(rows, params, secs, strict=True):
