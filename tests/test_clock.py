@@ -257,3 +257,8 @@ def test_training_on_mirror_images_doubles_the_training_clocks(ctx, tmp_path, mo
     steps = outcome.record["history"][0]
     assert outcome.record["n_train"] == 45 and outcome.arrays["pred_minutes"].shape == (15,)
     assert steps["train_loss"] > 0 and "unseen_mae" not in outcome.record
+    # The engine scores the reader's mean error itself, on the training and the test clocks (one unnamed head)
+    assert set(steps) == {"epoch", "seconds", "threads", "train_loss", "train_mae", "test_mae"}
+    assert 0 <= steps["train_mae"] <= 360
+    errors = common_sense_error(outcome.arrays["pred_minutes"].astype(float), outcome.arrays["true_minutes"])
+    assert steps["test_mae"] == pytest.approx(float(np.mean(errors)), abs=1e-3)
