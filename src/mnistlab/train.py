@@ -366,24 +366,11 @@ def fit(
 
     Deterministic for a given seed on the CPU: the shuffle uses its own generator.
     """
-    cfg.validate()
     x_train, y_train = train[0], as_tuple(train[1])
     heads = default_heads(len(y_train)) if heads is None else tuple(heads)
-    check_heads(heads, len(y_train))
-    if cfg.patience is not None and val is None:
-        raise ConfigError("early stopping (patience) needs validation data")
-    if cfg.patience is not None and all(h.loss is None for h in heads):
-        raise ConfigError("early stopping (patience) watches the validation loss, and no head has a loss")
+    _check_fit(cfg, heads, len(y_train), val is not None)
     device = x_train.device
-    torch.manual_seed(seed)  # dropout and other in-model randomness
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    params = list(model.parameters())
-    if isinstance(objective, nn.Module):
-        params += list(objective.parameters())
-    trainer = _Trainer(model, objective, make_optimizer(params, cfg, device), cfg, heads,
-                       torch.Generator(device=device).manual_seed(seed), math.ceil(len(x_train) / cfg.batch_size),
-                       thread_governor() if device.type == "cpu" else None)
+    trainer = _start(model, objective, cfg, heads, math.ceil(len(x_train) / cfg.batch_size), device, seed)
     eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision,
                "channels_last": cfg.channels_last, "heads": heads}
     result = FitResult()
@@ -416,6 +403,31 @@ def fit(
     stopper.restore(model)
     model.eval()
     return result
+
+
+def _check_fit(cfg: TrainConfig, heads: tuple[Head, ...], n_targets: int, has_val: bool) -> None:
+    """Refuse, before any training, a run that could not finish or record what it scores."""
+    cfg.validate()
+    check_heads(heads, n_targets)
+    if cfg.patience is not None and not has_val:
+        raise ConfigError("early stopping (patience) needs validation data")
+    if cfg.patience is not None and all(h.loss is None for h in heads):
+        raise ConfigError("early stopping (patience) watches the validation loss, and no head has a loss")
+
+
+def _start(model: nn.Module, objective: Objective | nn.Module, cfg: TrainConfig, heads: tuple[Head, ...],
+           steps_per_epoch: int, device: torch.device, seed: int) -> _Trainer:
+    """Seed, lay out and equip `model` for training: its optimiser (with the objective's own parameters, if
+    any), the shuffle's generator and, on the CPU, the thread governor."""
+    torch.manual_seed(seed)  # dropout and other in-model randomness
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    params = list(model.parameters())
+    if isinstance(objective, nn.Module):
+        params += list(objective.parameters())
+    return _Trainer(model, objective, make_optimizer(params, cfg, device), cfg, heads,
+                    torch.Generator(device=device).manual_seed(seed), steps_per_epoch,
+                    thread_governor() if device.type == "cpu" else None)
 
 
 def _synchronize(device: torch.device) -> None:
