@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -304,7 +304,8 @@ class _Trainer:
         self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
         self.custom_backward = getattr(self.objective, "manual_backward", None)
 
-    def epoch(self, epoch: int, x_train: Tensor, y_train: tuple[Tensor, ...], bar: Any) -> tuple[float, list[float]]:
+    def epoch(self, epoch: int, x_train: Tensor, y_train: tuple[Tensor, ...],
+              bar: Iterable[int]) -> tuple[float, list[float]]:
         """Train one epoch over a fresh shuffle; (mean training loss, each head's mean training score).
 
         The sums stay on the device until the epoch ends: a `.item()` per step would wait for every step."""
