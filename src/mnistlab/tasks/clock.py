@@ -378,8 +378,8 @@ class Findings:
     @property
     def ranked(self) -> list[VariantFindings]:
         """Best first: by validation error (the test split chooses nothing), else by test error."""
-        return sorted(self.variants.values(),
-                      key=lambda v: v.val_mae if self.chosen_on_validation and v.val_mae is not None else v.mae)
+        on_validation = self.chosen_on_validation
+        return sorted(self.variants.values(), key=lambda v: v.val_mae if on_validation else v.mae)
 
     @property
     def best(self) -> VariantFindings:
