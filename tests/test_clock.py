@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,7 +23,18 @@ from mnistlab.data.clocks import (
 from mnistlab.errors import ConfigError
 from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
 from mnistlab.subrun import Env, execute
-from mnistlab.tasks.clock import TASK, Config, clock_text, plan
+from mnistlab.tasks.clock import (
+    TASK,
+    Config,
+    Findings,
+    VariantFindings,
+    compute_findings,
+    metrics,
+    plan,
+    prose,
+    tables,
+)
+from mnistlab.viz.clock import clock_text
 
 
 def test_generator_is_deterministic_per_seed_and_labels_are_in_range():
@@ -146,6 +158,7 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
     assert m["n_test"] == 30 and m["best_chosen_on_validation"] == 1.0
     assert m["best_mae_minutes"] == m[f"{best}_mae_minutes"]
     assert result.text[0].startswith("Best (the lowest error on the validation clocks)")
+    assert result.text == list(prose(compute_findings(config, ctx), config).values())
     assert ctx.cache.misses == len(VARIANTS)  # one network per variant (the data live in the local data cache)
     assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 3  # own, validation, unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
@@ -169,6 +182,33 @@ def test_variants_parse_from_the_command_line():
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"image_size": 8}, "image_size must be between 32 and 512 pixels, got 8"),
+    ({"test_fraction": 0.001}, "test_fraction 0.001 of 4000 images leaves 4 test and 3996 training images; each "
+                               "needs at least 10"),
+    ({"variants": ("nope",)}, "unknown clock variant 'nope'; choose from regression, classes24, classes720, "
+                              "multihead, sincos"),
+    ({"variants": ()}, "variants must name at least one of regression, classes24, classes720, multihead, sincos"),
+    ({"variants": ("sincos", "sincos")}, "variants lists a variant twice: sincos, sincos"),
+    ({"max_rotation_deg": 20.0}, "max_rotation_deg must be in [0, 16.36) so that the hour stays readable from the "
+                                 "hands, got 20.0"),
+    ({"noise_max": 1.0}, "noise_max must be at least 2 grey levels (the lower end of the noise), got 1.0"),
+    ({"noise_max": 150.0}, "noise_max must be at most 100 grey levels, got 150.0"),
+    ({"width": 2}, "width must be between 4 and 128 channels, got 2"),
+    ({"hidden": 5000}, "hidden must be between 0 (none) and 4096 units, got 5000"),
+    ({"downsample": 3, "image_size": 64}, "downsample 3 of 64-pixel clocks leaves 21 pixels; use 1-4 and keep at "
+                                          "least 24"),
+    ({"smooth720": -1.0}, "smooth720 must be between 0 (one-hot targets) and 60 minutes, got -1.0"),
+    ({"unseen_images": -1}, "unseen_images must be between 0 (none) and 50,000, got -1"),
+    ({"second_hand_prob": 1.5}, "second_hand_prob must be in [0, 1], got 1.5"),
+    ({"lr": 0.0}, "lr (the learning rate) must be a positive number, got 0.0"),
+])
+def test_bad_options_say_what_is_wrong_in_one_line(bad, message):
+    with pytest.raises(ConfigError) as refused:
+        TASK.config("quick", bad)
+    assert str(refused.value) == message
 
 
 def test_generator_refuses_impossible_requests():
@@ -257,3 +297,122 @@ def test_training_on_mirror_images_doubles_the_training_clocks(ctx, tmp_path, mo
     steps = outcome.record["history"][0]
     assert outcome.record["n_train"] == 45 and outcome.arrays["pred_minutes"].shape == (15,)
     assert steps["train_loss"] > 0 and "unseen_mae" not in outcome.record
+    # The engine scores the reader's mean error itself, on the training and the test clocks (one unnamed head)
+    assert set(steps) == {"epoch", "seconds", "threads", "train_loss", "train_mae", "test_mae"}
+    assert 0 <= steps["train_mae"] <= 360
+    errors = common_sense_error(outcome.arrays["pred_minutes"].astype(float), outcome.arrays["true_minutes"])
+    assert steps["test_mae"] == pytest.approx(float(np.mean(errors)), abs=1e-3)
+
+
+# ---- the prose against hand-made findings: every claim is checked by paragraph id ----------------------
+
+QUICK = TASK.config("quick")
+
+
+def _reader(variant: str, mae: float, *, val: float | None = None, n: int = 100, seed: int = 0,
+            mirrored: float | None = None, unseen: float | None = None) -> VariantFindings:
+    """A reader whose test errors average `mae` minutes (readings = the true minutes of `_true` plus them)."""
+    rng = np.random.default_rng(seed)
+    errors = np.clip(rng.exponential(mae, n), 0, 360)
+    errors *= mae / errors.mean()
+    pred = (_true(n) + errors) % 720
+    history = [{"epoch": e, "seconds": 10.0, "train_loss": 1.0 / e, "train_mae": 2 * mae / e,
+                "test_mae": 1.5 * mae / e + mae * (1 - 1.5 / e)} for e in (1, 2, 3)]
+
+    def scaled(target: float | None) -> np.ndarray | None:
+        return None if target is None else errors * (target / mae)
+
+    return VariantFindings(variant, 100_000, history, 30.0, 2.0, val, pred, errors, scaled(mirrored), scaled(unseen))
+
+
+def _true(n: int = 100) -> np.ndarray:
+    return (np.arange(n) * 7919) % 720
+
+
+def _clock_findings(**readers: VariantFindings) -> Findings:
+    readers = readers or {
+        "regression": _reader("regression", 60.0, val=70.0, mirrored=55.0, unseen=100.0),
+        "classes24": _reader("classes24", 20.0, val=22.0, seed=1, mirrored=19.0, unseen=60.0),
+        "classes720": _reader("classes720", 8.0, val=9.0, seed=2, mirrored=7.0, unseen=30.0),
+        "multihead": _reader("multihead", 12.0, val=13.0, seed=3, mirrored=11.0, unseen=40.0),
+        "sincos": _reader("sincos", 15.0, val=16.0, seed=4, mirrored=14.0, unseen=50.0)}
+    rng = np.random.default_rng(9)
+    return Findings(dict(readers), _true(), 3200, np.zeros((4, 8, 8), np.uint8), rng.uniform(0, 15, 100),
+                    rng.choice([0, 12, 60], 100), 15.0)
+
+
+def test_clock_prose_has_every_paragraph_in_report_order():
+    text = prose(_clock_findings(), QUICK)
+    assert list(text) == ["best", "mirror", "unseen", "runner-up", "classes24", "classes720", "multihead",
+                          "regression", "regression-result", "curves", "rotation"]
+    assert all(text.values()) and "nan" not in " ".join(text.values())
+    assert text["best"].startswith("Best (the lowest error on the validation clocks): 720 classes (minutes), 8.0 ")
+
+
+def test_the_best_variant_named_is_the_one_with_the_lowest_validation_error():
+    f = _clock_findings()
+    # multi-head is worse on the test clocks than 720 classes but best on the validation clocks
+    f = replace(f, variants={**f.variants, "multihead": replace(f.variants["multihead"], val_mae=5.0)})
+    text = prose(f, QUICK)
+    assert f.best.variant == "multihead" and metrics(f)["best_mae_minutes"] == pytest.approx(12.0)
+    assert text["best"].startswith("Best (the lowest error on the validation clocks): hour class + minute regression")
+    # the runner-up (720 classes) is the better reader on the test clocks: said so, not 'worse' by a negative number
+    assert "Runner-up: 720 classes (minutes) at 8.0 minutes, 4.0 minutes better per clock" in text["runner-up"]
+    assert "-4.0" not in text["runner-up"]
+    assert "Order of all variants (by their error on the validation clocks), with their test errors: hour class " \
+        "+ minute regression 12.0, 720 classes (minutes) 8.0" in text["runner-up"]
+    # without validation clocks the test clocks choose, and the text says so
+    no_val = replace(f, variants={v: replace(r, val_mae=None) for v, r in f.variants.items()})
+    assert no_val.best.variant == "classes720" and metrics(no_val)["best_chosen_on_validation"] == 0.0
+    assert prose(no_val, QUICK)["best"].startswith("Best (the lowest error on the test clocks): 720 classes")
+    assert "Order of all variants: 720 classes (minutes) 8.0, hour class" in prose(no_val, QUICK)["runner-up"]
+
+
+def test_clock_paragraphs_whose_subject_did_not_run_are_left_out():
+    f = _clock_findings()
+    no_mirror = replace(f, variants={v: replace(r, mirrored=None, unseen=None) for v, r in f.variants.items()})
+    text = prose(no_mirror, QUICK)
+    assert "mirror" not in text and "unseen" not in text
+    assert "mean error with mirror, min" not in tables(no_mirror, QUICK)["variants"].columns
+    only = _clock_findings(sincos=_reader("sincos", 15.0, val=16.0))
+    assert list(prose(only, QUICK)) == ["best", "curves", "rotation"]
+
+
+def test_a_regression_at_chance_is_called_so():
+    f = _clock_findings()
+    learned = prose(f, QUICK)["regression-result"]
+    assert "test clocks within 30 minutes of 12 o'clock was" in learned and "chance" not in learned
+    stuck = replace(f, variants={**f.variants, "regression": _reader("regression", 170.0, val=171.0)})
+    text = prose(stuck, QUICK)
+    assert text["regression-result"].startswith("In this run the regression stayed close to chance (170.0 minutes")
+    assert "Still near chance: regression, cyclic loss." in text["curves"]
+    assert text["regression"].startswith("Why the regression needs the cyclic loss")
+
+
+def test_the_unseen_style_verdict_follows_the_error():
+    def unseen_text(u: float) -> str:
+        f = _clock_findings()
+        best = replace(f.variants["classes720"], unseen=np.full(100, u))
+        return prose(replace(f, variants={**f.variants, "classes720": best}), QUICK)["unseen"]
+
+    assert "about as well as the one it was trained on" in unseen_text(10.0)
+    assert "part of what it learned belongs to the one drawing" in unseen_text(100.0)  # it said 'barely better'
+    assert "barely better than a guess" in unseen_text(150.0)
+    assert "no better than a guess" in unseen_text(200.0)
+
+
+def test_720_classes_count_the_mirror_images_among_their_training_clocks():
+    f = _clock_findings()
+    assert "about 4 training clocks per class" in prose(f, QUICK)["classes720"]  # 3,200 / 720
+    assert "about 9 training clocks per class" in prose(f, replace(QUICK, mirror_train=True))["classes720"]
+
+
+def test_the_rotation_paragraph_leaves_out_what_this_run_has_not():
+    f = _clock_findings()
+    text = prose(f, QUICK)["rotation"]
+    assert "of the clocks turned by 0-5 degrees" in text and "margin of 15 degrees" in text
+    assert "but of 1.2 for one turned by 15 degrees" in text
+    upright = replace(f, rotation=np.zeros(100), max_rotation_deg=0.0)
+    text = prose(upright, QUICK)["rotation"]
+    assert "nan" not in text and "turned by" not in text and "margin" not in text
+    assert math.isnan(metrics(upright)["best_share_over15_rotation_band1"])  # no clock in that band: no number

@@ -16,7 +16,7 @@ def _history(epochs: int, heads: bool = False) -> list[dict]:
         row = {"epoch": e, "seconds": 1.5 * e, "train_loss": 1 / e, "train_acc": 0.5 + e / 100,
                "test_loss": 1.1 / e, "test_acc": 0.45 + e / 100, "lr": 1e-3 / e}
         if heads:
-            row |= {"test_acc_0": 0.4 + e / 100, "test_acc_1": 0.7 + e / 100, "test_loss_0": 2 / e}
+            row |= {"test_acc_item": 0.4 + e / 100, "test_acc_group": 0.7 + e / 100, "test_loss_item": 2 / e}
         rows.append(row)
     return rows
 
@@ -33,7 +33,7 @@ def test_csv_has_one_row_per_epoch_and_leading_columns(tmp_path):
     assert len(rows) == 3
     assert list(rows[0])[:3] == ["epoch", "seconds", "lr"]
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert float(rows[2]["test_acc_1"]) == history[2]["test_acc_1"]  # full precision round trip
+    assert float(rows[2]["test_acc_group"]) == history[2]["test_acc_group"]  # full precision round trip
     assert float(rows[1]["train_loss"]) == pytest.approx(0.5)
 
 
@@ -46,7 +46,7 @@ def test_csv_writes_missing_and_nan_as_empty_cells(tmp_path):
 def test_columns_and_tags():
     assert csv_columns([{"test_acc": 1, "epoch": 1, "zeta": 0, "train_loss": 1, "val_acc": 1}]) == [
         "epoch", "train_loss", "val_acc", "test_acc", "zeta"]
-    assert scalar_tag("train_loss") == "loss/train" and scalar_tag("test_acc_0") == "acc_0/test"
+    assert scalar_tag("train_loss") == "loss/train" and scalar_tag("test_acc_item") == "acc_item/test"
     assert scalar_tag("val_acc") == "acc/val" and scalar_tag("lr") == "lr" and scalar_tag("epoch") is None
     assert safe_name("MLP 1000-1000") == "MLP_1000-1000" and safe_name("lambda 0.5") == "lambda_0.5"
 
@@ -71,7 +71,7 @@ def test_write_histories_csv_and_tensorboard_read_back(tmp_path):
 
     heads = EventAccumulator(str(tb / "task6" / "lambda_0.5"))
     heads.Reload()
-    assert len(heads.Scalars("acc_1/test")) == 2
+    assert len(heads.Scalars("acc_group/test")) == 2
 
     write_histories(task_dir, networks, tensorboard_dir=tb)  # a rerun replaces, it does not append
     again = EventAccumulator(str(tb / "task6" / "single_item"))

@@ -1,10 +1,11 @@
 """Per-epoch training logs in the formats PyTorch and Keras users reach for: CSV files and TensorBoard events.
 
 A history is what `mnistlab.train.fit` records: one dict per epoch with `epoch`, `seconds`,
-`train_loss`, `train_acc`, `test_loss`, `test_acc`, per-head variants (`test_acc_0`, `test_acc_1`),
-`val_*` when a validation split is held out, `lr` when it is recorded, and task extras such as
-the clock's `test_mae`. Nothing here trains or decides anything: the runner calls
-`write_histories` with every trained network's history once the task has run.
+`train_loss`, and `<split>_<metric>` for each scored head (`train_acc`, `test_loss`, `test_acc`, or the
+clock's `train_mae`, `test_mae`), `<split>_<metric>_<head>` for named heads (`test_acc_item`,
+`test_loss_group`), `val_*` when a validation split is held out, and `lr` when it is recorded. Nothing
+here trains or decides anything: the runner calls `write_histories` with every trained network's history
+once the task has run.
 
     OUT/<task>/history/<network>.csv                    always
     DIR/<task>/<network>/events.out.tfevents.*          with `mnistlab run --tensorboard DIR`
@@ -74,7 +75,7 @@ def write_history_csv(path: Path, history: History) -> Path:
 def scalar_tag(key: str) -> str | None:
     """The TensorBoard tag of a history key, or None for keys that are not a per-epoch scalar.
 
-    'train_loss' -> 'loss/train' and 'test_acc_0' -> 'acc_0/test', so that TensorBoard draws the train,
+    'train_loss' -> 'loss/train' and 'test_acc_item' -> 'acc_item/test', so that TensorBoard draws the train,
     validation and test curves of one quantity on one chart (it groups by the part before the '/').
     """
     if key == "epoch":

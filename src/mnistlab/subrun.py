@@ -36,9 +36,9 @@ from mnistlab.errors import MnistlabError
 # versions for their caches of results that are not networks.
 KINDS: dict[str, tuple[str, int]] = {
     "classifier": ("mnistlab.tasks.common", 2),      # MLPs and CNNs on MNIST-family images
-    "mtl": ("mnistlab.tasks.task6", 2),              # Task 6's hard-sharing network and its weightings
+    "mtl": ("mnistlab.tasks.task6", 3),              # Task 6's hard-sharing network and its weightings
     "hparams": ("mnistlab.tasks.hparams", 2),        # one recipe of the hyperparameter studies
-    "clock": ("mnistlab.tasks.clock", 2),            # tell-the-time readers on generated clocks
+    "clock": ("mnistlab.tasks.clock", 3),            # tell-the-time readers on generated clocks
 }
 MEMO_VERSIONS: dict[str, int] = {
     "tsne": 2,

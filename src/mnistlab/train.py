@@ -10,13 +10,18 @@ multi-task learning); the targets are then a tuple of label tensors. The
 objective turns (outputs, targets) into a scalar loss; one that needs to do
 its own backward pass (PCGrad, GradNorm) defines `manual_backward(outputs, targets,
 model) -> loss`, which must leave the gradients in `.grad` for the optimiser step.
+
+What is *scored* is said by `Head`s, apart from the objective: each names the output it reads, the
+target it is scored against, its metric ("acc", "mae", ...) with a per-example score, and an optional
+evaluation loss. The history keys are `<split>_<metric>` for one unnamed head (`train_acc`, `test_loss`)
+and `<split>_<metric>_<name>` for named ones (`test_acc_item`), with the summed loss as `<split>_loss`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -29,10 +34,11 @@ from mnistlab.augment import AUGMENTATIONS, augment_batch
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
-from mnistlab.runtime import PRECISION, resolve_precision, thread_governor
+from mnistlab.runtime import PRECISION, ThreadGovernor, resolve_precision, thread_governor
 
 Targets = Tensor | tuple[Tensor, ...]
 Objective = Callable[[tuple[Tensor, ...], tuple[Tensor, ...]], Tensor]
+Outputs = Tensor | tuple[Tensor, ...]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 # "auto": bf16 autocast where the device computes bf16 natively, else fp32 (mnistlab.runtime.resolve_precision).
@@ -117,6 +123,61 @@ def as_tuple(value: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
     return (value,) if isinstance(value, Tensor) else tuple(value)
 
 
+def correct_scores(output: Tensor, target: Tensor) -> Tensor:
+    """1 where the largest logit is the target class, else 0: averaged, the accuracy."""
+    return (output.argmax(1) == target).float()
+
+
+def cross_entropy_loss(output: Tensor, target: Tensor) -> Tensor:
+    return F.cross_entropy(output.float(), target)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One scored answer of a model: what the history records about it, apart from the training objective.
+
+    name:   '' for the one head of a single-head model (keys `test_acc`), else a word (keys `test_acc_item`)
+    output: which of the model's outputs it reads; None: all of them, for a reading decoded from several
+    target: which target tensor it is scored against
+    metric: the score's name in the history ("acc" for a classifier, "mae" for a mean error)
+    score:  (output(s), target) -> a score per example, averaged over the data
+    loss:   (output(s), target) -> the evaluation loss, recorded as `<split>_loss[_<name>]`; None: none
+    """
+
+    name: str = ""
+    output: int | None = 0
+    target: int = 0
+    metric: str = "acc"
+    score: Callable[[Outputs, Tensor], Tensor] = correct_scores
+    loss: Callable[[Outputs, Tensor], Tensor] | None = cross_entropy_loss
+
+    def reads(self, outputs: tuple[Tensor, ...]) -> Outputs:
+        return outputs if self.output is None else outputs[self.output]
+
+    def key(self, metric: str) -> str:
+        return f"{metric}_{self.name}" if self.name else metric
+
+
+def classifier_heads(names: Sequence[str]) -> tuple[Head, ...]:
+    """One classifier head per output, output i scored against target i: ('item', 'group') for Task 6."""
+    return tuple(Head(name, output=i, target=i) for i, name in enumerate(names))
+
+
+def default_heads(n_targets: int) -> tuple[Head, ...]:
+    """One unnamed classifier head for one target; numbered ones ('0', '1', ...) for several."""
+    return classifier_heads([""] if n_targets == 1 else [str(i) for i in range(n_targets)])
+
+
+def check_heads(heads: Sequence[Head], n_targets: int) -> None:
+    """Refuse heads whose history keys would collide or that score a target the data lacks."""
+    names = [h.name for h in heads]
+    if not heads or len(set(names)) != len(names) or ("" in names and len(heads) > 1):
+        raise ConfigError(f"heads need distinct names, and only a lone head may be unnamed; got {names}")
+    missing = [h.name or "(unnamed)" for h in heads if not 0 <= h.target < n_targets]
+    if missing:
+        raise ConfigError(f"head {missing[0]} is scored against a target the data lacks ({n_targets} target(s))")
+
+
 def cross_entropy_objective(outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
     """Softmax + cross-entropy on each head, summed. F.cross_entropy takes logits (log-softmax inside),
     which is the brief's softmax layer followed by cross-entropy, computed stably."""
@@ -181,16 +242,24 @@ def predict_logits(model: nn.Module, x: Tensor, *, batch_size: int = 5000, preci
 
 
 def evaluate(model: nn.Module, x: Tensor, y: Targets, *, batch_size: int = 5000, precision: str = "fp32",
-             channels_last: bool = False) -> dict[str, float]:
-    """Cross-entropy loss and accuracy per head: {'loss', 'acc'} for one head, '..._<i>' for several."""
+             channels_last: bool = False, heads: Sequence[Head] | None = None) -> dict[str, float]:
+    """Each head's metric and evaluation loss on all of x: {'acc', 'loss'} for one unnamed classifier head,
+    {'acc_item', 'loss_item', ..., 'loss'} for named heads ('loss': the sum of their losses)."""
+    targets = as_tuple(y)
+    heads = default_heads(len(targets)) if heads is None else heads
+    check_heads(heads, len(targets))
     outputs = predict_logits(model, x, batch_size=batch_size, precision=precision,
                              channels_last=channels_last)
-    targets = as_tuple(y)
     metrics: dict[str, float] = {}
-    for i, (o, t) in enumerate(zip(outputs, targets, strict=True)):
-        suffix = "" if len(outputs) == 1 else f"_{i}"
-        metrics[f"loss{suffix}"] = F.cross_entropy(o, t).item()
-        metrics[f"acc{suffix}"] = (o.argmax(1) == t).float().mean().item()
+    losses = []
+    for head in heads:
+        read, target = head.reads(outputs), targets[head.target]
+        if head.loss is not None:
+            losses.append(head.loss(read, target))
+            metrics[head.key("loss")] = losses[-1].item()
+        metrics[head.key(head.metric)] = head.score(read, target).float().mean().item()
+    if losses and "loss" not in metrics:  # named heads: their summed loss, which early stopping watches
+        metrics["loss"] = torch.stack(losses).sum().item()
     return metrics
 
 
@@ -218,6 +287,68 @@ def _check_finite(value: float, epoch: int, step: int) -> None:
         )
 
 
+@dataclass
+class _Trainer:
+    """One training run's fixed parts: what each epoch steps, scores and times."""
+
+    model: nn.Module
+    objective: Objective | nn.Module
+    optimizer: torch.optim.Optimizer
+    cfg: TrainConfig
+    heads: tuple[Head, ...]
+    generator: torch.Generator
+    steps_per_epoch: int
+    governor: ThreadGovernor | None = None
+
+    def __post_init__(self) -> None:
+        self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
+        self.custom_backward = getattr(self.objective, "manual_backward", None)
+
+    def epoch(self, epoch: int, x_train: Tensor, y_train: tuple[Tensor, ...],
+              bar: Iterable[int]) -> tuple[float, list[float]]:
+        """Train one epoch over a fresh shuffle; (mean training loss, each head's mean training score).
+
+        The sums stay on the device until the epoch ends: a `.item()` per step would wait for every step."""
+        cfg, device, n = self.cfg, x_train.device, len(x_train)
+        scheduled = cfg.lr_schedule != "constant" or cfg.warmup > 0
+        loss_sum = torch.zeros((), device=device)
+        scores = torch.zeros(len(self.heads), device=device)
+        order = torch.randperm(n, device=device, generator=self.generator)
+        # One gather per epoch, then each batch is a contiguous view: no per-step index copy.
+        x_epoch, y_epoch = x_train[order], tuple(t[order] for t in y_train)
+        self.model.train()
+        for step in bar:
+            if self.governor is not None:
+                self.governor.poll()
+            batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
+            xb = x_epoch[batch]
+            if cfg.augment != "none":
+                xb = augment_batch(xb, cfg.augment, self.generator)
+            xb = _prepare_input(xb, cfg)
+            yb = tuple(t[batch] for t in y_epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            with autocast(device, cfg.precision):
+                outputs = as_tuple(self.step_model(xb))
+            if self.custom_backward is not None:
+                loss = self.custom_backward(outputs, yb, self.model)
+            else:
+                loss = self.objective(outputs, yb)
+                loss.backward()
+            if scheduled:
+                lr = cfg.lr_at((epoch - 1) * self.steps_per_epoch + step, cfg.epochs * self.steps_per_epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+            self.optimizer.step()
+            with torch.no_grad():
+                loss_sum += loss.detach().float() * len(xb)
+                detached = tuple(o.detach() for o in outputs)
+                for h, head in enumerate(self.heads):
+                    scores[h] += head.score(head.reads(detached), yb[head.target]).float().sum()
+            if step % 200 == 199:
+                _check_finite(loss.item(), epoch, step + 1)
+        return loss_sum.item() / n, (scores / n).tolist()
+
+
 def fit(
     model: nn.Module,
     train: tuple[Tensor, Targets],
@@ -229,122 +360,106 @@ def fit(
     val: tuple[Tensor, Targets] | None = None,
     desc: str = "train",
     show_progress: bool | None = None,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    heads: Sequence[Head] | None = None,
 ) -> FitResult:
-    """Train `model` in place on tensors already on its device; evaluate on `test` after each epoch.
+    """Train `model` in place on tensors already on its device; score each head on the training data as it
+    trains and on `test` and `val` after each epoch (default heads: `default_heads`).
 
     Deterministic for a given seed on the CPU: the shuffle uses its own generator.
     """
-    cfg.validate()
-    if cfg.patience is not None and val is None:
-        raise ConfigError("early stopping (patience) needs validation data")
     x_train, y_train = train[0], as_tuple(train[1])
+    heads = default_heads(len(y_train)) if heads is None else tuple(heads)
+    _check_fit(cfg, heads, len(y_train), val is not None)
     device = x_train.device
-    n = len(x_train)
+    trainer = _start(model, objective, cfg, heads, math.ceil(len(x_train) / cfg.batch_size), device, seed)
+    eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision,
+               "channels_last": cfg.channels_last, "heads": heads}
+    result = FitResult()
+    stopper = _EarlyStopping(cfg.patience)
+    if trainer.governor is not None:
+        trainer.governor.start()
+    for epoch in range(1, cfg.epochs + 1):
+        _synchronize(device)
+        start = time.perf_counter()
+        bar = progress(range(trainer.steps_per_epoch), desc=f"{desc} {epoch}/{cfg.epochs}", enabled=show_progress)
+        train_loss, train_scores = trainer.epoch(epoch, x_train, y_train, bar)
+        _synchronize(device)
+        seconds = time.perf_counter() - start
+        result.train_seconds += seconds
+        result.threads.append(torch.get_num_threads())
+        _check_finite(train_loss, epoch, trainer.steps_per_epoch)
+        # The thread count at the epoch's end, kept with its time: the governor may change it with the load,
+        # and with it the last bits of the sums (bit-for-bit reruns need a fixed $MNISTLAB_THREADS).
+        record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "threads": torch.get_num_threads(),
+                                    "train_loss": train_loss}
+        record.update({f"train_{head.key(head.metric)}": s for head, s in zip(heads, train_scores, strict=True)})
+        for split, data in (("test", test), ("val", val)):
+            if data is not None:
+                record.update({f"{split}_{k}": v for k, v in evaluate(model, data[0], data[1], **eval_kw).items()})
+        result.history.append(record)
+        if stopper.enabled and stopper.stop(record["val_loss"], epoch, model):
+            result.stopped_early = True
+            break
+    result.best_epoch = stopper.best_epoch
+    stopper.restore(model)
+    model.eval()
+    return result
+
+
+def _check_fit(cfg: TrainConfig, heads: tuple[Head, ...], n_targets: int, has_val: bool) -> None:
+    """Refuse, before any training, a run that could not finish or record what it scores."""
+    cfg.validate()
+    check_heads(heads, n_targets)
+    if cfg.patience is not None and not has_val:
+        raise ConfigError("early stopping (patience) needs validation data")
+    if cfg.patience is not None and all(h.loss is None for h in heads):
+        raise ConfigError("early stopping (patience) watches the validation loss, and no head has a loss")
+
+
+def _start(model: nn.Module, objective: Objective | nn.Module, cfg: TrainConfig, heads: tuple[Head, ...],
+           steps_per_epoch: int, device: torch.device, seed: int) -> _Trainer:
+    """Seed, lay out and equip `model` for training: its optimiser (with the objective's own parameters, if
+    any), the shuffle's generator and, on the CPU, the thread governor."""
     torch.manual_seed(seed)  # dropout and other in-model randomness
-    generator = torch.Generator(device=device).manual_seed(seed)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     params = list(model.parameters())
     if isinstance(objective, nn.Module):
         params += list(objective.parameters())
-    optimizer = make_optimizer(params, cfg, device)
-    step_model = torch.compile(model) if cfg.compile else model
-    custom_backward = getattr(objective, "manual_backward", None)
-    eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision,
-               "channels_last": cfg.channels_last}
-
-    result = FitResult()
-    best_val, best_state, bad_epochs = math.inf, None, 0
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    scheduled = cfg.lr_schedule != "constant" or cfg.warmup > 0
-    governor = thread_governor() if device.type == "cpu" else None
-    if governor is not None:
-        governor.start()
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros(len(y_train), device=device)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        order = torch.randperm(n, device=device, generator=generator)
-        # One gather per epoch, then each batch is a contiguous view: no per-step index copy.
-        x_epoch, y_epoch = x_train[order], tuple(t[order] for t in y_train)
-        bar = progress(range(steps_per_epoch), desc=f"{desc} {epoch}/{cfg.epochs}", enabled=show_progress)
-        for step in bar:
-            if governor is not None:
-                governor.poll()
-            batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
-            xb = x_epoch[batch]
-            if cfg.augment != "none":
-                xb = augment_batch(xb, cfg.augment, generator)
-            xb = _prepare_input(xb, cfg)
-            yb = tuple(t[batch] for t in y_epoch)
-            optimizer.zero_grad(set_to_none=True)
-            with autocast(device, cfg.precision):
-                outputs = as_tuple(step_model(xb))
-            if custom_backward is not None:
-                loss = custom_backward(outputs, yb, model)
-            else:
-                loss = objective(outputs, yb)
-                loss.backward()
-            if scheduled:
-                lr = cfg.lr_at((epoch - 1) * steps_per_epoch + step, total_steps)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-            optimizer.step()
-            with torch.no_grad():
-                loss_sum += loss.detach().float() * len(xb)
-                for h, (o, t) in enumerate(zip(outputs, yb, strict=True)):
-                    correct[h] += (o.detach().argmax(1) == t).sum()
-            if step % 200 == 199:
-                _check_finite(loss.item(), epoch, step + 1)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - start
-        result.train_seconds += seconds
-        result.threads.append(torch.get_num_threads())
-        train_loss = loss_sum.item() / n
-        _check_finite(train_loss, epoch, steps_per_epoch)
-        # The thread count at the epoch's end, kept with its time: the governor may change it with the load,
-        # and with it the last bits of the sums (bit-for-bit reruns need a fixed $MNISTLAB_THREADS).
-        record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "threads": torch.get_num_threads(),
-                                    "train_loss": train_loss}
-        accs = (correct / n).tolist()
-        _add_heads(record, "train_acc", accs)
-        if test is not None:
-            for key, value in evaluate(model, test[0], test[1], **eval_kw).items():
-                record[f"test_{key}"] = value
-        if val is not None:
-            for key, value in evaluate(model, val[0], val[1], **eval_kw).items():
-                record[f"val_{key}"] = value
-        result.history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if cfg.patience is not None:
-            if record["val_loss"] < best_val - 1e-6:
-                best_val, bad_epochs, result.best_epoch = record["val_loss"], 0, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-                if bad_epochs >= cfg.patience:
-                    result.stopped_early = True
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return result
+    return _Trainer(model, objective, make_optimizer(params, cfg, device), cfg, heads,
+                    torch.Generator(device=device).manual_seed(seed), steps_per_epoch,
+                    thread_governor() if device.type == "cpu" else None)
 
 
-def _add_heads(record: dict[str, float], name: str, values: list[float]) -> None:
-    if len(values) == 1:
-        record[name] = values[0]
-    else:
-        for i, v in enumerate(values):
-            record[f"{name}_{i}"] = v
-        record[name] = values[0]
+def _synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued work, so that a timing covers it (a no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _EarlyStopping:
+    """Stop once the validation loss has not improved for `patience` epochs; keep the best epoch's weights."""
+
+    def __init__(self, patience: int | None):
+        self.patience = patience
+        self.best_loss, self.best_epoch, self.bad_epochs = math.inf, None, 0
+        self.best_state: dict[str, Tensor] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.patience is not None
+
+    def stop(self, val_loss: float, epoch: int, model: nn.Module) -> bool:
+        if val_loss < self.best_loss - 1e-6:
+            self.best_loss, self.bad_epochs, self.best_epoch = val_loss, 0, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
 
 def count_parameters(model: nn.Module) -> int:

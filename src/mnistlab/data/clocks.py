@@ -41,11 +41,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from mnistlab.atomic import file_digest
+from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.data.sources import cache_root
 from mnistlab.errors import ConfigError
 from mnistlab.store import _umask
@@ -59,10 +60,12 @@ TICK_STYLES = ("none", "12", "60")
 FAMILIES = ("ticks", "numerals")
 GENERATOR_VERSION = 1  # bump when a change to the drawing changes the images of a given seed
 _CHUNK = 256  # images drawn at once; part of the noise seeding, so fixed (not a tuning knob)
+# Beyond this rotation the hour is no longer unique from the hands alone (see the module docstring).
+MAX_ROTATION_DEG = 15 * 12 / 11
 
 
 @dataclass(frozen=True)
-class ClockStyle:
+class ClockStyle(Constrained):
     """How much the clocks vary. Sizes are fractions of the image side or of the face radius."""
 
     max_rotation_deg: float = 15.0       # the whole clock turned by U(-r, r) degrees
@@ -72,10 +75,17 @@ class ClockStyle:
     min_contrast: float = 70.0           # grey-level difference between face and ink, at least
     family: str = "ticks"                # face family, one of FAMILIES
 
-    def validate(self) -> None:
-        if not 0 <= self.max_rotation_deg < 15 * 12 / 11:
-            raise ConfigError(f"max_rotation_deg must be in [0, {15 * 12 / 11:.2f}) so that the hour stays "
-                              f"readable from the hands, got {self.max_rotation_deg}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "max_rotation_deg": [Interval(0, MAX_ROTATION_DEG, closed="left",
+                                      message=f"{{name}} must be in [0, {MAX_ROTATION_DEG:.2f}) so that the hour "
+                                              "stays readable from the hands, got {value}")],
+        "second_hand_prob": [Interval(0, 1, message="{name} must be in [0, 1], got {value}")],
+        "family": [OneOf(FAMILIES, message="unknown clock face family {value!r}; choose one of {choices}")],
+        "min_contrast": [Interval(20, 180, note=" grey levels")],
+    }
+
+    def cross_check(self) -> None:
+        """The (lo, hi) ranges: both ends within bounds, and lo <= hi."""
         lo, hi = self.noise_std
         if not 0 <= lo <= hi <= 100:
             raise ConfigError(f"noise_std must be (lo, hi) with 0 <= lo <= hi <= 100 grey levels, got {self.noise_std}")
@@ -83,12 +93,6 @@ class ClockStyle:
         if not 0.15 <= lo <= hi <= 0.5:
             raise ConfigError(f"radius must be (lo, hi) with 0.15 <= lo <= hi <= 0.5 of the image side, "
                               f"got {self.radius}")
-        if not 0 <= self.second_hand_prob <= 1:
-            raise ConfigError(f"second_hand_prob must be in [0, 1], got {self.second_hand_prob}")
-        if self.family not in FAMILIES:
-            raise ConfigError(f"unknown clock face family {self.family!r}; choose one of {', '.join(FAMILIES)}")
-        if not 20 <= self.min_contrast <= 180:
-            raise ConfigError(f"min_contrast must be between 20 and 180 grey levels, got {self.min_contrast}")
 
 
 def minutes_of(labels: np.ndarray) -> np.ndarray:
@@ -413,5 +417,6 @@ def hand_angles(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (labels[..., 0] + minutes / 60) * (math.pi / 6), minutes * (math.pi / 30)
 
 
-__all__ = ["FAMILIES", "MINUTES_PER_CYCLE", "TICK_STYLES", "ClockData", "ClockStyle", "cached_clocks",
-           "clock_parameters", "common_sense_error", "dataset_key", "generate_clocks", "hand_angles", "minutes_of"]
+__all__ = ["FAMILIES", "MAX_ROTATION_DEG", "MINUTES_PER_CYCLE", "TICK_STYLES", "ClockData", "ClockStyle",
+           "cached_clocks", "clock_parameters", "common_sense_error", "dataset_key", "generate_clocks", "hand_angles",
+           "minutes_of"]

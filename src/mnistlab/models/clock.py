@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mnistlab.errors import ConfigError
+from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 
 VARIANTS = ("regression", "classes24", "classes720", "multihead", "sincos")
 VARIANT_TITLES = {
@@ -39,9 +40,11 @@ VARIANT_TITLES = {
 DIAL = 12.0  # the dial's period in its own units: 12 hours for the hour hand, 12 five-minute marks for the minute
 
 
+VARIANT = OneOf(VARIANTS, message="unknown clock variant {value!r}; choose from {choices}")
+
+
 def check_variant(variant: str) -> None:
-    if variant not in VARIANTS:
-        raise ConfigError(f"unknown clock variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    VARIANT.check("variant", variant)
 
 
 def _conv(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
@@ -53,7 +56,7 @@ POOLS = ("avg", "grid2", "grid4", "grid8")
 
 
 @dataclass(frozen=True)
-class ClockModelSpec:
+class ClockModelSpec(Constrained):
     """The architecture of one clock reader: variant (head), backbone width and depth, pooling, CoordConv
     input channels and an optional hidden layer between the pooled features and the heads."""
 
@@ -66,20 +69,15 @@ class ClockModelSpec:
     downsample: int = 1
     cyclic_head: str = "linear"  # "linear": one output per cyclic number; "angle": the angle of a 2-vector
 
-    def validate(self) -> None:
-        check_variant(self.variant)
-        if not 4 <= self.width <= 128:
-            raise ConfigError(f"width must be between 4 and 128 channels, got {self.width}")
-        if self.pool not in POOLS:
-            raise ConfigError(f"unknown pool {self.pool!r}; choose one of {', '.join(POOLS)}")
-        if not 1 <= self.stages <= 5:
-            raise ConfigError(f"stages must be between 1 and 5, got {self.stages}")
-        if not 0 <= self.hidden <= 4096:
-            raise ConfigError(f"hidden must be between 0 (none) and 4096 units, got {self.hidden}")
-        if self.cyclic_head not in ("angle", "linear"):
-            raise ConfigError(f"cyclic_head must be 'angle' or 'linear', got {self.cyclic_head!r}")
-        if not 1 <= self.downsample <= 4:
-            raise ConfigError(f"downsample must be between 1 (none) and 4, got {self.downsample}")
+    CONSTRAINTS: ClassVar[Constraints] = {
+        "variant": [VARIANT],
+        "width": [Interval(4, 128, note=" channels")],
+        "pool": [OneOf(POOLS)],
+        "stages": [Interval(1, 5)],
+        "hidden": [Interval(0, 4096, message="{name} must be between 0 (none) and 4096 units, got {value}")],
+        "downsample": [Interval(1, 4, message="{name} must be between 1 (none) and 4, got {value}")],
+        "cyclic_head": [OneOf(("angle", "linear"), message="{name} must be 'angle' or 'linear', got {value!r}")],
+    }
 
     def build(self) -> ClockNet:
         self.validate()

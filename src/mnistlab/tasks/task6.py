@@ -32,6 +32,7 @@ from mnistlab.train import (
     MAX_BATCH,
     Precision,
     TrainConfig,
+    classifier_heads,
     count_parameters,
     fit,
     precision_words,
@@ -43,6 +44,8 @@ from mnistlab.weighting import LEARNED, effective_lambda, make_weighting, weight
 
 # The two tasks as a weighting names them in table cells and in the report's sentences.
 TASK_NAMES, TASK_WORDS = ("item", "group"), ("items", "groups")
+# The network's two outputs, as the engine scores them: history keys test_acc_item, val_loss_group, ...
+MTL_HEADS = classifier_heads(TASK_NAMES)
 
 
 @dataclass(frozen=True)
@@ -173,14 +176,15 @@ MTL_FORWARD_MACS = 33_748_756
 
 def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Train one MTL network; record its history and weighting, how far each head moved from its first
-    weights (a head whose loss weight is 0 must not move), and its test predictions per head."""
+    weights (a head whose loss weight is 0 must not move), and its test predictions per task (arrays
+    pred_item, correct_item, pred_group, correct_group)."""
     cfg: TrainConfig = run.train
     train, val, test = run.data.load(env.device, env.data_dir)
     spec: WeightingSpec = run.objective
     objective = make_weighting(spec.strategy, lam=0.5 if spec.lam is None else spec.lam).to(env.device)
     initial = [{k: v.detach().clone() for k, v in head.state_dict().items()} for head in model.heads]
     result = fit(model, train, test, cfg, seed=run.seed, objective=objective, val=val, desc=run.label,
-                 show_progress=env.show_progress)
+                 show_progress=env.show_progress, heads=MTL_HEADS)
     head_change = [max((head.state_dict()[k].float() - v.float()).abs().max().item() for k, v in init.items())
                    for head, init in zip(model.heads, initial, strict=True)]
     seconds = [h["seconds"] for h in result.history]
@@ -196,9 +200,10 @@ def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any],
     }
     logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision)
     arrays = {}
-    for i, (out, target) in enumerate(zip(logits, test[1], strict=True)):
-        arrays[f"pred_{i}"] = out.argmax(1).to(torch.int16).cpu().numpy()
-        arrays[f"correct_{i}"] = (out.argmax(1) == target).cpu().numpy()
+    for head in MTL_HEADS:
+        pred = logits[head.output].argmax(1)
+        arrays[f"pred_{head.name}"] = pred.to(torch.int16).cpu().numpy()
+        arrays[f"correct_{head.name}"] = (pred == test[1][head.target]).cpu().numpy()
     return record, arrays
 
 
@@ -233,33 +238,33 @@ def contrasts(config: Config) -> list[Contrast]:
     def net(kind: str, arg: Any) -> Callable[[int], SubRun]:
         return lambda seed: next(run for k, a, run in _runs(config, seed) if (k, a) == (kind, arg))
 
-    def arm(label: str, metric: str, kind: str, arg: Any, head: int) -> Arm:
-        return Arm(label, metric, run=net(kind, arg), correct=f"correct_{head}")
+    def arm(label: str, metric: str, kind: str, arg: Any, task: str) -> Arm:
+        return Arm(label, metric, run=net(kind, arg), correct=f"correct_{task}")
 
     mixed = [("fixed", lam, f"lambda_{lam_name(lam)}", f"MTL lambda = {lam_name(lam)}")
              for lam in config.lambdas if 0 < lam < 1]
     mixed += [(s, None, s, f"MTL {s}") for s in config.strategies]
     out = []
-    for task, head in (("item", 0), ("group", 1)):
-        single = arm(f"single-task {task} CNN", f"single_{task}_test_acc", "single", task, head)
+    for task in TASK_NAMES:
+        single = arm(f"single-task {task} CNN", f"single_{task}_test_acc", "single", task, task)
         for kind, arg, name, label in mixed:
-            out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, head), single,
+            out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, task), single,
                                 f"MTL vs single-task ({task}s)"))
         fixed = [m for m in mixed if m[0] == "fixed"]
         for i, (k1, a1, n1, l1) in enumerate(fixed):
             for k2, a2, n2, l2 in fixed[i + 1:]:
-                out.append(Contrast(arm(l1, f"mtl_{n1}_{task}_test_acc", k1, a1, head),
-                                    arm(l2, f"mtl_{n2}_{task}_test_acc", k2, a2, head), f"lambda vs lambda ({task}s)"))
+                out.append(Contrast(arm(l1, f"mtl_{n1}_{task}_test_acc", k1, a1, task),
+                                    arm(l2, f"mtl_{n2}_{task}_test_acc", k2, a2, task), f"lambda vs lambda ({task}s)"))
     return out
 
 
-def single_record(rec: dict[str, Any], head: int, classes: int) -> dict[str, Any]:
-    """The single-task CNN's view of an MTL network with only head `head` trained."""
-    history = [{"epoch": h["epoch"], "seconds": h["seconds"], "test_acc": h[f"test_acc_{head}"],
-                "test_loss": h.get(f"test_loss_{head}", math.nan)} for h in rec["history"]]
+def single_record(rec: dict[str, Any], task: str, classes: int) -> dict[str, Any]:
+    """The single-task CNN's view of an MTL network with only the head of `task` ('item', 'group') trained."""
+    history = [{"epoch": h["epoch"], "seconds": h["seconds"], "test_acc": h[f"test_acc_{task}"],
+                "test_loss": h[f"test_loss_{task}"]} for h in rec["history"]]
     return {"params": count_parameters(build_single_task(classes)), "history": history,
             "train_seconds": rec["train_seconds"], "seconds_per_epoch": rec["seconds_per_epoch"],
-            "final": {"test_acc": rec["final"][f"test_acc_{head}"]}}
+            "final": {"test_acc": rec["final"][f"test_acc_{task}"]}}
 
 
 def _probe_row(name: str, label: str, cfg: TrainConfig, item: float, group: float, seconds: float,
@@ -390,26 +395,30 @@ class Findings:
         return 100 * (self.params_two - self.params_mtl) / self.params_two
 
 
-def _predictions(trained: Any) -> list[np.ndarray]:
-    return [trained.arrays["pred_0"].astype(np.int64), trained.arrays["pred_1"].astype(np.int64)]
+def _predictions(trained: Any) -> dict[str, np.ndarray]:
+    """The network's test predictions per task: {'item': ..., 'group': ...}."""
+    return {task: trained.arrays[f"pred_{task}"].astype(np.int64) for task in TASK_NAMES}
 
 
-def _mtl_row(kind: str, arg: float | None, rec: dict[str, Any], preds: list[np.ndarray],
+def _mtl_row(kind: str, arg: float | None, rec: dict[str, Any], preds: dict[str, np.ndarray],
              groups: np.ndarray) -> dict[str, Any]:
     """One MTL network's numbers; at lambda 0 or 1 also how far its untrained head moved and how many
     classes that head uses (each taking at least 1% of the test images)."""
     name = f"lambda_{lam_name(arg)}" if kind == "fixed" else kind
     w = rec["weighting"]
     weights = (w.get("weight_0", 1.0), w.get("weight_1", 1.0))
-    row = {"name": name, "strategy": kind, "lambda": arg, "item": rec["final"]["test_acc_0"],
-           "group": rec["final"]["test_acc_1"], "val_item": rec["final"]["val_acc_0"],
-           "val_group": rec["final"]["val_acc_1"], "params": rec["params"], "seconds": rec["train_seconds"],
-           "spe": rec["seconds_per_epoch"], "weights": weights, "eff_lambda": effective_lambda(weights),
-           "state": w, "item_as_group": item_as_group_acc(preds[0], groups)}
+    final = rec["final"]
+    row = {"name": name, "strategy": kind, "lambda": arg, "item": final["test_acc_item"],
+           "group": final["test_acc_group"], "val_item": final["val_acc_item"], "val_group": final["val_acc_group"],
+           "params": rec["params"], "seconds": rec["train_seconds"], "spe": rec["seconds_per_epoch"],
+           "weights": weights, "eff_lambda": effective_lambda(weights), "state": w,
+           "item_as_group": item_as_group_acc(preds["item"], groups)}
     if kind == "fixed" and arg in (0.0, 1.0):
-        head = 1 if arg == 1.0 else 0  # lambda = 1 never trains the group head, 0 the item head
+        untrained = "group" if arg == 1.0 else "item"  # lambda = 1 never trains the group head, 0 the item head
+        head = TASK_NAMES.index(untrained)  # its place in the model's heads (head_max_change is in that order)
         row["head_change"] = rec["head_max_change"][head]
-        shares = np.bincount(preds[head], minlength=(ITEM_CLASSES, GROUP_CLASSES)[head]) / len(groups)
+        classes = ITEM_CLASSES if untrained == "item" else GROUP_CLASSES
+        shares = np.bincount(preds[untrained], minlength=classes) / len(groups)
         row["untrained_classes_used"] = int((shares >= 0.01).sum())
     return row
 
@@ -418,17 +427,17 @@ def _trained_heads(kind: str, arg: float | None) -> dict[str, str]:
     """{task: history key of its test accuracy} for the heads this network trains."""
     heads = {}
     if not (kind == "fixed" and arg == 0.0):
-        heads["item"] = "test_acc_0"
+        heads["item"] = "test_acc_item"
     if not (kind == "fixed" and arg == 1.0):
-        heads["group"] = "test_acc_1"
+        heads["group"] = "test_acc_group"
     return heads
 
 
-def _error_findings(lam: float, items: np.ndarray, groups: np.ndarray, preds: list[np.ndarray],
+def _error_findings(lam: float, items: np.ndarray, groups: np.ndarray, preds: dict[str, np.ndarray],
                     single_group_pred: np.ndarray) -> ErrorFindings:
-    errors, crossing, pairs = cross_group_errors(items, preds[0])
-    return ErrorFindings(lam, errors, crossing, pairs, confusion_matrix(items, preds[0], ITEM_CLASSES),
-                         confusion_matrix(groups, preds[1], GROUP_CLASSES),
+    errors, crossing, pairs = cross_group_errors(items, preds["item"])
+    return ErrorFindings(lam, errors, crossing, pairs, confusion_matrix(items, preds["item"], ITEM_CLASSES),
+                         confusion_matrix(groups, preds["group"], GROUP_CLASSES),
                          confusion_matrix(groups, single_group_pred, GROUP_CLASSES))
 
 
@@ -451,29 +460,28 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
     rows: list[dict] = []
     probes: list[dict] = []
     histories: dict[str, tuple[list[dict], dict[str, str]]] = {}
-    preds: dict[str, list[np.ndarray]] = {}  # test predictions per network and head
+    preds: dict[str, dict[str, np.ndarray]] = {}  # test predictions per network and task
     for kind, arg, run in runs:
         rec, net_preds = ctx.trained(run).record, _predictions(ctx.trained(run))
         if kind == "single":
-            head, classes = (0, ITEM_CLASSES) if arg == "item" else (1, GROUP_CLASSES)
-            single[arg] = single_record(rec, head, classes)
+            single[arg] = single_record(rec, arg, ITEM_CLASSES if arg == "item" else GROUP_CLASSES)
             preds[f"single {arg}"] = net_preds
             histories[f"single {arg}"] = (single[arg]["history"], {arg: "test_acc"})
         elif kind == "probe":
             name, label, overrides = arg
-            probes.append(_probe_row(name, label, config.train_config(**overrides), rec["final"]["test_acc_0"],
-                                     rec["final"]["test_acc_1"], rec["train_seconds"], rec["seconds_per_epoch"]))
+            probes.append(_probe_row(name, label, config.train_config(**overrides), rec["final"]["test_acc_item"],
+                                     rec["final"]["test_acc_group"], rec["train_seconds"], rec["seconds_per_epoch"]))
         else:
             row = _mtl_row(kind, arg, rec, net_preds, groups)
             rows.append(row)
             preds[row["name"]] = net_preds
             histories[f"MTL {row['name'].replace('_', ' ')}"] = (rec["history"], _trained_heads(kind, arg))
-    single["item_as_group"] = item_as_group_acc(preds["single item"][0], groups)
+    single["item_as_group"] = item_as_group_acc(preds["single item"]["item"], groups)
     default = [_probe_row("default", "this run's default", config.train_config(), r["item"], r["group"], r["seconds"],
                           r["spe"]) for r in rows if r["strategy"] == "fixed" and r["lambda"] == 0.5]
     best = best_mixed(rows)
     errors = (None if best is None else
-              _error_findings(best["lambda"], items, groups, preds[best["name"]], preds["single group"][1]))
+              _error_findings(best["lambda"], items, groups, preds[best["name"]], preds["single group"]["group"]))
     return Findings(rows=rows, single=single, probes=default + probes, histories=histories, majority_group=majority,
                     n_test=len(items), cache_hits=cache_hits, loads=(load_before, os.getloadavg()[0]), errors=errors)
 
