@@ -147,16 +147,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval)."""
     seeds = list(seeds) if seeds else [seed]
     cache = SubRunCache(out / "cache")
-    stored: dict[str, dict] = {}
-    todo: list[tuple[Task, Any, str]] = []
-    for task in tasks:
-        config = for_device(configs[task.name], device)
-        key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
-        if not force and is_up_to_date(out, task, key):
-            log(f"{task.name}: up to date (same config and seeds); use --force to run again")
-            stored[task.name] = read_result(result_path(out, task.name))
-        else:
-            todo.append((task, config, key))
+    stored, todo = _pending(tasks, configs, profile, seeds, out, device, force, log)
     if not todo:
         return stored
     configure_torch()
@@ -180,36 +171,62 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
                      for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
         write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
         extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
-        record = {
-            "task": task.name,
-            "title": task.title,
-            "profile": profile,
-            "seed": seeds[0],
-            "seeds": seeds,
-            "config": to_jsonable(config),
-            "run_key": key,
-            "mnistlab_version": __version__,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            # Training time of this task's own networks (as recorded when they trained) plus its analysis.
-            "seconds": round(seconds + sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs), 2),
-            "analysis_seconds": round(seconds, 2),
-            "plan_seconds": round(plan_seconds, 2),
-            "environment": environment(device),
-            "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
-                        + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(used_memos)],
-            "cache": {"hits": cache.hits, "misses": cache.misses},
-            "metrics": result.metrics,
-            "per_seed_metrics": {str(s): per_seed[s].metrics for s in seeds} if len(seeds) > 1 else {},
-            "comparisons": extra,
-            "tables": result.tables,
-            "figures": result.figures,
-            "text": result.text,
-            "references": result.references + published.references_for(task.name),
-        }
+        # Training time of this task's own networks (as recorded when they trained) plus its analysis.
+        trained = sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs)
+        record = _record(task, config, key, profile, seeds, device, result, per_seed, extra,
+                         seconds=(seconds, trained, plan_seconds), runs=runs, memos=used_memos, cache=cache)
         write_json(result_path(out, task.name), record)
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
     return stored
+
+
+def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, seeds: list[int], out: Path,
+             device: torch.device, force: bool, log) -> tuple[dict[str, dict], list[tuple[Task, Any, str]]]:
+    """(stored results of the tasks that are up to date, (task, resolved config, run key) of the others)."""
+    stored: dict[str, dict] = {}
+    todo: list[tuple[Task, Any, str]] = []
+    for task in tasks:
+        config = for_device(configs[task.name], device)
+        key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
+        if not force and is_up_to_date(out, task, key):
+            log(f"{task.name}: up to date (same config and seeds); use --force to run again")
+            stored[task.name] = read_result(result_path(out, task.name))
+        else:
+            todo.append((task, config, key))
+    return stored, todo
+
+
+def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], device: torch.device, result: Result,
+            per_seed: dict[int, Result], extra: dict, *, seconds: tuple[float, float, float], runs: list[SubRun],
+            memos: list[str], cache: SubRunCache) -> dict[str, Any]:
+    """The task's result.json. seconds: (analysis, training of its own networks, executing the whole plan)."""
+    analysis, trained, plan = seconds
+    return {
+        "task": task.name,
+        "title": task.title,
+        "profile": profile,
+        "seed": seeds[0],
+        "seeds": seeds,
+        "config": to_jsonable(config),
+        "run_key": key,
+        "mnistlab_version": __version__,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(analysis + trained, 2),
+        "analysis_seconds": round(analysis, 2),
+        "plan_seconds": round(plan, 2),
+        "environment": environment(device),
+        "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
+                    + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(memos)],
+        "cache": {"hits": cache.hits, "misses": cache.misses},
+        "metrics": result.metrics,
+        "per_seed_metrics": {str(s): per_seed[s].metrics for s in seeds} if len(seeds) > 1 else {},
+        "comparisons": extra,
+        "tables": result.tables,
+        "figures": result.figures,
+        "text": result.text,
+        "references": result.references + published.references_for(task.name),
+    }
 
 
 def _merged(runs) -> list[SubRun]:
