@@ -304,6 +304,19 @@ def test_training_on_mirror_images_doubles_the_training_clocks(ctx, tmp_path, mo
     assert steps["test_mae"] == pytest.approx(float(np.mean(errors)), abs=1e-3)
 
 
+def test_extra_training_clocks_leave_the_test_split_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    base = Config(n_images=60, image_size=32, test_fraction=0.25, epochs=1, batch_size=16, width=4,
+                  variants=("classes24",), unseen_images=0, val_images=0, downsample=1)
+    env = Env(device=torch.device("cpu"), show_progress=False)
+    plain, more = (execute(plan(c, 0)[0], env) for c in (base, replace(base, extra_train_images=30)))
+    assert (plain.record["n_train"], more.record["n_train"]) == (45, 75)
+    np.testing.assert_array_equal(plain.arrays["true_minutes"], more.arrays["true_minutes"])
+    extra_images, _ = replace(base, extra_train_images=30).data(0).load_extra()
+    own_images, _ = base.data(0).load()
+    assert extra_images.shape == (30, 32, 32) and not any((e == own_images).all((1, 2)).any() for e in extra_images)
+
+
 # ---- the prose against hand-made findings: every claim is checked by paragraph id ----------------------
 
 QUICK = TASK.config("quick")

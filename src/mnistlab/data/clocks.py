@@ -389,6 +389,9 @@ class ClockData:
     # Clocks of the training family drawn with a seed of their own, scored once after training: the best
     # variant is chosen on them, never on the test split.
     n_val: int = 0
+    # More training clocks of the training family, drawn with a seed of their own and added to the first
+    # n_images - n_test: more data for the reader while the test split stays the same clocks.
+    n_extra: int = 0
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, size, size) uint8 and labels (n, 2), generated or read from the local cache."""
@@ -398,6 +401,11 @@ class ClockData:
     def load_val(self) -> tuple[np.ndarray, np.ndarray]:
         """The validation clocks: the training family, another seed, so none repeats a training clock's draw."""
         images, labels, _ = cached_clocks(self.n_val, self.image_size, self.seed + 2_000_003, self.style)
+        return images, labels
+
+    def load_extra(self) -> tuple[np.ndarray, np.ndarray]:
+        """The extra training clocks (a seed of their own, so none repeats a test, validation or unseen draw)."""
+        images, labels, _ = cached_clocks(self.n_extra, self.image_size, self.seed + 3_000_017, self.style)
         return images, labels
 
     def unseen_style(self) -> ClockStyle:

@@ -140,6 +140,7 @@ class Config(Constrained):
     unseen_images: int = 1000       # test clocks of the second face family (never trained on); 0: none
     val_images: int = 1000          # validation clocks (own seed) that choose the best variant; 0: none
     mirror_train: bool = False      # also train on every training clock's mirror image (time 12:00 - t)
+    extra_train_images: int = 0     # more training clocks (a seed of their own); the test split stays the same
     samples: int = 12               # test clocks in the sample figure
 
     # The fields handed on to the model spec, the clock style and the TrainConfig follow the rules those declare.
@@ -163,6 +164,7 @@ class Config(Constrained):
         **rules_of(ClockStyle, "second_hand_prob"),
         "unseen_images": [Interval(0, 50_000, message=_HELD_OUT)],
         "val_images": [Interval(0, 50_000, message=_HELD_OUT)],
+        "extra_train_images": [Interval(0, 500_000)],
         "samples": [Interval(1, 48)],
     }
 
@@ -185,7 +187,7 @@ class Config(Constrained):
     def data(self, seed: int) -> ClockData:
         return ClockData(n_images=self.n_images, image_size=self.image_size, style=self.style(),
                          n_test=self.n_test(), seed=seed, n_unseen=self.unseen_images, mirror_train=self.mirror_train,
-                         n_val=self.val_images)
+                         n_val=self.val_images, n_extra=self.extra_train_images)
 
     def model_spec(self, variant: str) -> ClockModelSpec:
         return ClockModelSpec(variant=variant, width=self.width, pool=self.pool, coord=self.coord,
@@ -269,6 +271,11 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
     x = _as_input(images, env.device)
     minutes = torch.from_numpy(minutes_of(labels)).to(env.device)
     x_train, m_train, x_test = x[:n_train], minutes[:n_train], x[n_train:]
+    if data.n_extra:
+        extra_images, extra_labels = data.load_extra()
+        x_train = torch.cat([x_train, _as_input(extra_images, env.device)])
+        m_train = torch.cat([m_train, torch.from_numpy(minutes_of(extra_labels)).to(env.device)])
+        del extra_images
     if data.mirror_train:
         x_train = torch.cat([x_train, x_train.flip(-1)])
         m_train = torch.cat([m_train, torch.remainder(MINUTES_PER_CYCLE - m_train, MINUTES_PER_CYCLE)])
@@ -281,7 +288,7 @@ def _train_clock(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any
               .astype(np.float32),
               "true_minutes": minutes_of(labels[n_train:]).astype(np.int16)}
     record = {"variant": spec.variant, "params": count_parameters(model), "history": result.history,
-              "train_seconds": result.train_seconds, "data_seconds": data_seconds, "n_train": n_train,
+              "train_seconds": result.train_seconds, "data_seconds": data_seconds, "n_train": n_train + data.n_extra,
               "n_test": data.n_test}
     del x, x_test, x_train  # the held-out clocks need the memory more than the training images now
     _read_held_out(model, spec.variant, cfg, data, env, record, arrays)
@@ -421,7 +428,7 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
     k = min(config.samples, config.n_test())
     images, _ = config.data(ctx.seed).load()  # the local data cache: read back, not generated again
     params = clock_parameters(config.n_images, config.image_size, ctx.seed, config.style())
-    return Findings(variants, true, n_train, images[n_train:n_train + k],
+    return Findings(variants, true, n_train + config.extra_train_images, images[n_train:n_train + k],
                     np.abs(np.degrees(params["rotation"][n_train:])), params["ticks"][n_train:],
                     config.max_rotation_deg)
 
@@ -507,6 +514,8 @@ def tables(f: Findings, config: Config) -> dict[str, Table]:
         [_variant_row(v, f) for v in f.variants.values()],
         f"Five ways to read the clock, one backbone (width {config.width}, pooling {config.pool}), {config.epochs} "
         f"epoch(s) on {f.n_train:,} generated {config.image_size}x{config.image_size} clocks with tick faces"
+        + (f" ({config.extra_train_images:,} of them beyond the data set's own training split)"
+           if config.extra_train_images else "")
         + (" and their mirror images" if config.mirror_train else "")
         + (f", read at {config.image_size // config.downsample} px" if config.downsample > 1 else "") + "; errors "
         f"on {f.n_test:,} test clocks of the same family"
