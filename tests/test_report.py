@@ -152,7 +152,7 @@ def test_published_metrics_name_real_metric_keys():
         | {f"mtl_lambda_{x}_{t}_test_acc" for x in lambdas for t in ("item", "group")},
         "baselines": {f"{name.split()[0].lower()}_{recipe}test_acc" for name in baselines.MODELS
                       for recipe in ("", "report_d_")},
-        "clock": {f"{v}_mae_minutes" for v in clock.Config().variants},
+        "clock": {f"{v}_mae_minutes" for v in clock.Config().variants} | {"classes24_bin_accuracy"},
         "hparams": {hparams.metric_slug("mnist", s.family, s.name) + "_spread_pp"
                     for s in [*hparams.MLP_STUDIES.values(), *hparams.CNN_STUDIES.values()]}
         | {hparams.metric_slug("mnist", "MLP", "init", label) + "_test_acc"

@@ -74,7 +74,7 @@ from mnistlab.models.clock import (
     variant_targets,
 )
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Figure, Reference, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.train import (
     Head,
     Objective,
@@ -89,21 +89,6 @@ from mnistlab.train import (
 from mnistlab.viz.clock import plot_curves, plot_errors, plot_samples
 
 CHANCE_MAE = 180.0  # a fixed guess (or a random one) is 180 minutes off on average over uniform times
-_REPORT_C = "Report C (its own data set of 18,000 150x150 clocks, not ours)"
-# What published solutions reported, per variant (from the lab's published-figures list; labelled as theirs).
-PUBLISHED = {
-    "multihead": Reference("mean error, hour class + minute regression, minutes", "about 5", _REPORT_C,
-                           "multihead_mae_minutes"),
-    "sincos": Reference("mean error, periodic (sin/cos) labels, minutes", "about 6", _REPORT_C, "sincos_mae_minutes"),
-    "regression": Reference("mean error, regression with a common-sense loss, minutes", "19-25", _REPORT_C,
-                            "regression_mae_minutes"),
-    "classes24": Reference("24 half-hour classes: share of clocks in the right class", "about 0.85 (validation)",
-                           _REPORT_C, "classes24_bin_accuracy"),
-    "classes720": Reference("720 minute classes, mean error, minutes", "over-fits (no number given)", _REPORT_C,
-                            "classes720_mae_minutes"),
-}
-
-
 _HELD_OUT = "{name} must be between 0 (none) and 50,000, got {value}"
 
 
@@ -546,7 +531,7 @@ def analyse(config: Config, ctx: Context) -> Result:
     """Tables, figures and prose from the trained readers' records and test readings (trains nothing)."""
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, config, ctx),
-                  text=list(prose(f, config).values()), references=[PUBLISHED[v] for v in config.variants])
+                  text=list(prose(f, config).values()))
 
 
 # ------------------------------------------------------------------------------------------- prose
