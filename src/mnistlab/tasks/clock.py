@@ -50,6 +50,7 @@ The analysis reads the trained readers into `Findings` (compute_findings); metri
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ from mnistlab.models.clock import (
     decode_minutes,
     variant_targets,
 )
+from mnistlab.models.summary import forward_macs
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.train import (
@@ -212,12 +214,20 @@ PROFILES = {
 }
 
 
+@functools.cache
+def _reader_macs(spec: ClockModelSpec, image_size: int) -> int:
+    return forward_macs(spec.build(), (1, image_size, image_size))
+
+
 def plan(config: Config, seed: int) -> list[SubRun]:
     """One sub-run per variant, all on the same generated data set."""
     data, cfg = config.data(seed), config.train_config()
+    images = (config.n_images - config.n_test() + config.extra_train_images) * (2 if config.mirror_train else 1)
     return [SubRun(kind="clock", model=config.model_spec(v), data=data, train=cfg, seed=seed,
                    objective=ClockLoss(v, config.smooth720 if v == "classes720" else 0.0),
-                   name=f"clock {VARIANT_TITLES[v]}") for v in config.variants]
+                   name=f"clock {VARIANT_TITLES[v]}",
+                   cost=6.0 * _reader_macs(config.model_spec(v), config.image_size) * images * config.epochs)
+            for v in config.variants]
 
 
 def _as_input(images: np.ndarray, device: torch.device) -> torch.Tensor:
