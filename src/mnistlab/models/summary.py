@@ -76,7 +76,9 @@ def forward_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -
 
 
 @cache
-def spec_forward_macs(spec: Any) -> int:
-    """`forward_macs` of the network a frozen spec (MLPSpec, CNNSpec) builds. Plans are made again for
-    every contrast and analysis, so each architecture is built and counted once, not once per plan."""
-    return forward_macs(spec.build(), spec.input_shape)
+def spec_forward_macs(spec: Any, input_shape: tuple[int, ...] | None = None) -> int:
+    """`forward_macs` of the network a frozen spec (MLPSpec, CNNSpec, ClockModelSpec) builds, on
+    `input_shape` (default: the spec's own; the clock reader's image size is set by its data, not its spec).
+    Plans are made again for every contrast and analysis, so each architecture is built and counted once,
+    not once per plan."""
+    return forward_macs(spec.build(), input_shape or spec.input_shape)

@@ -50,7 +50,6 @@ The analysis reads the trained readers into `Findings` (compute_findings); metri
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from mnistlab.data.clocks import (
     minutes_of,
 )
 from mnistlab.errors import ConfigError
+from mnistlab.models import spec_forward_macs
 from mnistlab.models.clock import (
     VARIANT_TITLES,
     VARIANTS,
@@ -79,7 +79,6 @@ from mnistlab.models.clock import (
     decode_minutes,
     variant_targets,
 )
-from mnistlab.models.summary import forward_macs
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.train import (
@@ -214,11 +213,6 @@ PROFILES = {
 }
 
 
-@functools.cache
-def _reader_macs(spec: ClockModelSpec, image_size: int) -> int:
-    return forward_macs(spec.build(), (1, image_size, image_size))
-
-
 def plan(config: Config, seed: int) -> list[SubRun]:
     """One sub-run per variant, all on the same generated data set."""
     data, cfg = config.data(seed), config.train_config()
@@ -226,7 +220,8 @@ def plan(config: Config, seed: int) -> list[SubRun]:
     return [SubRun(kind="clock", model=config.model_spec(v), data=data, train=cfg, seed=seed,
                    objective=ClockLoss(v, config.smooth720 if v == "classes720" else 0.0),
                    name=f"clock {VARIANT_TITLES[v]}",
-                   cost=6.0 * _reader_macs(config.model_spec(v), config.image_size) * images * config.epochs)
+                   cost=6.0 * spec_forward_macs(config.model_spec(v), (1, config.image_size, config.image_size))
+                   * images * config.epochs)
             for v in config.variants]
 
 
