@@ -171,10 +171,10 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
                      for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
         write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
         extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
-        # Training time of this task's own networks (as recorded when they trained) plus its analysis.
         trained = sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs)
         record = _record(task, config, key, profile, seeds, device, result, per_seed, extra,
-                         seconds=(seconds, trained, plan_seconds), runs=runs, memos=used_memos, cache=cache)
+                         analysis_seconds=seconds, train_seconds=trained, plan_seconds=plan_seconds, runs=runs,
+                         memos=used_memos, cache=cache)
         write_json(result_path(out, task.name), record)
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
@@ -198,10 +198,10 @@ def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, seeds
 
 
 def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], device: torch.device, result: Result,
-            per_seed: dict[int, Result], extra: dict, *, seconds: tuple[float, float, float], runs: list[SubRun],
-            memos: list[str], cache: SubRunCache) -> dict[str, Any]:
-    """The task's result.json. seconds: (analysis, training of its own networks, executing the whole plan)."""
-    analysis, trained, plan = seconds
+            per_seed: dict[int, Result], extra: dict, *, analysis_seconds: float, train_seconds: float,
+            plan_seconds: float, runs: list[SubRun], memos: list[str], cache: SubRunCache) -> dict[str, Any]:
+    """The task's result.json. train_seconds: training of the task's own networks, as recorded when they trained;
+    plan_seconds: executing the whole plan (all tasks of the command)."""
     return {
         "task": task.name,
         "title": task.title,
@@ -212,9 +212,9 @@ def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], d
         "run_key": key,
         "mnistlab_version": __version__,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(analysis + trained, 2),
-        "analysis_seconds": round(analysis, 2),
-        "plan_seconds": round(plan, 2),
+        "seconds": round(analysis_seconds + train_seconds, 2),
+        "analysis_seconds": round(analysis_seconds, 2),
+        "plan_seconds": round(plan_seconds, 2),
         "environment": environment(device),
         "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
                     + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(memos)],
