@@ -15,8 +15,8 @@ Also printed: the best matmul GFLOP/s of the machine (fp32, and bf16 where the h
 natively) and each model's training FLOPs per epoch (6 x forward MACs x images), so one can see how far
 each loop is from the hardware limit ("of peak": of the fp32 peak for fp32 variants, of the bf16 peak for
 bf16 ones; on a busy machine the peak itself is measured low, so shares can pass 100%). "mtl" is the Task 6
-multi-task network (lambda = 0.5, batch 100 by default, Fashion-MNIST items and groups). "engine-bf16-cl"
-adds channels_last where a task does not set it. "engine-bf16-mmap" is engine-bf16 with glibc's default
+multi-task network (lambda = 0.5, batch 100 by default, Fashion-MNIST items and groups). The engine
+variants train the convolutional networks in channels_last, as the tasks do; "engine-bf16-nchw" leaves it out. "engine-bf16-mmap" is engine-bf16 with glibc's default
 handling of large blocks (what the engine did before runtime.keep_freed_memory). `--busy` times the thread
 policies (every core, one thread, adaptive) on the MLP with and without one competing `while True: pass`
 process. The bf16 variants are left out by default on a CPU without AVX512-BF16 or AMX, where oneDNN
@@ -50,7 +50,7 @@ from mnistlab.runtime import available_cores, bf16_is_native, configure_torch
 from mnistlab.train import TrainConfig, as_tuple, evaluate, fit, predict_logits
 from mnistlab.weighting import FixedWeighting
 
-VARIANTS = ("idiomatic", "engine-fp32", "engine-bf16", "engine-bf16-compile", "engine-bf16-mmap", "engine-bf16-cl")
+VARIANTS = ("idiomatic", "engine-fp32", "engine-bf16", "engine-bf16-compile", "engine-bf16-mmap", "engine-bf16-nchw")
 MODELS = ("mlp", "cnn1", "mtl")
 
 
@@ -121,7 +121,7 @@ def idiomatic_eval(model: nn.Module, x: torch.Tensor, y: torch.Tensor | tuple[to
 def engine_config(variant: str, batch_size: int, conv: bool) -> TrainConfig:
     bf16 = "bf16" in variant
     return TrainConfig(epochs=1, batch_size=batch_size, precision="bf16" if bf16 else "fp32",
-                       channels_last=conv or variant.endswith("-cl"), compile="compile" in variant)
+                       channels_last=conv and not variant.endswith("-nchw"), compile="compile" in variant)
 
 
 def load_model_data(name: str, limit: int | None):
@@ -139,7 +139,7 @@ def load_model_data(name: str, limit: int | None):
 
 def bench_model(name: str, variants: list[str], rounds: int, limit: int | None, batch_size: int,
                 peak: dict[str, float]) -> list[dict]:
-    conv = name == "cnn1"  # channels_last as the tasks use it: CNN-1 yes, Task 6's network no
+    conv = name != "mlp"  # channels_last for the convolutional networks, as the tasks train them
     x, y, xt, yt, base = load_model_data(name, limit)
     objective = {"objective": FixedWeighting.from_lambda(0.5)} if name == "mtl" else {}
     flops_epoch = 6 * forward_macs(base) * len(x)

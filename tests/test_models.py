@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+from torch import nn
 
 from mnistlab.errors import ConfigError
 from mnistlab.models import (
@@ -21,6 +22,7 @@ from mnistlab.models import (
     parse_mlp,
     summary_rows,
 )
+from mnistlab.models.cnn import Flatten
 from mnistlab.models.mlp import INITS
 from mnistlab.tasks.common import MLP_SWEEP
 from mnistlab.tasks.task4 import DEFAULT_MODELS as CNN_SWEEP
@@ -139,3 +141,20 @@ def test_pool_and_init_are_spec_fields():
     assert CNNSpec(channels=(16, 32), kernels=(3, 3), strides=(1, 1), pool_after=(0, 1), pool="avg").describe() == (
         "conv 16 3x3/1 + avg-pool, conv 32 3x3/1 + avg-pool ('same'), linear to 10; relu")
     assert MLP_BRIEF.describe() == "[784, 1000, 1000, 10] relu"
+
+
+def test_cnn_flatten_is_nn_flatten_and_hands_back_a_channels_last_gradient():
+    # Same values as nn.Flatten in both directions; only the gradient's memory format differs: it follows
+    # the input's, so the ReLU before it compares two channels_last tensors (its vectorised path).
+    x = torch.randn(3, 4, 5, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref = x.detach().clone().contiguous(memory_format=torch.channels_last).requires_grad_()
+    out, expected = Flatten()(x), nn.Flatten()(ref)
+    assert torch.equal(out, expected)
+    grad = torch.randn_like(out)
+    (got,), (want,) = torch.autograd.grad(out, x, grad), torch.autograd.grad(expected, ref, grad)
+    assert torch.equal(got, want)
+    assert got.is_contiguous(memory_format=torch.channels_last) and not got.is_contiguous()
+    assert not want.is_contiguous(memory_format=torch.channels_last)  # what nn.Flatten hands back
+    plain = torch.randn(3, 4, 5, 5, requires_grad=True)
+    assert torch.autograd.grad(Flatten()(plain), plain, torch.randn(3, 100))[0].is_contiguous()
+    assert isinstance(build_cnn(CNN1)[-2], Flatten) and isinstance(Flatten(), nn.Flatten)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
+from mnistlab.models.cnn import Flatten
 
 VARIANTS = ("regression", "classes24", "classes720", "multihead", "sincos")
 VARIANT_TITLES = {
@@ -114,7 +115,7 @@ class ClockBackbone(nn.Sequential):
             layers += _conv(c, 2 * c, 3, 2) + _conv(2 * c, 2 * c, 3, 1)
             c *= 2
         grid = 1 if pool == "avg" else int(pool.removeprefix("grid"))
-        layers += [nn.AdaptiveAvgPool2d(grid), nn.Flatten()]
+        layers += [nn.AdaptiveAvgPool2d(grid), Flatten()]
         super().__init__(*layers)
         self.features = c * grid * grid
 

@@ -96,8 +96,11 @@ class Config(Constrained):
         return total - n_val, n_val
 
     def train_config(self, **overrides: Any) -> TrainConfig:
+        # channels_last: the network's bf16 step 11-15% faster (54 against 62 ms and 52 against 58 ms at batch
+        # 100, bench_engine, 2-core AMD EPYC with AVX512-BF16); the same function, rounded a little differently.
         cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, lr_schedule=self.lr_schedule,
-                          augment=self.augment, precision=self.precision, eval_batch_size=self.eval_batch_size)
+                          augment=self.augment, precision=self.precision, eval_batch_size=self.eval_batch_size,
+                          channels_last=True)
         return replace(cfg, **overrides)
 
     def probes(self) -> list[tuple[str, str, dict[str, Any]]]:
@@ -198,7 +201,8 @@ def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any],
         "weighting": objective.state(),
         "head_max_change": head_change,
     }
-    logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision)
+    logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision,
+                            channels_last=cfg.channels_last)
     arrays = {}
     for head in MTL_HEADS:
         pred = logits[head.output].argmax(1)
