@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_engine.py                 # MLP [1000,1000] and CNN-1, one full epoch each
     .venv/bin/python benchmarks/bench_engine.py --limit 12000   # shorter: 12,000 images per timed epoch
     .venv/bin/python benchmarks/bench_engine.py --variants idiomatic,engine-fp32,engine-bf16 --models cnn1
-    .venv/bin/python benchmarks/bench_engine.py --models mtl --variants engine-fp32,engine-bf16,engine-bf16-mmap
+    .venv/bin/python benchmarks/bench_engine.py --models mtl --variants engine-fp32,engine-bf16,engine-bf16-nchw
     .venv/bin/python benchmarks/bench_engine.py --models none --busy   # thread policies, idle vs one competitor
 
 For every model each variant trains its own copy from the same initial weights, with the same batch size.
@@ -15,12 +15,13 @@ Also printed: the best matmul GFLOP/s of the machine (fp32, and bf16 where the h
 natively) and each model's training FLOPs per epoch (6 x forward MACs x images), so one can see how far
 each loop is from the hardware limit ("of peak": of the fp32 peak for fp32 variants, of the bf16 peak for
 bf16 ones; on a busy machine the peak itself is measured low, so shares can pass 100%). "mtl" is the Task 6
-multi-task network (lambda = 0.5, batch 100 by default, Fashion-MNIST items and groups). The engine
-variants train the convolutional networks in channels_last, as the tasks do; "engine-bf16-nchw" leaves it out. "engine-bf16-mmap" is engine-bf16 with glibc's default
-handling of large blocks (what the engine did before runtime.keep_freed_memory). `--busy` times the thread
-policies (every core, one thread, adaptive) on the MLP with and without one competing `while True: pass`
-process. The bf16 variants are left out by default on a CPU without AVX512-BF16 or AMX, where oneDNN
-emulates bf16 many times slower than fp32; name them to time them anyway.
+multi-task network (lambda = 0.5, batch 100 by default, Fashion-MNIST items and groups). The engine variants
+train the convolutional networks in channels_last, as the tasks do; "engine-bf16-nchw" leaves it out.
+"engine-bf16-mmap" is engine-bf16 with glibc's default handling of large blocks (what the engine did before
+runtime.keep_freed_memory). `--busy` times the thread policies (every core, one thread, adaptive) on the MLP
+with and without one competing `while True: pass` process. The bf16 variants are left out by default on a
+CPU without AVX512-BF16 or AMX, where oneDNN emulates bf16 many times slower than fp32; name them to time
+them anyway.
 """
 
 from __future__ import annotations
