@@ -109,8 +109,8 @@ class Flatten(nn.Flatten):
     Why: flattening a channels_last map hands back an NCHW gradient, and the ReLU before it then
     compares an NCHW gradient with its channels_last output, which PyTorch does element by element
     off its vectorised path: 0.75 ms for CNN-1's last ReLU at batch 50 against 0.03 ms with both in one
-    format plus 0.05 ms for the copy made here (AMD EPYC, AVX512-BF16, 2 threads; CNN-1's bf16 step
-    about 5% faster in all).
+    format plus 0.05 ms for the copy made here, each timed alone (AMD EPYC, AVX512-BF16, 2 threads). In
+    the whole bf16 step of CNN-1 that was 0-5% in two in-process comparisons.
     """
 
     def forward(self, x: Tensor) -> Tensor:
