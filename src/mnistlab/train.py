@@ -181,7 +181,7 @@ def check_heads(heads: Sequence[Head], n_targets: int) -> None:
 def cross_entropy_objective(outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
     """Softmax + cross-entropy on each head, summed. F.cross_entropy takes logits (log-softmax inside),
     which is the brief's softmax layer followed by cross-entropy, computed stably."""
-    return sum(F.cross_entropy(o.float(), t) for o, t in zip(outputs, targets, strict=True))
+    return sum(cross_entropy_loss(o, t) for o, t in zip(outputs, targets, strict=True))
 
 
 def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
