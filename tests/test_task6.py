@@ -36,9 +36,11 @@ from mnistlab.weighting import (
     FixedWeighting,
     PCGradWeighting,
     UncertaintyWeighting,
+    gradnorm,
     make_weighting,
     project_conflicting,
 )
+from mnistlab.weighting.base import linear_weight_grad_gram
 from mnistlab.weighting.gradnorm import GradNormWeighting
 
 
@@ -195,6 +197,45 @@ def test_gradnorm_step_follows_the_paper():
     (w * losses).sum().backward()
     for n, p in model.named_parameters():
         assert torch.allclose(got[n], p.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch, in_features, out_features", [((8,), 64, 32), ((200,), 6, 5), ((2, 3), 40, 24)])
+def test_linear_weight_grad_gram_matches_the_weight_gradients(batch, in_features, out_features):
+    """Both forms (through the rows for few rows, G^T X for many) and inputs with extra leading dimensions."""
+    torch.manual_seed(0)
+    layer = nn.Linear(in_features, out_features)
+    x = torch.randn(*batch, in_features)
+    out = layer(x)
+    grads = [torch.randn_like(out) for _ in range(3)]
+    weight_grads = [torch.autograd.grad(out, layer.weight, g, retain_graph=True)[0].reshape(-1) for g in grads]
+    expected = torch.stack(weight_grads) @ torch.stack(weight_grads).T
+    assert torch.allclose(linear_weight_grad_gram(x, grads), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_gradnorm_takes_norms_from_the_tapped_layer_after_its_first_step(monkeypatch):
+    """From the second step the norms come from the Linear's input and output gradients (the hook the first
+    step attached) and equal the weight gradients' norms; a forward without a graph is not recorded."""
+    torch.manual_seed(3)
+    model, x = _TinyMTL(), torch.randn(8, 5)
+    y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
+    gn = GradNormWeighting()
+    gn.manual_backward(model(x), y, model)  # attaches the tap
+    assert gn.tap is not None and gn.tap.layer is model.trunk and gn.tap.seen is None
+    with torch.inference_mode():
+        model(x)
+    assert gn.tap.seen is None
+    calls = []
+    monkeypatch.setattr(gradnorm, "linear_weight_grad_gram",
+                        lambda *a: calls.append(1) or linear_weight_grad_gram(*a))
+    losses = gn.task_losses(model(x), y)
+    assert gn.tap.seen is not None
+    norms = gn.gradient_norms(losses, model.trunk.weight, model)
+    assert len(calls) == 1 and gn.tap.seen is None
+    expected = [torch.autograd.grad(loss, model.trunk.weight, retain_graph=True)[0].norm() for loss in losses]
+    assert torch.allclose(norms, torch.stack(expected), rtol=1e-5)
+    # no fresh forward since: the direct way again, same numbers
+    assert torch.allclose(gn.gradient_norms(losses, model.trunk.weight, model), norms, rtol=1e-5)
+    assert len(calls) == 1
 
 
 def test_every_registered_weighting_names_and_describes_itself():

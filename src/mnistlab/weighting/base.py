@@ -46,6 +46,7 @@ class Weighting(nn.Module):
         if tasks < 1:
             raise ConfigError(f"a weighting needs at least one task, got {tasks}")
         self.tasks = tasks
+        self.tap: LinearTap | None = None
 
     @classmethod
     def make(cls, *, lam: float, tasks: int) -> Weighting:
@@ -63,6 +64,18 @@ class Weighting(nn.Module):
 
     def forward(self, outputs: Sequence[Tensor], targets: Sequence[Tensor]) -> Tensor:
         return self.combine(self.task_losses(outputs, targets))
+
+    def tapped_linear(self, model: nn.Module, weight: nn.Parameter) -> tuple[Tensor, Tensor] | None:
+        """(input, output) in this step's forward of the nn.Linear whose weight is `weight`, for methods that
+        need per-task products with its weight gradient (see linear_weight_grad_gram). None on the first
+        step, which attaches the tap (the forward has already run), and where `weight` is not a Linear's."""
+        if self.tap is not None and self.tap.layer.weight is weight:
+            return self.tap.take()
+        if self.tap is not None:
+            self.tap.handle.remove()
+        owner = next((m for m in model.modules() if isinstance(m, nn.Linear) and m.weight is weight), None)
+        self.tap = None if owner is None else LinearTap(owner)
+        return None
 
     def task_weights(self) -> list[float]:
         """The effective weight of each task's loss now (for tables and logs)."""
@@ -87,6 +100,45 @@ class Weighting(nn.Module):
     def describe(cls, state: Mapping[str, float], names: Sequence[str] = ()) -> str:
         """The report's sentences on a finished run's learned state (`names`: what to call each task)."""
         return f"{cls.title[:1].upper() + cls.title[1:]} ended with {cls.detail(state, names)}."
+
+
+class LinearTap:
+    """The input and output of one nn.Linear in its latest forward pass that built a graph."""
+
+    def __init__(self, layer: nn.Linear):
+        self.layer = layer
+        self.seen: tuple[Tensor, Tensor] | None = None
+        self.handle = layer.register_forward_hook(self._record)
+
+    def _record(self, module: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
+        if torch.is_grad_enabled() and output.requires_grad:
+            self.seen = (args[0], output)
+
+    def take(self) -> tuple[Tensor, Tensor] | None:
+        """(input, output) of the last such forward, once: None when none came since the last take."""
+        seen, self.seen = self.seen, None
+        return seen
+
+
+def linear_weight_grad_gram(inputs: Tensor, output_grads: Sequence[Tensor]) -> Tensor:
+    """M[i, j] = <G_i^T X, G_j^T X>: the dot products of a Linear layer's weight gradients for several
+    gradients G_i at its output, computed without forming them.
+
+    X (`inputs`) and each G_i have one row per sample: n x in and n x out. The form through the rows,
+    <G_i G_j^T, X X^T>, costs about n^2 (in + out) multiply-adds a pair against n * in * out for one
+    G^T X, so it is taken when the rows are fewer than the layer is wide (Task 6's network: 100 rows, a
+    6,272 x 3,136 weight, whose two weight gradients would cost 20 ms a step with their casts).
+    """
+    x = inputs.reshape(-1, inputs.shape[-1]).float()
+    gs = [g.reshape(-1, g.shape[-1]).float() for g in output_grads]
+    rows, width_in, width_out = len(x), x.shape[1], gs[0].shape[1]
+    if rows * (width_in + width_out) < width_in * width_out:
+        kernel = x @ x.T
+        products = [[((a @ b.T) * kernel).sum() for b in gs] for a in gs]
+    else:
+        weights = [g.T @ x for g in gs]
+        products = [[torch.dot(a.reshape(-1), b.reshape(-1)) for b in weights] for a in weights]
+    return torch.stack([torch.stack(row) for row in products])
 
 
 def state_weights(state: Mapping[str, float]) -> list[float]:
@@ -114,5 +166,5 @@ def shared_and_heads(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
     return shared, [p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids]
 
 
-__all__ = ["WEIGHTINGS", "Weighting", "effective_lambda", "register", "shared_and_heads", "state_weights",
-           "task_names"]
+__all__ = ["WEIGHTINGS", "LinearTap", "Weighting", "effective_lambda", "linear_weight_grad_gram", "register",
+           "shared_and_heads", "state_weights", "task_names"]

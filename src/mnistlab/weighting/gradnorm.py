@@ -12,6 +12,11 @@ its first loss) gains weight, with asymmetry alpha (the paper's default here, 1.
 
 - W is the last shared weight matrix: in Task 6's network the trunk's last Linear (6,272 -> 3,136), as the
   paper takes the last shared layer to keep the extra cost to one short backward pass per task.
+- ||grad_W L_i|| of a Linear's W is ||G_i^T X|| (X the layer's input, G_i task i's gradient at its
+  output), taken from X and G_i without forming the weight gradient: on Task 6's network 3 ms a step
+  instead of 22 for the two weight gradients of the 6,272 x 3,136 layer (2-core EPYC, bf16). Forming
+  them, the direct way, is what the first step does (it attaches the hook that records X) and what a
+  W that is not a Linear's gets.
 - L_grad's gradient reaches only the w_i (G_i is linear in w_i, so no second-order terms) and is left in
   `weights.grad`; the w_i are parameters of the objective, so `train.fit`'s optimiser steps them with the
   model (Adam at the model's lr and schedule, as the paper and LibMTL do), not a second optimiser of its own.
@@ -28,7 +33,15 @@ import torch
 from torch import Tensor, nn
 
 from mnistlab.errors import ConfigError
-from mnistlab.weighting.base import Weighting, effective_lambda, register, shared_and_heads, state_weights, task_names
+from mnistlab.weighting.base import (
+    Weighting,
+    effective_lambda,
+    linear_weight_grad_gram,
+    register,
+    shared_and_heads,
+    state_weights,
+    task_names,
+)
 
 MIN_WEIGHT = 1e-3
 
@@ -70,7 +83,7 @@ class GradNormWeighting(Weighting):
         losses = self.task_losses(outputs, targets)
         if self.steps == 0:  # L_i(0): the losses of the first step
             self.initial_losses.copy_(losses.detach())
-        norms = torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm() for loss in losses])
+        norms = self.gradient_norms(losses, layer, model)
         ratios = losses.detach() / self.initial_losses
         rates = ratios / ratios.mean()
         g = self.weights * norms.detach()
@@ -83,6 +96,18 @@ class GradNormWeighting(Weighting):
             self.train_rates.copy_(rates)
         self.steps += 1
         return total.detach()
+
+    def gradient_norms(self, losses: Tensor, layer: nn.Parameter, model: nn.Module) -> Tensor:
+        """||grad_W L_i|| for each task, W = `layer`: from W's input and each task's gradient at its output
+        where W is a Linear's weight and its tap saw this step's forward, else from the weight gradients."""
+        seen = self.tapped_linear(model, layer)
+        if seen is not None:
+            inputs, output = seen
+            grads = [torch.autograd.grad(loss, output, retain_graph=True, allow_unused=True)[0] for loss in losses]
+            if all(g is not None for g in grads):  # None: the output is not in this graph (a compiled model)
+                with torch.no_grad():
+                    return linear_weight_grad_gram(inputs, grads).diagonal().clamp_min(0).sqrt()
+        return torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm() for loss in losses])
 
     def task_weights(self) -> list[float]:
         return self.normalised().tolist()
