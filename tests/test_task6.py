@@ -36,9 +36,11 @@ from mnistlab.weighting import (
     FixedWeighting,
     PCGradWeighting,
     UncertaintyWeighting,
+    conflict_coefficients,
     gradnorm,
+    gram_matrix,
     make_weighting,
-    project_conflicting,
+    pcgrad,
 )
 from mnistlab.weighting.base import linear_weight_grad_gram
 from mnistlab.weighting.gradnorm import GradNormWeighting
@@ -105,14 +107,38 @@ def test_learned_strategies_train_a_few_steps_and_stay_finite(fashion, name):
         assert objective.steps == 2 and 0 <= state["conflict_rate"] <= 1 and -1 <= state["mean_cosine"] <= 1
 
 
-def test_project_conflicting_removes_only_the_conflicting_component():
+def _pcgrad_reference(grads: list[torch.Tensor], order=None) -> list[torch.Tensor]:
+    """The paper's algorithm 1 on flat task gradients: g_i loses its component along each original g_j
+    (in order[i]) where g_i . g_j < 0."""
+    out = []
+    for i, g in enumerate(grads):
+        current = g.clone()
+        for j in order[i] if order is not None else range(len(grads)):
+            if j != i and current.dot(grads[j]) < 0:
+                current -= current.dot(grads[j]) / grads[j].dot(grads[j]) * grads[j]
+        out.append(current)
+    return out
+
+
+def test_conflict_coefficients_remove_only_the_conflicting_component():
     g1, g2 = torch.tensor([1.0, 0.0]), torch.tensor([-1.0, 1.0])
-    p1, p2 = project_conflicting([g1, g2])
-    assert torch.allclose(p1, torch.tensor([0.5, 0.5]))
-    assert p1.dot(g2).abs() < 1e-6 and p2.dot(g1).abs() < 1e-6
+    c = conflict_coefficients(gram_matrix([[g1], [g2]]))
+    p1, p2 = _pcgrad_reference([g1, g2])
+    assert torch.allclose(p1, torch.tensor([0.5, 0.5])) and p1.dot(g2).abs() < 1e-6 and p2.dot(g1).abs() < 1e-6
+    assert torch.allclose((c[0] * g1 + c[1] * g2).float(), p1 + p2)
     a, b = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 0.0])  # no conflict: untouched
-    q1, q2 = project_conflicting([a, b])
-    assert torch.equal(q1, a) and torch.equal(q2, b)
+    assert conflict_coefficients(gram_matrix([[a], [b]])).tolist() == [1.0, 1.0]
+
+
+def test_conflict_coefficients_follow_the_algorithm_for_three_tasks_in_any_order():
+    torch.manual_seed(4)
+    grads = [torch.randn(6) for _ in range(3)]
+    grads[2] = -grads[0] + 0.3 * torch.randn(6)  # make sure some pairs conflict
+    gram = gram_matrix([[g[:2], g[2:]] for g in grads])  # a gradient in two parts, as per parameter
+    assert torch.allclose(gram.float(), torch.stack(grads) @ torch.stack(grads).T, atol=1e-5)
+    for order in ([[1, 2], [0, 2], [0, 1]], [[2, 1], [2, 0], [1, 0]]):
+        c = conflict_coefficients(gram, order).float()
+        assert torch.allclose(c @ torch.stack(grads), torch.stack(_pcgrad_reference(grads, order)).sum(0), atol=1e-5)
 
 
 class _TinyMTL(nn.Module):
@@ -129,20 +155,33 @@ class _TinyMTL(nn.Module):
         return self.trunk.parameters()
 
 
-def test_pcgrad_backward_matches_the_definition():
-    torch.manual_seed(1)
+@pytest.mark.parametrize("step", [1, 2])
+@pytest.mark.parametrize("seed, conflict", [(1, False), (9, True)])
+def test_pcgrad_backward_matches_the_definition(step, seed, conflict, monkeypatch):
+    """Per-task gradients, the paper's surgery on the shared ones, heads from their own loss: the first step
+    forms every task gradient; later ones take the last shared Linear's from its tap (see tapped_linear)."""
+    torch.manual_seed(seed)
     model, x = _TinyMTL(), torch.randn(8, 5)
     y = (torch.randint(0, 3, (8,)), torch.randint(0, 2, (8,)))
     pc = PCGradWeighting()
-    pc.manual_backward(model(x), y, model)
+    tapped = []
+    monkeypatch.setattr(pcgrad, "linear_weight_grad_gram", lambda *a: tapped.append(1) or linear_weight_grad_gram(*a))
+    for k in range(step):
+        model.zero_grad()
+        assert (pc.tap is not None and pc.tap.layer is model.trunk) == (k > 0)
+        torch.manual_seed(7)  # the order in which each task projects
+        pc.manual_backward(model(x), y, model)
+    assert len(tapped) == step - 1
     got = {n: p.grad.clone() for n, p in model.named_parameters()}
-    # reference: per-task gradients by plain autograd, surgery on the shared part, heads from their own loss
     losses = pc.task_losses(model(x), y)
     shared = list(model.shared_parameters())
     flat = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)])
             for loss in losses]
-    expected = torch.stack(project_conflicting(flat)).sum(0)
+    torch.manual_seed(7)
+    order = [[int(j) for j in torch.randperm(2) if int(j) != i] for i in range(2)]
+    expected = torch.stack(_pcgrad_reference(flat, order)).sum(0)
     assert torch.allclose(torch.cat([got["trunk.weight"].reshape(-1), got["trunk.bias"]]), expected, atol=1e-6)
+    assert bool(flat[0].dot(flat[1]) < 0) == conflict and pc.steps == step and pc.conflicts == conflict * step
     model.zero_grad()
     losses.sum().backward()
     for n, p in model.named_parameters():

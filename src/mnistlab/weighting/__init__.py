@@ -15,7 +15,7 @@ import importlib
 from mnistlab.errors import ConfigError
 from mnistlab.weighting.base import WEIGHTINGS, Weighting, effective_lambda, register
 from mnistlab.weighting.fixed import FixedWeighting
-from mnistlab.weighting.pcgrad import PCGradWeighting, gradient_dot, project_conflicting
+from mnistlab.weighting.pcgrad import PCGradWeighting, conflict_coefficients, gram_matrix
 from mnistlab.weighting.uncertainty import UncertaintyWeighting
 
 # The modules that register a method, in the order tables, figures and Task 6's default strategies list them.
@@ -40,5 +40,5 @@ def make_weighting(name: str, *, lam: float = 0.5, tasks: int = 2) -> Weighting:
 
 
 __all__ = ["LEARNED", "METHODS", "STRATEGIES", "WEIGHTINGS", "FixedWeighting", "PCGradWeighting",
-           "UncertaintyWeighting", "Weighting", "effective_lambda", "gradient_dot", "make_weighting",
-           "project_conflicting", "register", "weighting_class"]
+           "UncertaintyWeighting", "Weighting", "conflict_coefficients", "effective_lambda", "gram_matrix",
+           "make_weighting", "register", "weighting_class"]

@@ -111,7 +111,8 @@ class LinearTap:
         self.handle = layer.register_forward_hook(self._record)
 
     def _record(self, module: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
-        if torch.is_grad_enabled() and output.requires_grad:
+        # Not while torch.compile traces: its outputs' gradients would not reach the tapped one.
+        if torch.is_grad_enabled() and output.requires_grad and not torch.compiler.is_compiling():
             self.seen = (args[0], output)
 
     def take(self) -> tuple[Tensor, Tensor] | None:
