@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import math
 from dataclasses import replace
 
@@ -275,6 +276,10 @@ def test_gradnorm_takes_norms_from_the_tapped_layer_after_its_first_step(monkeyp
     # no fresh forward since: the direct way again, same numbers
     assert torch.allclose(gn.gradient_norms(losses, model.trunk.weight, model), norms, rtol=1e-5)
     assert len(calls) == 1
+    assert len(model.trunk._forward_hooks) == 1
+    del gn, losses, norms, expected
+    gc.collect()
+    assert not model.trunk._forward_hooks  # the tap left with its weighting
 
 
 def test_every_registered_weighting_names_and_describes_itself():

@@ -10,6 +10,7 @@ a task which compares weightings never asks which one it holds.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -75,6 +76,8 @@ class Weighting(nn.Module):
             self.tap.handle.remove()
         owner = next((m for m in model.modules() if isinstance(m, nn.Linear) and m.weight is weight), None)
         self.tap = None if owner is None else LinearTap(owner)
+        if self.tap is not None:  # the model outlives its training: its hook goes with the weighting
+            weakref.finalize(self, self.tap.handle.remove)
         return None
 
     def task_weights(self) -> list[float]:
