@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 import torch
@@ -138,11 +138,17 @@ def linear_weight_grad_gram(inputs: Tensor, output_grads: Sequence[Tensor]) -> T
     rows, width_in, width_out = len(x), x.shape[1], gs[0].shape[1]
     if rows * (width_in + width_out) < width_in * width_out:
         kernel = x @ x.T
-        products = [[((a @ b.T) * kernel).sum() for b in gs] for a in gs]
-    else:
-        weights = [g.T @ x for g in gs]
-        products = [[torch.dot(a.reshape(-1), b.reshape(-1)) for b in weights] for a in weights]
-    return torch.stack([torch.stack(row) for row in products])
+        return symmetric_matrix(len(gs), lambda i, j: ((gs[i] @ gs[j].T) * kernel).sum())
+    weights = [g.T @ x for g in gs]
+    return symmetric_matrix(len(gs), lambda i, j: torch.dot(weights[i].reshape(-1), weights[j].reshape(-1)))
+
+
+def symmetric_matrix(size: int, entry: Callable[[int, int], Tensor]) -> Tensor:
+    """The size x size matrix of 0-d tensors entry(i, j) = entry(j, i), each pair computed once."""
+    rows: list[list[Tensor]] = [[] for _ in range(size)]
+    for i in range(size):
+        rows[i] = [rows[j][i] for j in range(i)] + [entry(i, j) for j in range(i, size)]
+    return torch.stack([torch.stack(row) for row in rows])
 
 
 def state_weights(state: Mapping[str, float]) -> list[float]:
@@ -171,4 +177,4 @@ def shared_and_heads(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
 
 
 __all__ = ["WEIGHTINGS", "LinearTap", "Weighting", "effective_lambda", "linear_weight_grad_gram", "register",
-           "shared_and_heads", "state_weights", "task_names"]
+           "shared_and_heads", "state_weights", "symmetric_matrix", "task_names"]

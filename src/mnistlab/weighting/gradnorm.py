@@ -104,7 +104,7 @@ class GradNormWeighting(Weighting):
         if seen is not None:
             inputs, output = seen
             grads = [torch.autograd.grad(loss, output, retain_graph=True, allow_unused=True)[0] for loss in losses]
-            if all(g is not None for g in grads):  # None: the output is not in this graph (a compiled model)
+            if all(g is not None for g in grads):  # None: the tapped output came from another forward
                 with torch.no_grad():
                     return linear_weight_grad_gram(inputs, grads).diagonal().clamp_min(0).sqrt()
         return torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm() for loss in losses])

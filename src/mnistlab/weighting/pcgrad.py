@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from mnistlab.weighting.base import Weighting, linear_weight_grad_gram, register, shared_and_heads, state_weights
+from mnistlab.weighting.base import (
+    Weighting,
+    linear_weight_grad_gram,
+    register,
+    shared_and_heads,
+    state_weights,
+    symmetric_matrix,
+)
 
 
 def gram_matrix(grads: Sequence[Sequence[Tensor]]) -> Tensor:
@@ -30,12 +37,9 @@ def gram_matrix(grads: Sequence[Sequence[Tensor]]) -> Tensor:
 
     The tensors are never flattened into one vector: concatenating the Task 6 network's 20 M shared
     gradients cost as much time as its backward pass."""
-    gram = torch.zeros(len(grads), len(grads), dtype=torch.float64)
-    for i, gi in enumerate(grads):
-        for j in range(i, len(grads)):
-            dot = sum((torch.dot(a.reshape(-1), b.reshape(-1)) for a, b in zip(gi, grads[j], strict=True)), 0.0)
-            gram[i, j] = gram[j, i] = float(dot)
-    return gram
+    return symmetric_matrix(len(grads), lambda i, j: sum(
+        (torch.dot(a.reshape(-1), b.reshape(-1)) for a, b in zip(grads[i], grads[j], strict=True)),
+        torch.zeros(()))).double().cpu()
 
 
 def conflict_coefficients(gram: Tensor, order: Sequence[Sequence[int]] | None = None) -> Tensor:
