@@ -3,7 +3,7 @@
 Some published solutions (mnistlab.citations, mnistlab.published) report a finding without a number we could set beside
 ours: "zero initialisation fails", "the CNN degrades on permuted pixels". Each such finding is a
 `PublishedClaim`: the claim in its source's words, what of ours it maps to, and a rule that reads our
-findings on one data set and returns a `Verdict` - ours agrees, differs, or cannot be compared - with our
+findings on one data set and returns a `ClaimVerdict` - ours agrees, differs, or cannot be compared - with our
 numbers and their interval or test as the evidence. `claims_paragraph` writes a task's claims as one
 paragraph; in the quick profile, a smoke test, it names what each claim maps to and judges none.
 """
@@ -17,24 +17,24 @@ from typing import Generic, Literal, TypeVar
 
 from mnistlab.citations import SOURCES
 
-Outcome = Literal["agrees", "differs", "not compared"]
-OUTCOMES: tuple[Outcome, ...] = ("agrees", "differs", "not compared")
-_TALLY_WORDS: dict[Outcome, str] = {"agrees": "agree", "differs": "differ", "not compared": "cannot be compared"}
+Agreement = Literal["agrees", "differs", "not compared"]
+OUTCOMES: tuple[Agreement, ...] = ("agrees", "differs", "not compared")
+_TALLY_WORDS: dict[Agreement, str] = {"agrees": "agree", "differs": "differ", "not compared": "cannot be compared"}
 
 Evidence = TypeVar("Evidence")  # what a rule reads: a task's findings on one data set
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ClaimVerdict:
     """How our numbers stand to a published claim on one data set, and the numbers that decide it."""
 
-    outcome: Outcome
+    outcome: Agreement
     evidence: str  # our numbers, with their interval or test
 
     @staticmethod
-    def of(holds: bool, evidence: str) -> Verdict:
+    def of(holds: bool, evidence: str) -> ClaimVerdict:
         """'agrees' where the claim holds on our numbers, else 'differs'."""
-        return Verdict("agrees" if holds else "differs", evidence)
+        return ClaimVerdict("agrees" if holds else "differs", evidence)
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class PublishedClaim(Generic[Evidence]):
     source: str  # a label of mnistlab.citations.SOURCES
     claim: str  # the finding, in the source's words
     ours: str  # what of ours it is set against
-    judge: Callable[[Evidence], Verdict]
+    judge: Callable[[Evidence], ClaimVerdict]
     datasets: tuple[str, ...] | None = None  # the data sets the claim is about; None: each one we ran
     not_here: str = ""  # the part of the claim outside our settings, which no rule can judge
 
@@ -53,14 +53,14 @@ class PublishedClaim(Generic[Evidence]):
         if self.source not in SOURCES:
             raise ValueError(f"unknown source label {self.source!r}")
 
-    def verdicts(self, evidence: Mapping[str, Evidence]) -> list[tuple[str, Verdict]]:
+    def verdicts(self, evidence: Mapping[str, Evidence]) -> list[tuple[str, ClaimVerdict]]:
         """(data set, verdict) for each data set the claim is about, also those this run did not train."""
         return [(d, self.judge(evidence[d]) if d in evidence else
-                 Verdict("not compared", f"{d} was not part of this run"))
+                 ClaimVerdict("not compared", f"{d} was not part of this run"))
                 for d in (self.datasets or tuple(evidence))]
 
 
-def _claim_sentence(claim: PublishedClaim[Evidence], verdicts: list[tuple[str, Verdict]]) -> str:
+def _claim_sentence(claim: PublishedClaim[Evidence], verdicts: list[tuple[str, ClaimVerdict]]) -> str:
     without = f", without {claim.not_here}" if claim.not_here else ""
     judged = " ".join(f"{dataset}: {v.outcome}, {v.evidence}." for dataset, v in verdicts)
     return f"{claim.source}: '{claim.claim}' - ours: {claim.ours}{without}. {judged}"

@@ -72,9 +72,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="quick", choices=PROFILE_NAMES,
                      help="quick: subsets and 1 epoch, minutes on 2 cores; brief: the assignment's settings")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    run.add_argument("--seed", type=_seed, default=0)
+    run.add_argument("--seed", type=_seed, default=None,
+                     help="one seed for every task (default: each task's own seeds for the profile, from 0)")
     run.add_argument("--seeds", default=None, metavar="N|S,S,...",
-                     help="several seeds: a count (3 = seeds 0, 1, 2) or a list; metrics get 95%% intervals")
+                     help="several seeds: a count (3 = seeds 0, 1, 2) or a list; metrics get 95%% intervals "
+                          "(default: each task's own count for the profile; 'mnistlab list' shows it)")
     run.add_argument("--out", type=_path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -96,7 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
     plan.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
     plan.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    plan.add_argument("--seed", type=_seed, default=0)
+    plan.add_argument("--seed", type=_seed, default=None,
+                      help="one seed for every task (default: each task's own seeds for the profile)")
     plan.add_argument("--out", type=_path, default=Path("results"), help="results folder whose cache to look in")
     plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a config field, as for run")
@@ -195,13 +198,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         require_tensorboard()  # before any training, not after hours of it
         check_writable(args.tensorboard)
     show = False if args.no_progress else None
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    # --seeds, else --seed, else each task's own seeds for the profile (Task.default_seeds)
+    seeds: list[int] | dict[str, list[int]] = (
+        parse_seeds(args.seeds) if args.seeds is not None else [args.seed] if args.seed is not None else
+        {t.name: t.seeds_for(args.profile) for t in tasks})
     executor = make_executor(args.executor, device=device, data_dir=args.data_dir, show_progress=show,
                              jobs=args.jobs, address=args.address)
     names = ", ".join(t.name for t in tasks)
     how = "" if args.executor == "inline" else f", {args.executor} executor"
-    print(f"{names}: running ({args.profile} profile, {device}, seed{'s' if len(seeds) > 1 else ''} "
-          f"{', '.join(map(str, seeds))}{how})", flush=True)
+    print(f"{names}: running ({args.profile} profile, {device}, {_seeds_words(seeds)}{how})", flush=True)
     try:
         run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
                   data_dir=args.data_dir, force=args.force, show_progress=show, executor=executor,
@@ -209,6 +214,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     return 0
+
+
+def _seeds_words(seeds: list[int] | dict[str, list[int]]) -> str:
+    """'seeds 0, 1, 2' for every task, or 'task1: seed 0; task3: seeds 0, 1, 2' where each runs its own."""
+    def one(s: list[int]) -> str:
+        return f"seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}"
+
+    return one(seeds) if isinstance(seeds, list) else "; ".join(f"{name}: {one(s)}" for name, s in seeds.items())
 
 
 def _check_folders(out: Path, task_names: list[str]) -> None:
@@ -247,8 +260,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     total_seconds = 0.0
     for task in tasks:
         config = for_device(task.config(args.profile, overrides[task.name]), device)
-        runs = task.sub_runs(config, args.seed)
-        print(f"{task.name}: {len(runs)} sub-run(s)" if runs else f"{task.name}: no networks (analysis only)")
+        seeds = [args.seed] if args.seed is not None else task.seeds_for(args.profile)
+        runs = list(dict.fromkeys(run for s in seeds for run in task.sub_runs(config, s)))
+        over = f" over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
+        print(f"{task.name}: {len(runs)} sub-run(s){over}" if runs else f"{task.name}: no networks (analysis only)")
         for run in runs:
             shared = run.hash in seen
             seen.add(run.hash)

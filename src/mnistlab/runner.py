@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,18 +140,20 @@ def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.
 
 
 def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], out: Path, device: torch.device,
-              seed: int = 0, seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
-              show_progress: bool | None = None, log=print, executor: Any = None,
-              tensorboard_dir: Path | None = None) -> dict[str, dict]:
+              seed: int = 0, seeds: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
+              data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None, log=print,
+              executor: Any = None, tensorboard_dir: Path | None = None) -> dict[str, dict]:
     """Run several tasks over one or more seeds: plan them all, execute the union of their missing
-    sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval)."""
-    seeds = list(seeds) if seeds else [seed]
+    sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval).
+    `seeds`: one list for every task, or each task's own (by name; `Task.default_seeds`)."""
+    task_seeds = {task.name: list(seeds[task.name]) if isinstance(seeds, Mapping) else
+                  (list(seeds) if seeds else [seed]) for task in tasks}
     cache = SubRunCache(out / "cache")
-    stored, todo = _pending(tasks, configs, profile, seeds, out, device, force, log)
+    stored, todo = _pending(tasks, configs, profile, task_seeds, out, device, force, log)
     if not todo:
         return stored
     configure_torch()
-    plans = {(task.name, s): task.sub_runs(config, s) for task, config, _ in todo for s in seeds}
+    plans = {(task.name, s): task.sub_runs(config, s) for task, config, _ in todo for s in task_seeds[task.name]}
     union = _merged(run for plan in plans.values() for run in plan)
     names = list(dict.fromkeys(name for name, _ in plans))
     start_all = time.perf_counter()
@@ -160,6 +162,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
                             task=", ".join(names) if len(names) <= 3 else f"{len(names)} tasks")
     plan_seconds = time.perf_counter() - start_all
     for task, config, key in todo:
+        seeds = task_seeds[task.name]
         start = time.perf_counter()
         base = Context(out_dir=out / task.name, device=device, seed=seeds[0], profile=profile, cache=cache,
                        data_dir=data_dir, show_progress=show_progress, tensorboard_dir=tensorboard_dir)
@@ -170,7 +173,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         histories = {(r.label if len(seeds) == 1 else f"{r.label} seed {s}"): finished[r].record["history"]
                      for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
         write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
-        extra = _contrasts(task, config, profile, seeds, per_seed, finished, result)
+        extra = _contrasts(task, config, profile, seeds, per_seed, finished, result, cache)
         trained = sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs)
         record = _record(task, config, key, profile, seeds, device, result, per_seed, extra,
                          analysis_seconds=seconds, train_seconds=trained, plan_seconds=plan_seconds, runs=runs,
@@ -181,12 +184,13 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     return stored
 
 
-def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, seeds: list[int], out: Path,
+def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_seeds: dict[str, list[int]], out: Path,
              device: torch.device, force: bool, log) -> tuple[dict[str, dict], list[tuple[Task, Any, str]]]:
     """(stored results of the tasks that are up to date, (task, resolved config, run key) of the others)."""
     stored: dict[str, dict] = {}
     todo: list[tuple[Task, Any, str]] = []
     for task in tasks:
+        seeds = task_seeds[task.name]
         config = for_device(configs[task.name], device)
         key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
         if not force and is_up_to_date(out, task, key):
@@ -314,35 +318,110 @@ def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list
 
 
 def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed: dict[int, Result],
-               finished: dict[SubRun, Trained], result: Result) -> list[dict[str, Any]]:
-    """Test every comparison the task makes; add a table and one paragraph of computed verdicts."""
+               finished: dict[SubRun, Trained], result: Result,
+               cache: SubRunCache | None = None) -> list[dict[str, Any]]:
+    """Test every comparison the task makes as one family (p adjusted together); add a table and one paragraph
+    of computed verdicts. With one seed the paragraph speaks of the trained networks and says once that one run
+    per configuration cannot separate the configurations from run-to-run spread (quoting the spread the cache
+    holds for them, where it holds other seeds)."""
     if task.contrasts is None:
         return []
-    from mnistlab.seeds import compare
+    from mnistlab.seeds import COMPARISONS_LABEL, ONE_RUN, compare_family
+    from mnistlab.stats import p_text
     from mnistlab.tasks.base import Table
 
-    outcomes = [compare(c, seeds, {s: per_seed[s].metrics for s in seeds}, finished) for c in task.contrasts(config)]
+    outcomes = compare_family(task.contrasts(config), seeds, {s: per_seed[s].metrics for s in seeds}, finished)
     if not outcomes:
         return []
     rows, stored = [], []
     for o in outcomes:
-        c = o.comparison
+        c, eq = o.comparison, o.equivalence
         rows.append([o.contrast.about, o.contrast.a.label, o.contrast.b.label,
                      "-" if c is None else f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f}",
-                     "-" if c is None else (f"{c.p:.4f}" if c.p >= 0.0001 else "< 0.0001"),
-                     "-" if c is None else c.test, o.text])
+                     "-" if c is None else _p_cell(c.p), "-" if c is None else _p_cell(o.p_adjusted),
+                     "-" if c is None else c.test,
+                     "-" if eq is None else f"±{100 * eq.margin:.2f}: {o.equivalence_word} ({p_text(eq.p)})", o.text])
         stored.append({"about": o.contrast.about, "a": o.contrast.a.label, "b": o.contrast.b.label,
                        "difference": None if c is None else c.difference,
                        "half_width": None if c is None else c.half_width, "p": None if c is None else c.p,
-                       "test": None if c is None else c.test, "n": None if c is None else c.n, "verdict": o.text})
-    how = (f"paired t-tests across {len(seeds)} seeds" if len(seeds) > 1 else
-           "McNemar's exact test on the two networks' test-set predictions (one seed)")
+                       "p_adjusted": None if c is None else o.p_adjusted, "adjustment": o.adjustment,
+                       "family": o.family, "test": None if c is None else c.test, "n": None if c is None else c.n,
+                       "margin": o.contrast.margin, "equivalence": o.equivalence_word or None,
+                       "p_equivalence": None if eq is None else eq.p, "verdict": o.text, "finding": o.finding})
+    family = next((o for o in outcomes if o.adjustment), None)
+    adjusted = (f", p adjusted by {family.adjustment} over this section's {family.family} comparisons"
+                if family is not None else "")
+    one_seed = len(seeds) == 1
+    how = (f"paired t-tests across {len(seeds)} seeds" if not one_seed else
+           f"McNemar's exact test on the two trained networks' test-set predictions ({ONE_RUN}, one seed)")
     result.tables["comparisons"] = Table(
-        ["question", "A", "B", "A - B, points (95%)", "p", "test", "verdict"], rows,
-        f"Every comparison this section draws, tested by {how}; 'beat' only where p < 0.05.")
+        ["question", "A", "B", "A - B, points (95%)", "p", "adjusted p", "test", "equivalence (TOST)", "verdict"],
+        rows, f"Every comparison this section draws, tested by {how}{adjusted}; "
+              + ("'beat' only where the adjusted p < 0.05." if not one_seed else
+                 "with one seed a test compares two trained networks, never two configurations."))
+    lead = f"{COMPARISONS_LABEL}, tested by {how}{adjusted}"
+    texts = "; ".join(o.text for o in outcomes)
     if profile == "quick":
-        result.text.append("Comparisons (quick profile: subsets and 1-2 epochs, so these verdicts test the "
-                           "machinery, not the networks): " + "; ".join(o.text for o in outcomes) + ".")
+        result.text.append(f"{lead} (quick profile: subsets and 1-2 epochs, so these verdicts test the machinery, "
+                           f"not the networks): {texts}.")
+    elif one_seed:
+        result.text.append(f"{lead}: {texts}. {_one_seed_caveat(outcomes, seeds[0], cache)}")
     else:
-        result.text.append(f"Comparisons, tested by {how}: " + "; ".join(o.text for o in outcomes) + ".")
+        result.text.append(f"{lead}: {texts}.")
     return stored
+
+
+def _p_cell(p: float) -> str:
+    return "-" if p != p else (f"{p:.4f}" if p >= 0.0001 else "< 0.0001")
+
+
+SPREAD_SEEDS = range(10)  # the seeds whose cached networks the one-seed caveat looks up
+
+
+def _one_seed_caveat(outcomes: Sequence[Any], seed: int, cache: SubRunCache | None) -> str:
+    """Once per section with one-seed comparisons: what one run per configuration cannot tell, with the
+    run-to-run spread of the same configurations where the cache holds them trained with other seeds."""
+    from mnistlab.seeds import ONE_RUN
+
+    spreads = _cached_spread(outcomes, seed, cache) if cache is not None else []
+    gaps = [abs(100 * o.comparison.difference) for o in outcomes if o.comparison is not None]
+    text = (f"These tests compare trained networks, {ONE_RUN}: one run per configuration cannot separate the "
+            "configurations from run-to-run spread (another seed trains other networks), so none of them says that "
+            "one configuration beats another")
+    if not spreads:
+        return text + "; `--seeds 3` tests them across seeds."
+    widest = max(spreads, key=lambda s: s[2])
+    quoted = "; ".join(f"{label}: {', '.join(f'{100 * v:.2f}%' for v in values)} over seeds "
+                       f"{', '.join(map(str, seeds))} (range {spread:.2f} points)"
+                       for label, values, spread, seeds in sorted(spreads, key=lambda s: -s[2])[:3])
+    wider = sum(g < widest[2] for g in gaps)
+    return (text + f". The cache holds the same configurations trained with other seeds: {quoted}; the widest "
+            f"range, {widest[2]:.2f} points, is larger than {wider} of the {len(gaps)} gaps tested here.")
+
+
+Spread = tuple[str, list[float], float, list[int]]  # arm label, test accuracies, their range in points, seeds
+
+
+def _cached_spread(outcomes: Sequence[Any], seed: int, cache: SubRunCache) -> list[Spread]:
+    """(arm label, test accuracies, their range in points, seeds) of each arm that the cache holds trained with at
+    least two seeds (this run's among them); nothing is trained."""
+    out, seen = [], set()
+    for arm in (arm for o in outcomes for arm in (o.contrast.a, o.contrast.b)):
+        if arm.run is None or arm.label in seen:
+            continue
+        seen.add(arm.label)
+        values, seeds = [], []
+        for s in SPREAD_SEEDS:
+            try:
+                run = arm.run(s)
+                if not cache.has(run):
+                    continue
+                acc = cache.load(run).record.get("test_acc")
+            except Exception:
+                continue
+            if isinstance(acc, int | float) and not isinstance(acc, bool):
+                values.append(float(acc))
+                seeds.append(s)
+        if len(values) >= 2 and seed in seeds:
+            out.append((arm.label, values, 100 * (max(values) - min(values)), seeds))
+    return out

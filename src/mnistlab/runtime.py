@@ -9,6 +9,7 @@ import platform
 import random
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -243,12 +244,41 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# The CPU features that decide which kernels bf16 and fp32 training run on (oneDNN picks AMX tiles, AVX512-BF16
+# dot products or an AVX2 emulation): the same seed trains other networks on each, so results record them.
+KERNEL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_fp16")
+
+
+def cpu_description() -> dict[str, Any]:
+    """The CPU's model name, its kernel-relevant ISA features (from /proc/cpuinfo) and the capability PyTorch's
+    kernels dispatch on (torch.backends.cpu.get_cpu_capability(): 'AVX512', 'AVX2', ...)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:  # not Linux: the model from platform, no flags
+        pass
+    try:
+        capability = str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        capability = "unknown"
+    return {"cpu_model": model, "cpu_features": [f for f in KERNEL_FLAGS if f in flags], "cpu_capability": capability}
+
+
 def environment(device: torch.device) -> dict:
-    """What a reader needs to reproduce or compare a number."""
+    """What a reader needs to reproduce or compare a number, including what makes bf16 results differ between
+    machines: the CPU model, its kernel-relevant ISA features and the thread count."""
     info = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        **cpu_description(),
         "cores": available_cores(),
         "torch": torch.__version__,
         "numpy": np.__version__,

@@ -4,6 +4,14 @@ A task declares its comparisons as `Contrast`s between two `Arm`s (a metric, and
 test-set predictions stand behind it). With several seeds each contrast is a paired t-test across
 seeds; with one seed, McNemar's test on the two networks' per-image correctness. Every verdict in
 the report comes from here, never from a sentence typed by hand.
+
+What a verdict may say depends on the seeds. Across seeds a contrast compares two configurations, and
+only a difference whose p-value survives the section's adjustment (`compare_family`: Holm, or
+Benjamini-Hochberg for a large family) is worded "A beat B". With one seed it compares two trained
+networks on one test set, which says nothing about run-to-run spread: the sentence is about "the two
+trained networks ... (one training run each)" (`ONE_RUN`, which keeps it out of the report's findings).
+A contrast with a `margin` asks "the same?" and is answered by TOST: equivalent within the margin,
+different, or undecided.
 """
 
 from __future__ import annotations
@@ -13,7 +21,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mnistlab.stats import Comparison, mcnemar, paired_test, t_interval, verdict
+from mnistlab.stats import (
+    ALPHA,
+    Comparison,
+    Equivalence,
+    adjust,
+    mcnemar,
+    p_text,
+    paired_test,
+    t_interval,
+    tost,
+    verdict,
+)
 from mnistlab.subrun import SubRun, Trained
 
 
@@ -33,13 +52,69 @@ class Contrast:
     a: Arm
     b: Arm
     about: str = ""  # the question it answers, as the report groups them ("depth sweep", ...)
+    # Where the question is "the same?": the equivalence margin, as a difference of the metric (0.003 = 0.3
+    # points of accuracy). TOST then answers equivalent within +-margin, different or undecided.
+    margin: float | None = None
+
+
+# The margin of a "the same?" contrast (bf16 against fp32, an MTL network against the single-task one): 0.3
+# points of test accuracy, about the 95% sampling half-width of a ~98% accuracy on 10,000 images.
+SAME_MARGIN = 0.003
+
+# Every sentence about one-seed comparisons carries this phrase: it says what such a test is about, and the
+# report leaves such sentences out of a section's findings.
+ONE_RUN = "one training run each"
+# The runner's paragraph of a section's tested comparisons starts with this word; the report takes that
+# section's findings about comparisons from the stored table instead of from the paragraph.
+COMPARISONS_LABEL = "Comparisons"
+EQUIVALENT, DIFFERENT, UNDECIDED = "equivalent", "different", "undecided"
 
 
 @dataclass
-class Outcome:
+class ContrastResult:
+    """One contrast tested: the test, its p-value adjusted within the section's family, the equivalence test
+    where the contrast declares a margin, and the sentence the report quotes."""
+
     contrast: Contrast
     comparison: Comparison | None
-    text: str
+    text: str = ""
+    seeds: int = 1
+    p_adjusted: float = math.nan
+    adjustment: str = ""  # "Holm" or "Benjamini-Hochberg"; "" for a family of one
+    family: int = 1       # tested comparisons in the family
+    equivalence: Equivalence | None = None
+    p_equivalence_adjusted: float = math.nan
+
+    @property
+    def across_seeds(self) -> bool:
+        """A test across seeds (about configurations), not on one pair of trained networks."""
+        return self.comparison is not None and self.comparison.test == "paired t"
+
+    @property
+    def detected(self) -> bool:
+        """A difference that survives the family's adjustment (networks with one seed, configurations across seeds)."""
+        c = self.comparison
+        return c is not None and c.difference != 0 and self.p_adjusted < ALPHA
+
+    @property
+    def beat(self) -> bool:
+        """The first arm beat the second as a configuration: across seeds, after adjustment."""
+        return self.across_seeds and self.detected and self.comparison.difference > 0
+
+    @property
+    def equivalence_word(self) -> str:
+        """equivalent / different / undecided, for a contrast with a margin; '' without one."""
+        if self.contrast.margin is None or self.equivalence is None:
+            return ""
+        if self.p_equivalence_adjusted < ALPHA:
+            return EQUIVALENT
+        return DIFFERENT if self.detected else UNDECIDED
+
+    @property
+    def finding(self) -> bool:
+        """Whether it may stand among a section's findings: a result about configurations (across seeds) that
+        survived the adjustment, as a difference or as an equivalence."""
+        return self.across_seeds and (self.detected or self.equivalence_word == EQUIVALENT)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -64,23 +139,97 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def compare(contrast: Contrast, seeds: Sequence[int], per_seed: Mapping[int, Mapping[str, Any]],
-            finished: Mapping[SubRun, Trained]) -> Outcome:
-    """Test one contrast over the seeds (paired t) or, with one seed, on the predictions (McNemar)."""
+            finished: Mapping[SubRun, Trained]) -> ContrastResult:
+    """Test one contrast, alone (a family of one), over the seeds (paired t) or, with one seed, on the
+    predictions (McNemar)."""
+    return compare_family([contrast], seeds, per_seed, finished)[0]
+
+
+def compare_family(contrasts: Sequence[Contrast], seeds: Sequence[int], per_seed: Mapping[int, Mapping[str, Any]],
+                   finished: Mapping[SubRun, Trained]) -> list[ContrastResult]:
+    """Test a section's contrasts as one family: each over the seeds (paired t) or, with one seed, on the two
+    networks' test predictions (McNemar); p-values adjusted together (`mnistlab.stats.adjust`), and the
+    equivalence tests of the contrasts with a margin adjusted as a family of their own."""
+    results = [_tested(c, seeds, per_seed, finished) for c in contrasts]
+    tested = [r for r in results if r.comparison is not None and not math.isnan(r.comparison.p)]
+    adjusted, method = adjust([r.comparison.p for r in tested])
+    for r, p in zip(tested, adjusted, strict=True):
+        r.p_adjusted, r.family, r.adjustment = p, len(tested), method if len(tested) > 1 else ""
+    with_margin = [r for r in results if r.equivalence is not None]
+    adjusted, _ = adjust([r.equivalence.p for r in with_margin])
+    for r, p in zip(with_margin, adjusted, strict=True):
+        r.p_equivalence_adjusted = p
+    for r in results:
+        r.text = r.text or words(r)
+    return results
+
+
+def _tested(contrast: Contrast, seeds: Sequence[int], per_seed: Mapping[int, Mapping[str, Any]],
+            finished: Mapping[SubRun, Trained]) -> ContrastResult:
     a, b = contrast.a, contrast.b
     values = [(per_seed[s].get(a.metric), per_seed[s].get(b.metric)) for s in seeds]
     if any(not _number(x) or not _number(y) for x, y in values):
-        return Outcome(contrast, None, f"{a.label} vs {b.label}: not compared (a metric is missing)")
-    comparison: Comparison | None = None
+        return ContrastResult(contrast, None, f"{a.label} vs {b.label}: not compared (a metric is missing)", len(seeds))
     if len(seeds) > 1:
-        comparison = paired_test([x for x, _ in values], [y for _, y in values])
-    elif a.run is not None and b.run is not None:
+        xs, ys = [x for x, _ in values], [y for _, y in values]
+        equivalence = tost([x - y for x, y in values], contrast.margin) if contrast.margin is not None else None
+        return ContrastResult(contrast, paired_test(xs, ys), seeds=len(seeds), equivalence=equivalence)
+    if a.run is not None and b.run is not None:
         ta, tb = finished.get(a.run(seeds[0])), finished.get(b.run(seeds[0]))
         if ta is not None and tb is not None and a.correct in ta.arrays and b.correct in tb.arrays:
-            comparison = mcnemar(ta.arrays[a.correct], tb.arrays[b.correct])
-    if comparison is None:
-        diff = 100 * (values[0][0] - values[0][1])
-        return Outcome(contrast, None, f"{a.label} - {b.label} = {diff:+.2f} points with one seed (not tested)")
-    return Outcome(contrast, comparison, verdict(a.label, b.label, comparison))
+            ca, cb = ta.arrays[a.correct], tb.arrays[b.correct]
+            comparison = mcnemar(ca, cb)
+            equivalence = None
+            if contrast.margin is not None:
+                equivalence = tost(ca.astype(float) - cb.astype(float), contrast.margin)
+            return ContrastResult(contrast, comparison, equivalence=equivalence)
+    diff = 100 * (values[0][0] - values[0][1])
+    return ContrastResult(contrast, None, f"{a.label} - {b.label} = {diff:+.2f} points with one seed (not tested)")
+
+
+def _adjusted_text(r: ContrastResult) -> str:
+    return f", {r.adjustment}-adjusted over {r.family} comparisons {p_text(r.p_adjusted)}" if r.adjustment else ""
+
+
+def words(r: ContrastResult, scale: float = 100.0, unit: str = "points") -> str:
+    """The sentence the report quotes, from the numbers alone: across seeds, 'A beat B' only after the family's
+    adjustment; with one seed, a statement about the two trained networks (`ONE_RUN`), never about A and B."""
+    c, a, b = r.comparison, r.contrast.a.label, r.contrast.b.label
+    if c is None:
+        return r.text
+    half = "" if math.isnan(c.half_width) else f" ± {c.half_width * scale:.2f}"
+    eq = r.equivalence
+    if r.across_seeds:
+        if math.isnan(c.p):
+            return verdict(a, b, c, scale, unit)
+        test = f"paired t, {p_text(c.p)}{_adjusted_text(r)}, with {c.n} seeds"
+        if eq is not None:
+            margin = f"±{eq.margin * scale:.2f} {unit}"
+            interval = f"A - B = {eq.difference * scale:+.2f} {unit}, 90% interval [{eq.low * scale:+.2f}, " \
+                       f"{eq.high * scale:+.2f}]"
+            tost_p = f"TOST {p_text(eq.p)}" + (f", adjusted {p_text(r.p_equivalence_adjusted)}"
+                                               if r.p_equivalence_adjusted != eq.p else "")
+            return {EQUIVALENT: f"{a} and {b} are equivalent within {margin} ({interval}; {tost_p}; {test})",
+                    DIFFERENT: f"{a} and {b} are different ({interval}, outside what equivalence within {margin} "
+                               f"allows; {test})",
+                    UNDECIDED: f"undecided whether {a} and {b} are equivalent within {margin} ({interval}; {tost_p}; "
+                               f"{test}): more seeds would tell"}[r.equivalence_word]
+        if r.detected:
+            winner, loser = (a, b) if c.difference > 0 else (b, a)
+            return f"{winner} beat {loser} by {abs(c.difference) * scale:.2f}{half} {unit} ({test})"
+        return (f"no difference between {a} and {b} is detectable ({a} - {b} = {c.difference * scale:+.2f}{half} "
+                f"{unit}, {test})")
+    networks = f"the two trained networks {a} and {b} ({ONE_RUN}, one seed)"
+    test = f"McNemar on {c.n:,} test images, {p_text(c.p)}{_adjusted_text(r)}"
+    gap = f"{a} - {b} = {c.difference * scale:+.2f}{half} {unit}"
+    if eq is not None and r.equivalence_word == EQUIVALENT:
+        return (f"{networks} are equivalent on the test set within ±{eq.margin * scale:.2f} {unit} ({gap}; TOST on the "
+                f"per-image differences {p_text(eq.p)}; {test})")
+    if r.detected:
+        return f"{networks} differ on the test set ({gap}, {test})"
+    undecided = (f"; equivalence within ±{eq.margin * scale:.2f} {unit} undecided, TOST {p_text(eq.p)}"
+                 if eq is not None else "")
+    return f"{networks} do not detectably differ on the test set ({gap}, {test}{undecided})"
 
 
 def _number(x: Any) -> bool:
@@ -132,5 +281,6 @@ def seed_caption(caption: str, seeds: int) -> str:
     return f"Mean of {seeds} seeds, bars: 95% t-interval (small dots: each seed). {caption}"
 
 
-__all__ = ["Arm", "Contrast", "Outcome", "aggregate_metrics", "compare", "interval_figure", "key_metrics",
-           "parse_seeds", "seed_caption"]
+__all__ = ["COMPARISONS_LABEL", "DIFFERENT", "EQUIVALENT", "ONE_RUN", "SAME_MARGIN", "UNDECIDED", "Arm", "Contrast",
+           "ContrastResult", "aggregate_metrics", "compare", "compare_family", "interval_figure", "key_metrics",
+           "parse_seeds", "seed_caption", "words"]

@@ -249,31 +249,43 @@ def _shorten(text: str, limit: int = FINDING_CHARS) -> str:
     return text[: cut if cut > 0 else limit - 1].rstrip(",;: ") + " …"
 
 
-def findings(paragraphs: Iterable[str], limit: int = MAX_FINDINGS) -> list[str]:
-    """At most `limit` short findings from a task's discussion paragraphs.
+def findings(paragraphs: Iterable[str], limit: int = MAX_FINDINGS, comparisons: Iterable[dict] = ()) -> list[str]:
+    """At most `limit` short findings from a task's discussion paragraphs and its tested comparisons.
 
     Tasks write a discussion, not a summary, so one sentence per paragraph stands for it: the first
     sentence that states a result (one with a percentage), else the first sentence, led by the paragraph's
     label ('Task 3.2:') so it reads on its own. Paragraphs about how the run was made are left out, and a
-    'Conclusion' paragraph is kept even when it comes after the limit.
+    'Conclusion' paragraph is kept even when it comes after the limit. A sentence about one pair of trained
+    networks (one seed: `mnistlab.seeds.ONE_RUN`) is never a finding: it cannot tell configurations apart.
+    The runner's paragraph of comparisons is not mined; instead the stored comparisons that may stand as
+    findings (across seeds, surviving the section's adjustment) make one finding together.
     """
+    from mnistlab.seeds import COMPARISONS_LABEL, ONE_RUN
+
     picked: list[tuple[bool, str]] = []
     for paragraph in paragraphs:
         label_match = _LABEL.match(paragraph)
         label = label_match.group(1) if label_match else ""
-        if label.lower().startswith(METHOD_LABELS):
+        if label.lower().startswith(METHOD_LABELS) or paragraph.startswith(COMPARISONS_LABEL + ","):
             continue
-        sentences = _sentences(paragraph)
+        sentences = [s for s in _sentences(paragraph) if ONE_RUN not in s]
         if not sentences:
             continue
         chosen = next((s for s in sentences if "%" in s), sentences[0])
         if label and not chosen.startswith(label):
             chosen = f"{label}: {chosen}"
         picked.append((label.lower().startswith("conclusion"), _shorten(chosen)))
+    found = [c for c in comparisons if isinstance(c, dict) and c.get("finding") is True and c.get("verdict")]
+    across: list[str] = []
+    if found:
+        family = found[0].get("family") or len(found)
+        how = f"{found[0]['adjustment']}-adjusted over {family} comparisons" if found[0].get("adjustment") else "tested"
+        across = [_shorten(f"Across seeds ({how}): " + "; ".join(str(c["verdict"]) for c in found) + ".")]
+        limit -= 1
     if len(picked) > limit:
         conclusion = [text for is_conclusion, text in picked if is_conclusion][:1]
-        return [text for _, text in picked[: limit - len(conclusion)]] + conclusion
-    return [text for _, text in picked]
+        return across + [text for _, text in picked[: limit - len(conclusion)]] + conclusion
+    return across + [text for _, text in picked]
 
 
 def _set_value(value: Any) -> str:
@@ -335,13 +347,23 @@ def _header(records: dict[str, dict], n_tasks: int) -> str:
         return ", ".join(sorted({str(v) for v in values})) or "–"
 
     runs = list(records.values())
-    devices = {f"{r.get('environment', {}).get('device', '?')} (torch {r.get('environment', {}).get('torch', '?')}, "
-               f"{r.get('environment', {}).get('cores', '?')} cores)" for r in runs}
+    devices = {_machine(r.get("environment", {})) for r in runs}
     total = sum(float(r.get("seconds", 0.0)) for r in runs)
     return (f"{len(runs)} of {n_tasks} tasks run · profile {joined(r.get('profile') for r in runs)} · "
             f"seeds {joined(_seeds_text(r) for r in runs)} · device {joined(devices)} · "
             f"precision {joined(p for r in runs for p in _precisions(r))} · "
             f"total run time {_duration(total)} (the stored runs' own times; sub-runs loaded from the cache add none)")
+
+
+def _machine(env: dict) -> str:
+    """The device with what makes its results differ from another machine's: torch, cores and threads, and the
+    CPU's model and kernel-relevant ISA features (bf16 trains other networks on AVX512-BF16 than on AMX)."""
+    features, cpu = env.get("cpu_features"), ""
+    if env.get("cpu_model"):
+        cpu = (f"; CPU {env['cpu_model']}" + (f" with {', '.join(map(str, features))}" if features else "")
+               + (f", kernels {env['cpu_capability']}" if env.get("cpu_capability") else ""))
+    return (f"{env.get('device', '?')} (torch {env.get('torch', '?')}, {env.get('cores', '?')} cores, "
+            f"{env.get('threads', '?')} threads{cpu})")
 
 
 def _seeds_text(record: dict) -> str:
@@ -379,7 +401,8 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
         "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
         "quick": record.get("profile") == "quick",
-        "findings": [] if record.get("profile") == "quick" else findings(record.get("text", [])),
+        "findings": [] if record.get("profile") == "quick" else findings(
+            record.get("text", []), comparisons=record.get("comparisons", []) or []),
         "references": _references(record.get("references", []), metrics),
         "text": record.get("text", []), "tables": other_tables, "figures": other_figures,
         "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],

@@ -111,10 +111,16 @@ class Context:
 
     def compare(self, contrast: Any, metrics: dict[str, Any]) -> Any:
         """Test one contrast on this seed's networks (McNemar on their test-set predictions): a
-        `mnistlab.seeds.Outcome` whose verdict a task's prose may quote."""
+        `mnistlab.seeds.ContrastResult` whose sentence (about the two trained networks) a task's prose may quote."""
         from mnistlab.seeds import compare
 
         return compare(contrast, [self.seed], {self.seed: metrics}, self.finished)
+
+    def compare_family(self, contrasts: Sequence[Any], metrics: dict[str, Any]) -> list[Any]:
+        """`compare` for a family of contrasts, their p-values adjusted together (`mnistlab.seeds.compare_family`)."""
+        from mnistlab.seeds import compare_family
+
+        return compare_family(contrasts, [self.seed], {self.seed: metrics}, self.finished)
 
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
@@ -153,6 +159,14 @@ class Task:
     # task folder and ctx.finished holds every seed's sub-runs. Each replaces the first seed's figure of the
     # same file name in the aggregated result.
     seed_figures: Callable[[Any, dict[int, dict[str, Any]], Context], list[Figure]] | None = None
+    # How many seeds a profile runs when the command line names none (profile -> count; absent: one). Where a
+    # section's findings compare configurations they need a test across seeds; seed 0 stays the assignment's run.
+    default_seeds: dict[str, int] = field(default_factory=dict)
+
+    def seeds_for(self, profile: str, first: int = 0) -> list[int]:
+        """The seeds `profile` runs by default: `first` and the next ones (extended runs as many as brief)."""
+        count = self.default_seeds.get(profile, self.default_seeds.get("brief", 1) if profile == "extended" else 1)
+        return [first + i for i in range(count)]
 
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
         """The networks this task trains for `config` and `seed`, each once."""

@@ -353,11 +353,10 @@ class Verdict:
 
     text: str
     tested: bool = True   # a test (McNemar or paired t) stands behind it, not a bare difference
-    a_won: bool = False   # the contrast's first arm beat its second, significantly
+    a_won: bool = False   # the contrast's first arm beat its second as a configuration (across seeds, adjusted)
 
 
 def verdict_of(outcome: Any) -> Verdict:
-    """The `Verdict` of a `mnistlab.seeds.Outcome`."""
-    c = outcome.comparison
-    return Verdict(outcome.text, tested=c is not None,
-                   a_won=c is not None and c.significant and c.difference > 0)
+    """The `Verdict` of a `mnistlab.seeds.ContrastResult`: `a_won` only for a win across seeds that survived
+    the family's adjustment, never for one pair of trained networks."""
+    return Verdict(outcome.text, tested=outcome.comparison is not None, a_won=outcome.beat)

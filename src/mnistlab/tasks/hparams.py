@@ -30,14 +30,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistlab.claims import PublishedClaim, Verdict, claims_paragraph
+from mnistlab.claims import ClaimVerdict, PublishedClaim, claims_paragraph
 from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
 from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
 from mnistlab.models import CNNSpec, MLPSpec, spec_forward_macs
 from mnistlab.runtime import PRECISION
-from mnistlab.seeds import Arm, Contrast
+from mnistlab.seeds import ONE_RUN, Arm, Contrast
 from mnistlab.stats import ALPHA, p_text
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -427,12 +427,15 @@ def _rows(config: Config, ctx: Context) -> list[dict[str, Any]]:
     # predictions (this seed); across several seeds the runner adds paired t-tests.
     accs = {metric_slug(r["dataset"], r["family"], r["study"].name, r["label"]) + "_test_acc": r["test_acc"]
             for r in rows}
-    tested = {(c.a.label, c.b.label): ctx.compare(c, accs) for c in contrasts(config)}
+    # All values of all studies form one family: their p-values are adjusted together (Benjamini-Hochberg for a
+    # family this large, mnistlab.stats.adjust), so a run of dozens of values does not "find" effects from noise.
+    family = contrasts(config)
+    tested = {(c.a.label, c.b.label): o for c, o in zip(family, ctx.compare_family(family, accs), strict=True)}
     for r in rows:
         if not r["reference"]:
             outcome = tested[(_label(r, r["label"]), _label(r, r["study"].reference))]
             r["comparison"] = outcome.comparison  # value - reference, its interval and p; None when untested
-            r["p"] = outcome.comparison.p if outcome.comparison is not None else math.nan
+            r["p"] = outcome.p_adjusted if outcome.comparison is not None else math.nan
     return rows
 
 
@@ -446,7 +449,7 @@ def _family(rows: list[dict[str, Any]], dataset: str, family: str, n_test: int) 
         accs = {r["label"]: r["test_acc"] for r in fam if r["study"] is s}
         spreads[s.name] = (100 * (max(accs.values()) - min(accs.values())), max(accs, key=accs.get),
                            min(accs, key=accs.get))
-    # An effect is a difference McNemar's test finds on the same test images (p < ALPHA).
+    # An effect is a difference McNemar's test finds on the same test images (adjusted p < ALPHA).
     detected = [r for r in fam if not r["reference"] and r.get("p", math.nan) < ALPHA]
     hurt = sorted((r for r in detected if r["delta_pp"] < 0), key=lambda r: r["delta_pp"])
     helped = sorted((r for r in detected if r["delta_pp"] > 0), key=lambda r: -r["delta_pp"])
@@ -584,8 +587,9 @@ def _family_text(x: FamilyFindings, n_test: int) -> str:
     text = (f"{x.dataset}, {x.family}: the reference scored {x.ref_acc:.2%} on the test set (best epoch "
             f"{x.ref_best_epoch} of {x.ref_epochs_run}; one accuracy on {n_test:,} test images carries a "
             f"95% sampling interval of about +-{x.noise_pp:.2f} pp). Each value is tested against the reference "
-            f"with McNemar's test on the same test images (this seed; seed variation comes on top), and only "
-            f"differences with p < {ALPHA:g} are read as effects. ")
+            f"with McNemar's test on the same test images (this seed, {ONE_RUN}: seed variation comes on top), and "
+            f"only differences whose p, adjusted over every value of the run (Benjamini-Hochberg), is below {ALPHA:g} "
+            f"are read as effects of these networks. ")
     if ranked[0] in x.moved:
         top_spread, top_hi, top_lo = x.spreads[ranked[0]]
         text += (f"The variable that mattered most was {ranked[0]}: test accuracy ranged over {top_spread:.2f} "
@@ -597,7 +601,7 @@ def _family_text(x: FamilyFindings, n_test: int) -> str:
     if x.hurt:
         text += f"Values that hurt: {_values(x.hurt)}. "
     if x.helped:
-        text += f"Values that beat the reference: {_values(x.helped)}. "
+        text += f"Values whose network scored detectably above the reference's: {_values(x.helped)}. "
     elif x.hurt:
         text += "No value beat the reference detectably. "
     quiet = [name for name in ranked if name not in x.moved]
@@ -642,7 +646,7 @@ def _datasets_text(f: Findings) -> str:
 
 Values = dict[str, dict[str, Any]]  # one study on one dataset: value label -> its row (the reference's included)
 StudyRows = dict[str, Values]  # one family on one dataset: study name -> its values
-Rule = Callable[[Values], Verdict]
+Rule = Callable[[Values], ClaimVerdict]
 
 
 def _reference_label(values: Values) -> str:
@@ -683,7 +687,7 @@ class Gap:
         return abs(self.diff_pp) - self.half_pp > threshold_pp
 
     def __str__(self) -> str:
-        how = (f"McNemar, {p_text(self.p)}" if not math.isnan(self.p) else
+        how = (f"McNemar, adjusted {p_text(self.p)}" if not math.isnan(self.p) else
                "not tested" if math.isnan(self.half_pp) else "interval from both values' tests against the reference")
         half = "" if math.isnan(self.half_pp) else f" +- {self.half_pp:.2f}"
         return f"'{self.a}' {self.acc_a:.2%} vs '{self.b}' {self.acc_b:.2%}: {self.diff_pp:+.2f}{half} pp ({how})"
@@ -729,59 +733,59 @@ def _speedup(values: Values, fast: str, slow: str) -> Speedup:
 
 def _detectably_worse(label: str) -> Rule:
     """The claim that `label` fails: it holds when `label` scores detectably below the reference."""
-    def rule(values: Values) -> Verdict:
+    def rule(values: Values) -> ClaimVerdict:
         gap = _gap(values, label, _reference_label(values))
-        return Verdict.of(gap.detected and gap.diff_pp < 0, str(gap))
+        return ClaimVerdict.of(gap.detected and gap.diff_pp < 0, str(gap))
     return rule
 
 
-def _alike(values: Values) -> Verdict:
+def _alike(values: Values) -> ClaimVerdict:
     """The claim that the study's values are alike: no value differs detectably from the reference."""
     gaps = _against_reference(values)
-    return Verdict.of(not any(g.detected for g in gaps), "; ".join(map(str, gaps)))
+    return ClaimVerdict.of(not any(g.detected for g in gaps), "; ".join(map(str, gaps)))
 
 
 def _within(threshold_pp: float, base: str | None = None) -> Rule:
     """The claim that every value is within `threshold_pp` of `base` (the reference when None): it fails only
     where a difference exceeds the threshold by more than its interval."""
-    def rule(values: Values) -> Verdict:
+    def rule(values: Values) -> ClaimVerdict:
         anchor = base or _reference_label(values)
         gaps = [_gap(values, label, anchor) for label in values if label != anchor]
         beyond = [f"'{g.a}'" for g in gaps if g.beyond(threshold_pp)]
-        return Verdict.of(not beyond, "; ".join(map(str, gaps)) + f"; more than {threshold_pp:g} pp from '{anchor}' "
-                          f"beyond its interval: {', '.join(beyond) or 'none'}")
+        return ClaimVerdict.of(not beyond, "; ".join(map(str, gaps)) + f"; more than {threshold_pp:g} pp from "
+                               f"'{anchor}' beyond its interval: {', '.join(beyond) or 'none'}")
     return rule
 
 
 def _faster(fast: tuple[str, ...], slow: str, factor: float) -> Rule:
     """The claim that each of `fast` converges `factor` times faster than `slow`, in epochs to a common loss."""
-    def rule(values: Values) -> Verdict:
+    def rule(values: Values) -> ClaimVerdict:
         speedups = [_speedup(values, label, slow) for label in fast]
-        return Verdict.of(all(s.factor >= factor for s in speedups), "; ".join(map(str, speedups)))
+        return ClaimVerdict.of(all(s.factor >= factor for s in speedups), "; ".join(map(str, speedups)))
     return rule
 
 
-def _falls_as_batch_grows(values: Values) -> Verdict:
+def _falls_as_batch_grows(values: Values) -> ClaimVerdict:
     """The claim that accuracy falls as the batch grows: the smallest batch detectably beats the largest, and no
     larger batch detectably beats the next smaller one."""
     by_size = sorted(values, key=lambda label: values[label]["recipe"].batch_size)
     steps = [_gap(values, big, small) for small, big in itertools.pairwise(by_size)]
     ends = _gap(values, by_size[-1], by_size[0])
     holds = ends.detected and ends.diff_pp < 0 and not any(g.detected and g.diff_pp > 0 for g in steps)
-    return Verdict.of(holds, "; ".join(map(str, [*steps, ends])))
+    return ClaimVerdict.of(holds, "; ".join(map(str, [*steps, ends])))
 
 
-def _larger_kernels_faster_but_lower(values: Values) -> Verdict:
+def _larger_kernels_faster_but_lower(values: Values) -> ClaimVerdict:
     """The claim that larger kernels converge faster but end lower: the largest against the smallest kernel
     reaches their common validation loss in fewer epochs and scores detectably lower on the test set."""
     by_size = sorted(values, key=lambda label: values[label]["recipe"].spec.kernels[0])
     speed, end = _speedup(values, by_size[-1], by_size[0]), _gap(values, by_size[-1], by_size[0])
-    return Verdict.of(speed.factor > 1 and end.detected and end.diff_pp < 0, f"{speed}; {end}")
+    return ClaimVerdict.of(speed.factor > 1 and end.detected and end.diff_pp < 0, f"{speed}; {end}")
 
 
-def _not_studied(values: Values) -> Verdict:
+def _not_studied(values: Values) -> ClaimVerdict:
     """A claim about values we did not try: not compared; what our study found instead is the evidence."""
-    return Verdict("not compared", "our values instead: " + "; ".join(map(str, _against_reference(values))))
+    return ClaimVerdict("not compared", "our values instead: " + "; ".join(map(str, _against_reference(values))))
 
 
 def _study_words(study: Study) -> str:
@@ -792,9 +796,9 @@ def _study_words(study: Study) -> str:
 def _report_c(study: Study, claim: str, rule: Rule, not_here: str = "",
               datasets: tuple[str, ...] | None = None) -> PublishedClaim[StudyRows]:
     """Report C's `claim`, judged by `rule` on our `study` where this run made it."""
-    def judge(rows: StudyRows) -> Verdict:
+    def judge(rows: StudyRows) -> ClaimVerdict:
         if study.name not in rows:
-            return Verdict("not compared", f"our {study.name} study was not part of this run")
+            return ClaimVerdict("not compared", f"our {study.name} study was not part of this run")
         return rule(rows[study.name])
     return PublishedClaim(f"{study.family.lower()}-{study.name}", "Report C", claim, _study_words(study), judge,
                           datasets, not_here)

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnistlab.claims import PublishedClaim, Verdict, claims_paragraph
+from mnistlab.claims import ClaimVerdict, PublishedClaim, claims_paragraph
 from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems, rules_of
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.models import CNN1, parse_cnn, parse_mlp
-from mnistlab.seeds import Arm, Contrast
+from mnistlab.seeds import ONE_RUN, Arm, Contrast
 from mnistlab.stats import ALPHA, p_text
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -153,7 +153,7 @@ class NetFindings:
     history: list[dict[str, Any]]
     permuted_history: list[dict[str, Any]]
     verdict: str = ""  # ctx.compare's sentence on original vs permuted (this seed's test predictions)
-    p: float = math.nan  # its p-value, nan when not tested
+    p: float = math.nan  # its p-value, adjusted over the section's comparisons; nan when not tested
 
     @property
     def change_pp(self) -> float:
@@ -219,16 +219,28 @@ def _dataset(config: Config, ctx: Context, dataset: str, permutation: torch.Tens
     d = DatasetFindings(dataset, *(_net(fam, {q: nets[(fam, q)] for q in (False, True)}) for fam in ("MLP", "CNN")),
                         rewired, len(yt), (xt[sample].cpu().numpy(), xt_perm[sample].cpu().numpy(),
                                            yt[sample].cpu().numpy()))
-    # original vs permuted, MLP then CNN, tested on this seed's test predictions
-    mlp, cnn = (ctx.compare(c, _dataset_metrics(d)) for c in contrasts(config) if c.about.startswith(dataset + " "))
-    p = [o.comparison.p if o.comparison is not None else math.nan for o in (mlp, cnn)]
-    return replace(d, mlp=replace(d.mlp, verdict=mlp.text, p=p[0]), cnn=replace(d.cnn, verdict=cnn.text, p=p[1]))
+    return d
+
+
+def _tested(config: Config, ctx: Context, datasets: list[DatasetFindings]) -> list[DatasetFindings]:
+    """Each data set's findings with original vs permuted, MLP then CNN, tested on this seed's test predictions as
+    one family (the p-values that Report C's claims are judged by, adjusted together: mnistlab.stats.adjust)."""
+    family = contrasts(config)
+    measured = {k: v for d in datasets for k, v in _dataset_metrics(d).items()}
+    outcomes = dict(zip((c.about for c in family), ctx.compare_family(family, measured), strict=True))
+    out = []
+    for d in datasets:
+        mlp, cnn = (o for about, o in outcomes.items() if about.startswith(d.dataset + " "))
+        p = [o.p_adjusted if o.comparison is not None else math.nan for o in (mlp, cnn)]
+        out.append(replace(d, mlp=replace(d.mlp, verdict=mlp.text, p=p[0]),
+                           cnn=replace(d.cnn, verdict=cnn.text, p=p[1])))
+    return out
 
 
 def compute_findings(config: Config, ctx: Context) -> Findings:
     permutation = pixel_permutation(config.permutation_seed)
-    return Findings([_dataset(config, ctx, dataset, permutation) for dataset in config.datasets],
-                    smoke_test=ctx.profile == "quick")
+    datasets = [_dataset(config, ctx, dataset, permutation) for dataset in config.datasets]
+    return Findings(_tested(config, ctx, datasets), smoke_test=ctx.profile == "quick")
 
 
 # ------------------------------------------------------------------------ metrics, tables, figures
@@ -347,20 +359,20 @@ WELL_ABOVE_CHANCE_SHARE = 0.5
 
 
 def _shuffle_words(net: NetFindings) -> str:
-    test = f"McNemar, {p_text(net.p)}" if not math.isnan(net.p) else "not tested"
+    test = f"McNemar, {ONE_RUN}, adjusted {p_text(net.p)}" if not math.isnan(net.p) else "not tested"
     return (f"the {net.family} scored {net.test_acc:.2%} on original and {net.permuted_test_acc:.2%} on permuted "
             f"pixels ({net.change_pp:+.2f} pp, {test})")
 
 
-def _mlp_unaffected(d: DatasetFindings) -> Verdict:
-    return Verdict.of(not d.detected(d.mlp), _shuffle_words(d.mlp))
+def _mlp_unaffected(d: DatasetFindings) -> ClaimVerdict:
+    return ClaimVerdict.of(not d.detected(d.mlp), _shuffle_words(d.mlp))
 
 
-def _cnn_degrades_above_chance(d: DatasetFindings) -> Verdict:
+def _cnn_degrades_above_chance(d: DatasetFindings) -> ClaimVerdict:
     cnn = d.cnn
     margin, kept = 100 * (cnn.test_acc - CHANCE), 100 * (cnn.permuted_test_acc - CHANCE)
     well_above = margin > 0 and kept >= WELL_ABOVE_CHANCE_SHARE * margin
-    return Verdict.of(d.detected(cnn) and cnn.change_pp < 0 and well_above,
+    return ClaimVerdict.of(d.detected(cnn) and cnn.change_pp < 0 and well_above,
                       f"{_shuffle_words(cnn)}; its margin over chance ({CHANCE:.0%}) went from {margin:.1f} to "
                       f"{kept:.1f} points, {'at least' if well_above else 'less than'} the "
                       f"{WELL_ABOVE_CHANCE_SHARE:.0%} that 'well above chance' asks")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
-from mnistlab.seeds import Arm, Contrast
+from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import (
@@ -109,7 +109,8 @@ def contrasts(config: Config) -> list[Contrast]:
     out = [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
     if compares_precision(config):
         fp32 = Arm(f"{first} fp32", f"{slug(first)}_fp32_test_acc", run=lambda seed: fp32_twin(config, seed))
-        out.append(Contrast(replace(arm(0), label=f"{first} bf16 autocast"), fp32, PRECISION_QUESTION))
+        out.append(Contrast(replace(arm(0), label=f"{first} bf16 autocast"), fp32, PRECISION_QUESTION,
+                            margin=SAME_MARGIN))
     return out
 
 
@@ -294,4 +295,5 @@ TASK = Task(
     contrasts=contrasts,
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
     seed_figures=seed_figures,
+    default_seeds={"brief": 3},
 )

@@ -313,5 +313,6 @@ TASK = Task(
     analyse=analyse,
     contrasts=contrasts,
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
+    default_seeds={"brief": 3},
     seed_figures=seed_figures,
 )

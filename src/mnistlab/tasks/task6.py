@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_single_task
-from mnistlab.seeds import Arm, Contrast
+from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
@@ -253,7 +253,7 @@ def contrasts(config: Config) -> list[Contrast]:
         single = arm(f"single-task {task} CNN", f"single_{task}_test_acc", "single", task, task)
         for kind, arg, name, label in mixed:
             out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, task), single,
-                                f"MTL vs single-task ({task}s)"))
+                                f"MTL vs single-task ({task}s)", margin=SAME_MARGIN))
         fixed = [m for m in mixed if m[0] == "fixed"]
         for i, (k1, a1, n1, l1) in enumerate(fixed):
             for k2, a2, n2, l2 in fixed[i + 1:]:
@@ -855,6 +855,7 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     contrasts=contrasts,
+    default_seeds={"brief": 3},
     seed_figures=seed_figures,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
                 "GradNorm",

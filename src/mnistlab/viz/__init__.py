@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mnistlab.atomic import atomic_file
-from mnistlab.stats import Interval, t_interval
+from mnistlab.stats import MeanInterval, t_interval
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies
 # (Okabe-Ito's eight plus two from Paul Tol's "muted" scheme).
@@ -57,7 +57,7 @@ def interval_ends(values: Sequence[float]) -> list[float]:
 
 def seed_errorbars(ax: plt.Axes, positions: Sequence[float], per_seed: Sequence[Sequence[float]], *, colour: str,
                    fmt: str = "o", horizontal: bool = False, dot_colour: str | None = None, dot_shift: float = 0.0,
-                   ms: float = 6, zorder: float = 3, **style: Any) -> list[Interval]:
+                   ms: float = 6, zorder: float = 3, **style: Any) -> list[MeanInterval]:
     """Point i at `positions[i]`: the mean of `per_seed[i]` (its value in every seed) with the 95% t-interval
     as error bars, and each seed's value as a small dot (in `dot_colour`, "none" for no dots, shifted by
     `dot_shift` along the position axis). `horizontal` puts the values on the x axis. Returns the intervals,
