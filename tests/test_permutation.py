@@ -133,10 +133,10 @@ def test_report_c_permutation_claims_agree_when_the_cnn_loses_detectably_and_sta
                            "solution of Leiden University's")
     assert ("Report C: 'MLP unaffected' - ours: our MLP trained on original and on permuted pixels, McNemar's test on "
             "the same test images. mnist: agrees, the MLP scored 98.10% on original and 98.05% on permuted pixels "
-            "(-0.05 pp, McNemar, p = 0.800).") in text
+            "(-0.05 pp, McNemar, one training run each, adjusted p = 0.800).") in text
     assert ("mnist: agrees, the CNN scored 99.00% on original and 97.00% on permuted pixels (-2.00 pp, McNemar, "
-            "p = 0.001); its margin over chance (10%) went from 89.0 to 87.0 points, at least the 50% that 'well "
-            "above chance' asks. fashion-mnist: agrees,") in text
+            "one training run each, adjusted p = 0.001); its margin over chance (10%) went from 89.0 to 87.0 points, "
+            "at least the 50% that 'well above chance' asks. fashion-mnist: agrees,") in text
     assert text.endswith("In all, of 4 verdicts (claim x data set): 4 agree, 0 differ, 0 cannot be compared.")
 
 
@@ -144,7 +144,7 @@ def test_report_c_permutation_claims_differ_when_the_numbers_do():
     config = Config()
     undetected = prose(_both(_dataset(cnn_p=0.2)), config)["report-c"]
     assert "mnist: differs, the CNN scored 99.00% on original and 97.00% on permuted pixels (-2.00 pp, McNemar, " \
-           "p = 0.200)" in undetected
+           "one training run each, adjusted p = 0.200)" in undetected
     d = _dataset(cnn_p=1e-40)
     near_chance = prose(_both(replace(d, cnn=replace(d.cnn, permuted_test_acc=0.3))), config)["report-c"]
     assert "mnist: differs" in near_chance and "went from 89.0 to 20.0 points, less than the 50%" in near_chance

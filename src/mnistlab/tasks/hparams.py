@@ -603,7 +603,7 @@ def _family_text(x: FamilyFindings, n_test: int) -> str:
     if x.helped:
         text += f"Values whose network scored detectably above the reference's: {_values(x.helped)}. "
     elif x.hurt:
-        text += "No value beat the reference detectably. "
+        text += "No value's network scored detectably above the reference's. "
     quiet = [name for name in ranked if name not in x.moved]
     if quiet and len(quiet) < len(ranked):
         text += f"No detectable change throughout: {', '.join(quiet)}."
