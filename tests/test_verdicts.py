@@ -152,7 +152,7 @@ def test_a_clear_difference_across_seeds_is_a_finding(tmp_path):
     assert found[0].startswith("Across seeds (Holm-adjusted over 2 comparisons): config 0 A beat config 0 B")
 
 
-TINY = ["--profile", "brief", "--set", "models=64,1", "--set", "epochs=1", "--set", "train_limit=500",
+TINY = ["--profile", "brief", "--set", "models=1,64", "--set", "epochs=1", "--set", "train_limit=500",
         "--set", "test_limit=500", "--set", "precision=fp32", "--no-progress"]
 
 
