@@ -76,7 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="one seed for every task (default: each task's own seeds for the profile, from 0)")
     run.add_argument("--seeds", default=None, metavar="N|S,S,...",
                      help="several seeds: a count (3 = seeds 0, 1, 2) or a list; metrics get 95%% intervals "
-                          "(default: each task's own count for the profile; 'mnistlab list' shows it)")
+                          "(default: each task's own count for the profile; 'mnistlab plan' shows it)")
     run.add_argument("--out", type=_path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

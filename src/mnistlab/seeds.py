@@ -205,8 +205,8 @@ def words(r: ContrastResult, scale: float = 100.0, unit: str = "points") -> str:
         test = f"paired t, {p_text(c.p)}{_adjusted_text(r)}, with {c.n} seeds"
         if eq is not None:
             margin = f"±{eq.margin * scale:.2f} {unit}"
-            interval = f"A - B = {eq.difference * scale:+.2f} {unit}, 90% interval [{eq.low * scale:+.2f}, " \
-                       f"{eq.high * scale:+.2f}]"
+            interval = (f"{a} - {b} = {eq.difference * scale:+.2f} {unit}, 90% interval [{eq.low * scale:+.2f}, "
+                        f"{eq.high * scale:+.2f}]")
             tost_p = f"TOST {p_text(eq.p)}" + (f", adjusted {p_text(r.p_equivalence_adjusted)}"
                                                if r.p_equivalence_adjusted != eq.p else "")
             return {EQUIVALENT: f"{a} and {b} are equivalent within {margin} ({interval}; {tost_p}; {test})",
