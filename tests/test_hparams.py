@@ -253,8 +253,8 @@ def test_hparams_prose_quotes_the_findings():
     mlp = text["mnist MLP"]
     assert mlp.startswith("mnist, MLP: the reference scored 98.10% on the test set (best epoch 12 of 17; one "
                           "accuracy on 10,000 test images carries a 95% sampling interval of about +-0.27 pp)")
-    assert "only differences whose p, adjusted over every value of the run (Benjamini-Hochberg), is below 0.05 are " \
-           "read as effects of these networks" in mlp
+    assert "only differences whose p, adjusted over every value of the run (Holm; Benjamini-Hochberg from 10 values " \
+           "on), is below 0.05 are read as effects of these networks" in mlp
     assert "The variable that mattered most was init: test accuracy ranged over 88.40 pp, from 'zeros' to 'he'. " in mlp
     assert ("Values that hurt: init 'zeros' (-88.00 pp). Values whose network scored detectably above the "
             "reference's: init 'he' (+0.40 pp).") in mlp

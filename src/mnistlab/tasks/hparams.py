@@ -38,7 +38,7 @@ from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
 from mnistlab.models import CNNSpec, MLPSpec, spec_forward_macs
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import ONE_RUN, Arm, Contrast
-from mnistlab.stats import ALPHA, p_text
+from mnistlab.stats import ALPHA, MANY, p_text
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split, slug
@@ -588,8 +588,8 @@ def _family_text(x: FamilyFindings, n_test: int) -> str:
             f"{x.ref_best_epoch} of {x.ref_epochs_run}; one accuracy on {n_test:,} test images carries a "
             f"95% sampling interval of about +-{x.noise_pp:.2f} pp). Each value is tested against the reference "
             f"with McNemar's test on the same test images (this seed, {ONE_RUN}: seed variation comes on top), and "
-            f"only differences whose p, adjusted over every value of the run (Benjamini-Hochberg), is below {ALPHA:g} "
-            f"are read as effects of these networks. ")
+            f"only differences whose p, adjusted over every value of the run (Holm; Benjamini-Hochberg from {MANY} "
+            f"values on), is below {ALPHA:g} are read as effects of these networks. ")
     if ranked[0] in x.moved:
         top_spread, top_hi, top_lo = x.spreads[ranked[0]]
         text += (f"The variable that mattered most was {ranked[0]}: test accuracy ranged over {top_spread:.2f} "
