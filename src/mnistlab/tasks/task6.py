@@ -237,8 +237,8 @@ def plan(config: Config, seed: int) -> list[SubRun]:
 
 
 def contrasts(config: Config) -> list[Contrast]:
-    """Each mixed lambda and learned weighting against the single-task CNN of each task, and the mixed
-    lambdas against each other."""
+    """Each mixed lambda and learned weighting against the single-task CNN of each task, each learned weighting
+    against the fixed lambda 0.5, and the mixed lambdas against each other."""
     def net(kind: str, arg: Any) -> Callable[[int], SubRun]:
         return lambda seed: next(run for k, a, run in _runs(config, seed) if (k, a) == (kind, arg))
 
@@ -255,6 +255,13 @@ def contrasts(config: Config) -> list[Contrast]:
             out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, task), single,
                                 f"MTL vs single-task ({task}s)", margin=SAME_MARGIN))
         fixed = [m for m in mixed if m[0] == "fixed"]
+        # each learned weighting against the fixed lambda it replaces (0.5, the equal weighting, where it ran):
+        # "the same?", so tested for equivalence within the margin
+        anchor = next((m for m in fixed if m[1] == 0.5), fixed[0] if fixed else None)
+        for kind, arg, name, label in (m for m in mixed if m[0] != "fixed" and anchor is not None):
+            out.append(Contrast(arm(label, f"mtl_{name}_{task}_test_acc", kind, arg, task),
+                                arm(anchor[3], f"mtl_{anchor[2]}_{task}_test_acc", anchor[0], anchor[1], task),
+                                f"weighting vs fixed lambda ({task}s)", margin=SAME_MARGIN))
         for i, (k1, a1, n1, l1) in enumerate(fixed):
             for k2, a2, n2, l2 in fixed[i + 1:]:
                 out.append(Contrast(arm(l1, f"mtl_{n1}_{task}_test_acc", k1, a1, task),
