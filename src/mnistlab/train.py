@@ -496,12 +496,15 @@ def fit(
     desc: str = "train",
     show_progress: bool | None = None,
     heads: Sequence[Head] | None = None,
+    select_heads: Sequence[str] | None = None,
 ) -> FitResult:
     """Train `model` in place on tensors already on its device; score each head on the training data as it
     trains and on `test` and `val` after each epoch (default heads: `default_heads`).
 
     Deterministic for a given seed on the CPU: the shuffle uses its own generator.
     With cfg.holdout and no `val`, the last `holdout` of `train` is the validation data (never trained on).
+    With select="best-val", `select_heads` names the heads whose mean validation accuracy picks the epoch
+    (default: every classifier head; a multi-task network trained on one task names that task's head).
     """
     x_train, y_train = train[0], as_tuple(train[1])
     if cfg.holdout > 0 and val is None:
@@ -540,7 +543,7 @@ def fit(
                     record.update({f"{split}_{k}": v
                                    for k, v in evaluate(model, data[0], data[1], **eval_kw).items()})
             if selector is not None:
-                selector.offer(_validation_accuracy(record, heads), epoch, model)
+                selector.offer(_validation_accuracy(record, heads, select_heads), epoch, model)
             stop = stopper.enabled and stopper.stop(record["val_loss"], epoch, model)
         result.history.append(record)
         if stop:
@@ -569,9 +572,12 @@ def holdout_split(x: Tensor, y: tuple[Tensor, ...], fraction: float
     return (x[:cut], tuple(t[:cut] for t in y)), (x[cut:], tuple(t[cut:] for t in y))
 
 
-def _validation_accuracy(record: dict[str, float], heads: tuple[Head, ...]) -> float:
-    """What select="best-val" maximises: the mean validation accuracy of the classifier heads."""
-    keys = [f"val_{h.key('acc')}" for h in heads if h.metric == "acc"]
+def _validation_accuracy(record: dict[str, float], heads: tuple[Head, ...],
+                         names: Sequence[str] | None = None) -> float:
+    """What select="best-val" maximises: the mean validation accuracy of the classifier heads (those named)."""
+    keys = [f"val_{h.key('acc')}" for h in heads if h.metric == "acc" and (names is None or h.name in names)]
+    if not keys:
+        raise ConfigError(f"select_heads {list(names or [])} names no classifier head of {[h.name for h in heads]}")
     return sum(record[k] for k in keys) / len(keys)
 
 
