@@ -180,10 +180,11 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
     cfg: TrainConfig = run.train
     (x, y), (xt, yt) = run.data.load(env.device, env.data_dir)
     result = fit(model, (x, y), (xt, yt), cfg, seed=run.seed, desc=run.label, show_progress=env.show_progress)
-    eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision, "channels_last": cfg.channels_last,
-               "tta": cfg.tta}
+    eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision, "channels_last": cfg.channels_last}
+    # The training data and the speed are scored on the plain network; the test predictions with the
+    # test-time views it was trained to be scored with (cfg.tta), as fit scored the test set.
     final_train = evaluate(model, x, y, **eval_kw)
-    logits = predict_logits(model, xt, **eval_kw)[0]
+    logits = predict_logits(model, xt, tta=cfg.tta, **eval_kw)[0]
     record = {
         "name": run.label,
         "params": count_parameters(model),
