@@ -410,3 +410,10 @@ def test_quick_profile_runs_end_to_end_through_the_runner_and_reaches_the_report
     assert "not judged" in " ".join(str(r[-1]) for r in tables["goals"]["rows"])
     html = write_report(out, tmp_path / "report" / "index.html").read_text()
     assert "modern training recipe" in html and "Deotte" in html
+
+
+@pytest.mark.parametrize("bad", [{"networks": ()}, {"networks": ("vgg",)}, {"ablate": ("tta",)}, {"lambdas": (0.0,)},
+                                 {"ema": 1.0}, {"seeds": 0}, {"val_fraction": 1.0}, {"mlp_epochs": 0}])
+def test_bad_recipes_options_are_config_errors(bad):
+    with pytest.raises(ConfigError):
+        TASK.config("quick", bad)

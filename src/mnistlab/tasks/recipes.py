@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, rules_of
+from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.models import CNN1
 from mnistlab.models.mlp import MLP_BRIEF
 from mnistlab.seeds import Arm, Contrast, Outcome, compare
@@ -113,10 +113,12 @@ class Config(Constrained):
     test_limit: int | None = None
 
     CONSTRAINTS: ClassVar[Constraints] = {
-        "networks": [Members(NETWORKS, message="unknown network {item!r} in {name}; choose from {choices}"),
+        "networks": [MinItems(message="{name} must name at least one network"),
+                     Members(NETWORKS, message="unknown network {item!r} in {name}; choose from {choices}"),
                      Distinct(message="{name} must not repeat, got {value}")],
-        "ablate": [Members(TRAINED_INGREDIENTS, message="unknown ingredient {item!r} in {name}; choose from "
-                                                        "{choices}"),
+        "ablate": [Members(TRAINED_INGREDIENTS, message="{name} lists the ingredients that change training, "
+                                                        "{choices}; got {item!r} (tta and select are always "
+                                                        "ablated, from the full recipe's own networks)"),
                    Distinct(message="{name} must not repeat, got {value}")],
         "seeds": [Interval(1, 100)],
         "mlp_ablation_seeds": [Interval(1, 100)],
