@@ -30,6 +30,9 @@ full network scored without test-time views (its checkpoint evaluated again), an
 selected one. Task 6's networks: the full recipe against the brief's, and the multi-task network at the lambda
 chosen on validation against the single-task networks on each head.
 
+The seeds are this task's own option (`seeds`), not the runner's --seeds: a run at --seed s trains seeds s, s + 1,
+..., so two runner seeds would share networks and their aggregate would count them twice.
+
 Budget of the extended profile: at most two hours of training on a 2-core CPU. It trains 43 networks:
   - three seeds of the full recipe and of the brief's for every network;
   - the MLP's four trained ablations (augment, schedule, smoothing, ema) on three seeds, CNN-1's on one seed
