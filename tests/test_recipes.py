@@ -417,3 +417,30 @@ def test_quick_profile_runs_end_to_end_through_the_runner_and_reaches_the_report
 def test_bad_recipes_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TASK.config("quick", bad)
+
+
+class _TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.trunk = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU())
+        self.heads = nn.ModuleList([nn.Linear(16, 3), nn.Linear(16, 2)])
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return tuple(head(h) for head in self.heads)
+
+
+def test_a_multitask_network_trained_on_one_task_chooses_its_epoch_on_that_tasks_head():
+    from mnistlab.train import classifier_heads
+
+    x, y = _tiny_data(200, seed=3)
+    other = torch.randint(0, 2, (200,), generator=torch.Generator().manual_seed(4))  # noise: an untrained head
+    cfg = TrainConfig(epochs=4, batch_size=40, lr=1e-2, holdout=0.25, select="best-val")
+    result = fit(_TwoHeads(), (x, (y, other)), None, cfg, objective=make_weighting("fixed", lam=1.0),
+                 heads=classifier_heads(("item", "group")), select_heads=["item"], show_progress=False)
+    vals = [h["val_acc_item"] for h in result.history]
+    assert result.selected_epoch == vals.index(max(vals)) + 1
+    with pytest.raises(ConfigError, match="select_heads"):
+        fit(_TwoHeads(), (x, (y, other)), None, cfg, heads=classifier_heads(("item", "group")),
+            select_heads=["colour"], show_progress=False)
