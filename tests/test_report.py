@@ -158,6 +158,8 @@ def test_published_metrics_name_real_metric_keys():
         | {hparams.metric_slug("mnist", "MLP", "init", label) + "_test_acc"
            for label in hparams.MLP_STUDIES["init"].values},
         "permutation": {"mlp_change_pp", "cnn_change_pp", "cnn_permuted_test_acc"},
+        "recipes": {f"{net}_chosen_test_acc" for net in ("mlp", "cnn1", "item", "group")}
+        | {"mtl_chosen_group_test_acc"},
     }
     assert slug("MLP") == "mlp"
     assert set(PUBLISHED) <= set(REGISTRY)
@@ -200,7 +202,8 @@ def test_reproduce_command_round_trips_through_the_cli():
 
 def test_header_line_and_links_back_to_the_contents(results):
     page = render(results)
-    assert "1 of 11 tasks run · profile quick · seeds 0 · device cpu" in page and "total run time 1.5 s" in page
+    assert f"1 of {len(REGISTRY)} tasks run · profile quick · seeds 0 · device cpu" in page
+    assert "total run time 1.5 s" in page
     assert page.count('href="#contents"') == len(REGISTRY) + 1
     assert "Reproduce: <code>mnistlab run data-overview --profile quick --seed 0 --set samples_per_class=3</code>" \
         in page

@@ -55,7 +55,12 @@ def canonical(value: Any) -> Any:
         out = {"__type__": type(value).__name__}
         for f in dataclasses.fields(value):
             if f.metadata.get("key", True):
-                out[f.name] = canonical(getattr(value, f.name))
+                field_value = getattr(value, f.name)
+                # A field added later with a default that changes nothing ("omit_default") joins the key only
+                # when set, so the entries cached before it existed keep their keys.
+                if f.metadata.get("omit_default") and field_value == f.default:
+                    continue
+                out[f.name] = canonical(field_value)
         return out
     if isinstance(value, dict):
         return {str(k): canonical(v) for k, v in value.items()}

@@ -15,6 +15,20 @@ What is *scored* is said by `Head`s, apart from the objective: each names the ou
 target it is scored against, its metric ("acc", "mae", ...) with a per-example score, and an optional
 evaluation loss. The history keys are `<split>_<metric>` for one unnamed head (`train_acc`, `test_loss`)
 and `<split>_<metric>_<name>` for named ones (`test_acc_item`), with the summed loss as `<split>_loss`.
+
+The ingredients of a modern training recipe are options of `TrainConfig`, each off by default, so a default
+config trains exactly as the brief's recipe did (the same weights, bit for bit, at the same seed and threads):
+
+  augment          random views of each training batch, on the device (mnistlab.augment: "affine" for digits,
+                   "flip-shift" for clothes)
+  lr_schedule      "cosine" (or "linear") decay of the learning rate to 0, after `warmup` of linear warm-up
+  label_smoothing  cross-entropy against (1 - eps) one-hot + eps / classes (PyTorch's label_smoothing)
+  ema              an exponential moving average of the weights, decay `ema` per step; it is what is scored
+                   after each epoch and what the model holds when training ends (see `WeightAverage`)
+  tta              test-time augmentation: every evaluation averages the softmax over fixed views
+  holdout, select  training length chosen on validation: `holdout` holds out the last fraction of the training
+                   data as validation (when no `val` is given), and select="best-val" restores the epoch whose
+                   scored weights (the average's, with ema) had the best validation accuracy
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mnistlab.augment import AUGMENTATIONS, augment_batch
+from mnistlab.augment import AUGMENTATIONS, TTA_VIEWS, augment_batch, tta_views
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.errors import ConfigError, TrainingError
 from mnistlab.progress import progress
@@ -44,6 +58,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 # "auto": bf16 autocast where the device computes bf16 natively, else fp32 (mnistlab.runtime.resolve_precision).
 Precision = Literal["auto", "fp32", "bf16"]
 LR_SCHEDULES = ("constant", "linear", "cosine")
+SELECTIONS = ("last", "best-val")
+OMIT_DEFAULT = {"omit_default": True}  # mnistlab.subrun.canonical leaves the field out of keys while at its default
 # Far above any run of the lab (the brief trains 10 epochs), yet they refuse a typo like epochs=10**12
 # before it starts a training that never ends. No data set here has more than 200,000 images, so a
 # larger batch is a mistake too.
@@ -73,7 +89,16 @@ class TrainConfig(Constrained):
     # "linear" or "cosine", after `warmup` (a fraction of all steps) of linear warm-up from 0.
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
     warmup: float = 0.0
-    augment: Literal["none", "shift", "flip-shift"] = "none"  # see mnistlab.augment
+    augment: Literal["none", "shift", "flip-shift", "affine"] = "none"  # see mnistlab.augment
+    # The recipe's other ingredients (see the module docstring); each default is "off", and a sub-run's cache key
+    # names one only when it is on (mnistlab.subrun.canonical), so the networks cached before they existed keep
+    # their keys.
+    label_smoothing: float = field(default=0.0, metadata=OMIT_DEFAULT)
+    ema: float = field(default=0.0, metadata=OMIT_DEFAULT)  # decay of the weights' average per step; 0: none
+    tta: Literal["none", "shift", "flip"] = field(default="none", metadata=OMIT_DEFAULT)
+    # The last fraction of the training data held out for validation when fit gets no val.
+    holdout: float = field(default=0.0, metadata=OMIT_DEFAULT)
+    select: Literal["last", "best-val"] = field(default="last", metadata=OMIT_DEFAULT)
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "epochs": [EPOCHS],
@@ -89,6 +114,13 @@ class TrainConfig(Constrained):
         "lr_schedule": [OneOf(LR_SCHEDULES)],
         "warmup": [Interval(0, 1, closed="left", message="{name} is a fraction of all steps in [0, 1), got {value}")],
         "augment": [OneOf(AUGMENTATIONS)],
+        "label_smoothing": [Interval(0, 1, closed="left",
+                                     message="{name} is a share of the target in [0, 1), got {value}")],
+        "ema": [Interval(0, 1, closed="left", message="{name} is a decay per step in [0, 1), got {value}")],
+        "tta": [OneOf(TTA_VIEWS)],
+        "holdout": [Interval(0, 1, closed="left",
+                             message="{name} is a fraction of the training data in [0, 1), got {value}")],
+        "select": [OneOf(SELECTIONS)],
     }
 
     def lr_at(self, step: int, total_steps: int) -> float:
@@ -115,7 +147,13 @@ class FitResult:
     # Threads each epoch ended with (the adaptive policy may change them; see runtime.ThreadGovernor).
     threads: list[int] = field(default_factory=list)
 
+    # The epoch whose weights the model holds after select="best-val" (None: the last one trained).
+    selected_epoch: int | None = None
+
     def final(self) -> dict[str, float]:
+        """The record of the epoch whose weights the model ends with: the selected one, else the last."""
+        if self.selected_epoch is not None:
+            return self.history[self.selected_epoch - 1]
         return self.history[-1] if self.history else {}
 
 
@@ -184,6 +222,90 @@ def cross_entropy_objective(outputs: tuple[Tensor, ...], targets: tuple[Tensor, 
     return sum(cross_entropy_loss(o, t) for o, t in zip(outputs, targets, strict=True))
 
 
+@dataclass(frozen=True)
+class SmoothedCrossEntropy:
+    """`cross_entropy_objective` with label smoothing `eps` on every head: the target is (1 - eps) on the
+    true class plus eps / classes on each class, as nn.CrossEntropyLoss(label_smoothing=eps) defines it."""
+
+    eps: float
+
+    def __call__(self, outputs: tuple[Tensor, ...], targets: tuple[Tensor, ...]) -> Tensor:
+        return sum(F.cross_entropy(o.float(), t, label_smoothing=self.eps)
+                   for o, t in zip(outputs, targets, strict=True))
+
+
+def with_label_smoothing(objective: Objective | nn.Module, eps: float) -> Objective | nn.Module:
+    """`objective` with label smoothing `eps`: the plain cross-entropy becomes `SmoothedCrossEntropy`; an
+    objective with a `label_smoothing` attribute (the multi-task weightings) gets it set. Another objective
+    (an MSE loss, say) has no smoothing to set, and is refused rather than silently trained without it."""
+    if eps == 0:
+        return objective
+    if objective is cross_entropy_objective:
+        return SmoothedCrossEntropy(eps)
+    if hasattr(objective, "label_smoothing"):
+        objective.label_smoothing = eps
+        return objective
+    raise ConfigError(f"label_smoothing={eps} needs the cross-entropy objective (or one with a label_smoothing "
+                      f"attribute); {type(objective).__name__} has none")
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights, kept beside it and swapped in to be scored.
+
+    After each optimiser step, `update` does what torch.optim.swa_utils.AveragedModel does with
+    get_ema_multi_avg_fn(decay) and use_buffers=True: the first update copies the weights, every later one moves
+    the average (1 - decay) of the way to them. Floating-point buffers (batch norm's running statistics) are
+    averaged with the weights, as use_buffers=True does, so the average model's statistics match its weights;
+    integer buffers (num_batches_tracked) are copied. The brief's networks have no buffers at all.
+
+    `swapped()` is a context in which the model holds the average (for evaluation); `copy_to` leaves it there.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.model, self.decay = model, decay
+        self.tensors = [t for t in (*model.parameters(), *model.buffers())]
+        self.floating = [t for t in self.tensors if t.is_floating_point()]
+        self.average: list[Tensor] | None = None
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        if self.average is None:
+            self.average = [t.detach().clone() for t in self.floating]
+        else:
+            torch._foreach_lerp_(self.average, [t.detach() for t in self.floating], 1 - self.decay)
+        self.updates += 1
+
+    @torch.no_grad()
+    def copy_to(self) -> None:
+        """Overwrite the model's floating weights and buffers with their average."""
+        if self.average is not None:
+            for live, avg in zip(self.floating, self.average, strict=True):
+                live.copy_(avg)
+
+    def swapped(self):
+        """A context in which the model holds the average; its own weights come back afterwards."""
+        return _Swapped(self)
+
+
+class _Swapped:
+    def __init__(self, ema: WeightAverage):
+        self.ema, self.saved = ema, None
+
+    def __enter__(self):
+        if self.ema.average is not None:
+            self.saved = [t.detach().clone() for t in self.ema.floating]
+            self.ema.copy_to()
+        return self.ema.model
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            with torch.no_grad():
+                for live, saved in zip(self.ema.floating, self.saved, strict=True):
+                    live.copy_(saved)
+        return False
+
+
 def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     """The optimiser, fused where PyTorch has a fused kernel for the device (Adam's step on a
     26 M-parameter network: ~150 ms as a for-loop, ~20 ms fused, on this CPU)."""
@@ -225,31 +347,41 @@ def _prepare_input(x: Tensor, cfg: TrainConfig) -> Tensor:
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, x: Tensor, *, batch_size: int = 5000, precision: str = "fp32",
-                   channels_last: bool = False) -> tuple[Tensor, ...]:
-    """The model's outputs (one tensor per head, float32) for all of x, in large batches."""
+                   channels_last: bool = False, tta: str = "none") -> tuple[Tensor, ...]:
+    """The model's outputs (one tensor per head, float32) for all of x, in large batches.
+
+    With test-time augmentation (`tta`, see mnistlab.augment.tta_views) each output is the log of the softmax
+    averaged over the views: log-probabilities, which argmax and cross-entropy read like logits."""
     was_training = model.training
     model.eval()
     device = x.device
     chunks: list[tuple[Tensor, ...]] = []
     for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size]
-        if channels_last and xb.dim() == 4:
-            xb = xb.contiguous(memory_format=torch.channels_last)
-        with autocast(device, precision):
-            chunks.append(tuple(o.float() for o in as_tuple(model(xb))))
+        views = tta_views(x[start:start + batch_size], tta)
+        outs = []
+        for xb in views:
+            if channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast(device, precision):
+                outs.append(tuple(o.float() for o in as_tuple(model(xb))))
+        if len(views) == 1:
+            chunks.append(outs[0])
+        else:
+            chunks.append(tuple(torch.stack([o.softmax(1) for o in head]).mean(0).log()
+                                for head in zip(*outs, strict=True)))
     model.train(was_training)
     return tuple(torch.cat(parts) for parts in zip(*chunks, strict=True))
 
 
 def evaluate(model: nn.Module, x: Tensor, y: Targets, *, batch_size: int = 5000, precision: str = "fp32",
-             channels_last: bool = False, heads: Sequence[Head] | None = None) -> dict[str, float]:
+             channels_last: bool = False, heads: Sequence[Head] | None = None, tta: str = "none") -> dict[str, float]:
     """Each head's metric and evaluation loss on all of x: {'acc', 'loss'} for one unnamed classifier head,
     {'acc_item', 'loss_item', ..., 'loss'} for named heads ('loss': the sum of their losses)."""
     targets = as_tuple(y)
     heads = default_heads(len(targets)) if heads is None else heads
     check_heads(heads, len(targets))
     outputs = predict_logits(model, x, batch_size=batch_size, precision=precision,
-                             channels_last=channels_last)
+                             channels_last=channels_last, tta=tta)
     metrics: dict[str, float] = {}
     losses = []
     for head in heads:
@@ -264,7 +396,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Targets, *, batch_size: int = 5000,
 
 
 def inference_rate(model: nn.Module, x: Tensor, *, batch_size: int = 5000, precision: str = "fp32",
-                   channels_last: bool = False, repeats: int = 3) -> float:
+                   channels_last: bool = False, repeats: int = 3, tta: str = "none") -> float:
     """Images per second of `predict_logits` over all of x: the best of `repeats` passes (a shared
     machine makes single timings noisy, and the best one is closest to what the hardware can do)."""
     best = math.inf
@@ -272,7 +404,7 @@ def inference_rate(model: nn.Module, x: Tensor, *, batch_size: int = 5000, preci
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
         start = time.perf_counter()
-        predict_logits(model, x, batch_size=batch_size, precision=precision, channels_last=channels_last)
+        predict_logits(model, x, batch_size=batch_size, precision=precision, channels_last=channels_last, tta=tta)
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
         best = min(best, time.perf_counter() - start)
@@ -299,6 +431,7 @@ class _Trainer:
     generator: torch.Generator
     steps_per_epoch: int
     governor: ThreadGovernor | None = None
+    average: WeightAverage | None = None  # the weights' moving average, when cfg.ema > 0
 
     def __post_init__(self) -> None:
         self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
@@ -339,6 +472,8 @@ class _Trainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
             self.optimizer.step()
+            if self.average is not None:
+                self.average.update()
             with torch.no_grad():
                 loss_sum += loss.detach().float() * len(xb)
                 detached = tuple(o.detach() for o in outputs)
@@ -361,21 +496,29 @@ def fit(
     desc: str = "train",
     show_progress: bool | None = None,
     heads: Sequence[Head] | None = None,
+    select_heads: Sequence[str] | None = None,
 ) -> FitResult:
     """Train `model` in place on tensors already on its device; score each head on the training data as it
     trains and on `test` and `val` after each epoch (default heads: `default_heads`).
 
     Deterministic for a given seed on the CPU: the shuffle uses its own generator.
+    With cfg.holdout and no `val`, the last `holdout` of `train` is the validation data (never trained on).
+    With select="best-val", `select_heads` names the heads whose mean validation accuracy picks the epoch
+    (default: every classifier head; a multi-task network trained on one task names that task's head).
     """
     x_train, y_train = train[0], as_tuple(train[1])
+    if cfg.holdout > 0 and val is None:
+        (x_train, y_train), val = holdout_split(x_train, y_train, cfg.holdout)
     heads = default_heads(len(y_train)) if heads is None else tuple(heads)
     _check_fit(cfg, heads, len(y_train), val is not None)
+    objective = with_label_smoothing(objective, cfg.label_smoothing)
     device = x_train.device
     trainer = _start(model, objective, cfg, heads, math.ceil(len(x_train) / cfg.batch_size), device, seed)
     eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision,
-               "channels_last": cfg.channels_last, "heads": heads}
+               "channels_last": cfg.channels_last, "heads": heads, "tta": cfg.tta}
     result = FitResult()
     stopper = _EarlyStopping(cfg.patience)
+    selector = _BestOnValidation() if cfg.select == "best-val" else None
     if trainer.governor is not None:
         trainer.governor.start()
     for epoch in range(1, cfg.epochs + 1):
@@ -393,17 +536,66 @@ def fit(
         record: dict[str, float] = {"epoch": epoch, "seconds": seconds, "threads": torch.get_num_threads(),
                                     "train_loss": train_loss}
         record.update({f"train_{head.key(head.metric)}": s for head, s in zip(heads, train_scores, strict=True)})
-        for split, data in (("test", test), ("val", val)):
-            if data is not None:
-                record.update({f"{split}_{k}": v for k, v in evaluate(model, data[0], data[1], **eval_kw).items()})
+        # With an average of the weights, the average is what is scored (and what training ends with).
+        with trainer.average.swapped() if trainer.average is not None else nullcontext():
+            for split, data in (("test", test), ("val", val)):
+                if data is not None:
+                    record.update({f"{split}_{k}": v
+                                   for k, v in evaluate(model, data[0], data[1], **eval_kw).items()})
+            if selector is not None:
+                selector.offer(_validation_accuracy(record, heads, select_heads), epoch, model)
+            stop = stopper.enabled and stopper.stop(record["val_loss"], epoch, model)
         result.history.append(record)
-        if stopper.enabled and stopper.stop(record["val_loss"], epoch, model):
+        if stop:
             result.stopped_early = True
             break
+    if trainer.average is not None:
+        trainer.average.copy_to()
     result.best_epoch = stopper.best_epoch
     stopper.restore(model)
+    if selector is not None:
+        selector.restore(model)
+        result.selected_epoch = selector.best_epoch
     model.eval()
     return result
+
+
+def holdout_split(x: Tensor, y: tuple[Tensor, ...], fraction: float
+                  ) -> tuple[tuple[Tensor, tuple[Tensor, ...]], tuple[Tensor, tuple[Tensor, ...]]]:
+    """((x, y) of the first 1 - fraction, (x, y) of the last `fraction`): the hyperparameter studies' split,
+    the validation images being the last of the training set, which no network trains on."""
+    n_val = round(len(x) * fraction)
+    if not 1 <= n_val < len(x):
+        raise ConfigError(f"holdout {fraction} of {len(x):,} training images leaves {len(x) - n_val:,} for training "
+                          f"and {n_val:,} for validation; both must be at least 1")
+    cut = len(x) - n_val
+    return (x[:cut], tuple(t[:cut] for t in y)), (x[cut:], tuple(t[cut:] for t in y))
+
+
+def _validation_accuracy(record: dict[str, float], heads: tuple[Head, ...],
+                         names: Sequence[str] | None = None) -> float:
+    """What select="best-val" maximises: the mean validation accuracy of the classifier heads (those named)."""
+    keys = [f"val_{h.key('acc')}" for h in heads if h.metric == "acc" and (names is None or h.name in names)]
+    if not keys:
+        raise ConfigError(f"select_heads {list(names or [])} names no classifier head of {[h.name for h in heads]}")
+    return sum(record[k] for k in keys) / len(keys)
+
+
+class _BestOnValidation:
+    """Keep the weights of the epoch with the best validation accuracy (the first such epoch on a tie)."""
+
+    def __init__(self) -> None:
+        self.best, self.best_epoch = -math.inf, None
+        self.state: dict[str, Tensor] | None = None
+
+    def offer(self, accuracy: float, epoch: int, model: nn.Module) -> None:
+        if accuracy > self.best:
+            self.best, self.best_epoch = accuracy, epoch
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
 
 
 def _check_fit(cfg: TrainConfig, heads: tuple[Head, ...], n_targets: int, has_val: bool) -> None:
@@ -414,6 +606,12 @@ def _check_fit(cfg: TrainConfig, heads: tuple[Head, ...], n_targets: int, has_va
         raise ConfigError("early stopping (patience) needs validation data")
     if cfg.patience is not None and all(h.loss is None for h in heads):
         raise ConfigError("early stopping (patience) watches the validation loss, and no head has a loss")
+    if cfg.select == "best-val" and not has_val:
+        raise ConfigError('select="best-val" needs validation data (give val, or a holdout fraction)')
+    if cfg.select == "best-val" and not any(h.metric == "acc" for h in heads):
+        raise ConfigError('select="best-val" picks the best validation accuracy, and no head is a classifier')
+    if cfg.select == "best-val" and cfg.patience is not None:
+        raise ConfigError('choose one way to pick the epoch: select="best-val" or early stopping (patience)')
 
 
 def _start(model: nn.Module, objective: Objective | nn.Module, cfg: TrainConfig, heads: tuple[Head, ...],
@@ -428,7 +626,8 @@ def _start(model: nn.Module, objective: Objective | nn.Module, cfg: TrainConfig,
         params += list(objective.parameters())
     return _Trainer(model, objective, make_optimizer(params, cfg, device), cfg, heads,
                     torch.Generator(device=device).manual_seed(seed), steps_per_epoch,
-                    thread_governor() if device.type == "cpu" else None)
+                    thread_governor() if device.type == "cpu" else None,
+                    WeightAverage(model, cfg.ema) if cfg.ema > 0 else None)
 
 
 def _synchronize(device: torch.device) -> None:

@@ -32,8 +32,10 @@ FINDING_CHARS = 320
 
 # The table and figure that answer each task's main question; a section without them opens with its first.
 KEY_TABLE = {"task1": "pairs", "task2": "five_pairs", "task3": "sweep", "task4": "cnn_vs_mlp", "task6": "accuracy",
-             "permutation": "accuracy", "baselines": "models", "hparams": "summary", "clock": "variants"}
-KEY_FIGURE = {"task3": "accuracy_vs_size.png", "task4": "accuracy_vs_size.png", "task6": "accuracy_vs_lambda.png"}
+             "permutation": "accuracy", "baselines": "models", "hparams": "summary", "clock": "variants",
+             "recipes": "ablation"}
+KEY_FIGURE = {"task3": "accuracy_vs_size.png", "task4": "accuracy_vs_size.png", "task6": "accuracy_vs_lambda.png",
+              "recipes": "curves.png"}
 
 # Paragraphs that describe how a run was made rather than what it found; they stay in the full discussion.
 METHOD_LABELS = ("setup", "training recipe", "batch size", "speed", "method", "data")

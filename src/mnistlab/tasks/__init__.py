@@ -11,6 +11,7 @@ from mnistlab.tasks import (
     data_overview,
     hparams,
     permutation,
+    recipes,
     task1,
     task2,
     task3,
@@ -22,7 +23,7 @@ from mnistlab.tasks.base import Task
 
 REGISTRY: dict[str, Task] = {
     t.name: t for t in (data_overview.TASK, task1.TASK, task2.TASK, task3.TASK, task4.TASK, task5.TASK, task6.TASK,
-              permutation.TASK, baselines.TASK, hparams.TASK, clock.TASK)
+              permutation.TASK, baselines.TASK, hparams.TASK, clock.TASK, recipes.TASK)
 }
 
 

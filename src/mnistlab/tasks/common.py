@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from mnistlab.constraints import Constraints, Distinct, Interval
-from mnistlab.data import load, permute_pixels, pixel_permutation
+from mnistlab.data import fashion_groups, load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1, CNNSpec, MLPSpec, spec_forward_macs
 from mnistlab.subrun import Env, SubRun, SubRunKind
@@ -119,6 +119,44 @@ class ImageData:
         return splits[0], splits[1]
 
 
+# Task 6's network, data and loss weighting, as sub-run fields: Task 6 and the recipes task train it.
+@dataclass(frozen=True)
+class MTLSpec:
+    """The brief's hard-sharing network (models.mtl.build_mtl): its shape is fixed by the brief."""
+
+    name: str = "brief-hard-sharing"
+
+
+@dataclass(frozen=True)
+class FashionData:
+    """Fashion-MNIST with item labels (10 classes) and the brief's groups (3 classes) as two targets."""
+
+    n_train: int = 54_000
+    n_val: int = 6_000  # the training images after the first n_train: validation only
+    test_limit: int | None = None
+
+    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
+        """(train, validation, test), each images and (items, groups)."""
+        kw = {"normalise": "unit", "view": "image", "device": device, "data_dir": data_dir}
+        x, items = load("fashion-mnist", "train", limit=self.n_train + self.n_val, **kw)
+        xt, items_t = load("fashion-mnist", "test", limit=self.test_limit, **kw)
+        groups = fashion_groups(items)
+        return ((x[:self.n_train], (items[:self.n_train], groups[:self.n_train])),
+                (x[self.n_train:], (items[self.n_train:], groups[self.n_train:])),
+                (xt, (items_t, fashion_groups(items_t))))
+
+
+Split = tuple[Tensor, tuple[Tensor, Tensor]]
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """How the two losses become one: 'fixed' with lambda (the brief's), or a learned strategy."""
+
+    strategy: str = "fixed"
+    lam: float | None = 0.5
+
+
 def classifier_run(spec: MLPSpec | CNNSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
                    normalise: str = "unit", train_limit: int | None = None, test_limit: int | None = None,
                    permutation_seed: int | None = None, keep_checkpoint: bool = False,
@@ -143,8 +181,10 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
     (x, y), (xt, yt) = run.data.load(env.device, env.data_dir)
     result = fit(model, (x, y), (xt, yt), cfg, seed=run.seed, desc=run.label, show_progress=env.show_progress)
     eval_kw = {"batch_size": cfg.eval_batch_size, "precision": cfg.precision, "channels_last": cfg.channels_last}
+    # The training data and the speed are scored on the plain network; the test predictions with the
+    # test-time views it was trained to be scored with (cfg.tta), as fit scored the test set.
     final_train = evaluate(model, x, y, **eval_kw)
-    logits = predict_logits(model, xt, **eval_kw)[0]
+    logits = predict_logits(model, xt, tta=cfg.tta, **eval_kw)[0]
     record = {
         "name": run.label,
         "params": count_parameters(model),
@@ -155,6 +195,7 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
         "test_acc": result.final()["test_acc"],
         "test_loss": result.final()["test_loss"],
         "infer_images_per_second": inference_rate(model, xt, repeats=3, **eval_kw),
+        "selected_epoch": result.selected_epoch,
     }
     pred = logits.argmax(1)
     return record, {"test_pred": pred.to(torch.int16).cpu().numpy(), "test_correct": (pred == yt).cpu().numpy()}

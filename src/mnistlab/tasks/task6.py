@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_OF_ITEM, fashion_groups, load
@@ -26,7 +26,14 @@ from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, build_mtl, build_si
 from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
-from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
+from mnistlab.tasks.common import (
+    DATA_LIMITS,
+    VAL_FRACTION,
+    FashionData,
+    MTLSpec,
+    WeightingSpec,
+    check_validation_split,
+)
 from mnistlab.train import (
     BATCH_SIZE,
     MAX_BATCH,
@@ -128,43 +135,6 @@ def lam_name(lam: float) -> str:
     return f"{lam:g}"
 
 
-@dataclass(frozen=True)
-class MTLSpec:
-    """The brief's hard-sharing network (models.mtl.build_mtl): its shape is fixed by the brief."""
-
-    name: str = "brief-hard-sharing"
-
-
-@dataclass(frozen=True)
-class FashionData:
-    """Fashion-MNIST with item labels (10 classes) and the brief's groups (3 classes) as two targets."""
-
-    n_train: int = 54_000
-    n_val: int = 6_000  # the training images after the first n_train: validation only
-    test_limit: int | None = None
-
-    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
-        """(train, validation, test), each images and (items, groups)."""
-        kw = {"normalise": "unit", "view": "image", "device": device, "data_dir": data_dir}
-        x, items = load("fashion-mnist", "train", limit=self.n_train + self.n_val, **kw)
-        xt, items_t = load("fashion-mnist", "test", limit=self.test_limit, **kw)
-        groups = fashion_groups(items)
-        return ((x[:self.n_train], (items[:self.n_train], groups[:self.n_train])),
-                (x[self.n_train:], (items[self.n_train:], groups[self.n_train:])),
-                (xt, (items_t, fashion_groups(items_t))))
-
-
-Split = tuple[Tensor, tuple[Tensor, Tensor]]
-
-
-@dataclass(frozen=True)
-class WeightingSpec:
-    """How the two losses become one: 'fixed' with lambda (the brief's), or a learned strategy."""
-
-    strategy: str = "fixed"
-    lam: float | None = 0.5
-
-
 def mtl_run(strategy: str, lam: float | None, cfg: TrainConfig, config: Config, seed: int, name: str) -> SubRun:
     n_train, n_val = config.split_sizes()
     data = FashionData(n_train, n_val, config.test_limit)
@@ -186,8 +156,10 @@ def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any],
     spec: WeightingSpec = run.objective
     objective = make_weighting(spec.strategy, lam=0.5 if spec.lam is None else spec.lam).to(env.device)
     initial = [{k: v.detach().clone() for k, v in head.state_dict().items()} for head in model.heads]
+    # A loss weight of 0 leaves a head untrained: the epoch is then chosen on the trained head alone.
+    trained = None if spec.strategy != "fixed" or spec.lam not in (0.0, 1.0) else [TASK_NAMES[int(spec.lam == 0.0)]]
     result = fit(model, train, test, cfg, seed=run.seed, objective=objective, val=val, desc=run.label,
-                 show_progress=env.show_progress, heads=MTL_HEADS)
+                 show_progress=env.show_progress, heads=MTL_HEADS, select_heads=trained)
     head_change = [max((head.state_dict()[k].float() - v.float()).abs().max().item() for k, v in init.items())
                    for head, init in zip(model.heads, initial, strict=True)]
     seconds = [h["seconds"] for h in result.history]
@@ -198,11 +170,12 @@ def _train_mtl(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any],
         "seconds_per_epoch": result.train_seconds / len(seconds),
         "min_seconds_per_epoch": min(seconds),
         "final": result.final(),
+        "selected_epoch": result.selected_epoch,
         "weighting": objective.state(),
         "head_max_change": head_change,
     }
     logits = predict_logits(model, test[0], batch_size=cfg.eval_batch_size, precision=cfg.precision,
-                            channels_last=cfg.channels_last)
+                            channels_last=cfg.channels_last, tta=cfg.tta)
     arrays = {}
     for head in MTL_HEADS:
         pred = logits[head.output].argmax(1)

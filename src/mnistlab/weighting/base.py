@@ -48,6 +48,8 @@ class Weighting(nn.Module):
             raise ConfigError(f"a weighting needs at least one task, got {tasks}")
         self.tasks = tasks
         self.tap: LinearTap | None = None
+        # Label smoothing of every task's cross-entropy (TrainConfig.label_smoothing sets it; 0: none).
+        self.label_smoothing = 0.0
 
     @classmethod
     def make(cls, *, lam: float, tasks: int) -> Weighting:
@@ -58,7 +60,8 @@ class Weighting(nn.Module):
         if len(outputs) != self.tasks or len(targets) != self.tasks:
             raise ConfigError(f"{self.name} weighting expects {self.tasks} heads and targets, "
                               f"got {len(outputs)} and {len(targets)}")
-        return torch.stack([F.cross_entropy(o.float(), t) for o, t in zip(outputs, targets, strict=True)])
+        return torch.stack([F.cross_entropy(o.float(), t, label_smoothing=self.label_smoothing)
+                            for o, t in zip(outputs, targets, strict=True)])
 
     def combine(self, losses: Tensor) -> Tensor:
         return losses.sum()
