@@ -60,7 +60,7 @@ import numpy as np
 from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.models import CNN1
 from mnistlab.models.mlp import MLP_BRIEF
-from mnistlab.seeds import Arm, Contrast, Outcome, compare
+from mnistlab.seeds import SAME_MARGIN, Arm, Contrast, ContrastResult, compare_family
 from mnistlab.stats import t_interval
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -319,7 +319,7 @@ class NetFindings:
     seeds: list[int]
     scores: dict[int, dict[str, dict[str, Any]]]  # seed -> arm -> scores
     chosen: str  # the arm chosen on validation
-    outcomes: dict[str, Outcome]  # arm -> its comparison with the full recipe
+    outcomes: dict[str, ContrastResult]  # arm -> its comparison with the full recipe
 
     def values(self, arm: str, key: str = "test_acc") -> list[float]:
         return [self.scores[s][arm][key] for s in self.seeds if arm in self.scores[s]]
@@ -343,13 +343,18 @@ def _net_findings(config: Config, ctx: Context, net: str) -> NetFindings:
     val = {arm: [scores[s][arm]["val_acc"] for s in seeds if arm in scores[s]] for arm in arms}
     chosen = choose(val)
     per_seed = {s: m for s, m in _per_seed_metrics(NetFindings(net, seeds, scores, chosen, {})).items()}
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[str, ContrastResult] = {}
     if net != "mtl":
+        # The ablation of one network is one family of comparisons (Holm): arms trained on the same seeds are
+        # tested together; an arm with fewer seeds (CNN-1's ablations in `extended`) forms a family of its own.
+        by_seeds: dict[tuple[int, ...], list[str]] = {}
         for arm in arms:
-            if arm == "full":
-                continue
-            both = [s for s in seeds if arm in scores[s]]
-            outcomes[arm] = compare(_contrast(config, net, "full", arm), both, per_seed, ctx.finished)
+            if arm != "full":
+                by_seeds.setdefault(tuple(s for s in seeds if arm in scores[s]), []).append(arm)
+        for both, group in by_seeds.items():
+            results = compare_family([_contrast(config, net, "full", arm) for arm in group], list(both), per_seed,
+                                     ctx.finished)
+            outcomes.update(zip(group, results, strict=True))
     return NetFindings(net, seeds, scores, chosen, outcomes)
 
 
@@ -365,8 +370,8 @@ def _contrast(config: Config, net: str, a: str, b: str) -> Contrast:
 @dataclass
 class MTLFindings:
     lam: float  # chosen on validation
-    item: Outcome | None  # MTL's item head against the single-task item CNN (both at their full recipe)
-    group: Outcome | None
+    item: ContrastResult | None  # MTL's item head against the single-task item CNN (both at their full recipe)
+    group: ContrastResult | None
     item_acc: list[float]
     group_acc: list[float]
 
@@ -375,19 +380,20 @@ def _mtl_findings(config: Config, ctx: Context, mtl: NetFindings, nets: dict[str
     lam_arm = mtl.chosen
     seeds = [s for s in mtl.seeds if lam_arm in mtl.scores[s]]
     item, group = mtl.values(lam_arm, "test_acc_item"), mtl.values(lam_arm, "test_acc_group")
-    outcomes: dict[str, Outcome | None] = {"item": None, "group": None}
-    for head in ("item", "group"):
-        if head not in nets:
-            continue
-        per_seed = {s: {"mtl": mtl.scores[s][lam_arm][f"test_acc_{head}"],
-                        "single": nets[head].scores[s]["full"]["test_acc"]} for s in seeds}
-        contrast = Contrast(
-            Arm(f"MTL (lambda {lam_arm.removeprefix('lambda-')}), {head}s", "mtl",
-                run=lambda seed: run_for(config, "mtl", lam_arm, seed), correct=f"correct_{head}"),
-            Arm(f"single-task {head} CNN", "single", run=lambda seed, head=head: run_for(config, head, "full", seed),
-                correct=f"correct_{head}"),
-            f"MTL network against the single-task {head} CNN, both at the full recipe")
-        outcomes[head] = compare(contrast, seeds, per_seed, ctx.finished)
+    outcomes: dict[str, ContrastResult | None] = {"item": None, "group": None}
+    heads = [head for head in ("item", "group") if head in nets]
+    # Both heads against their single-task CNNs form one family; the question is "no worse?", so each
+    # contrast carries the equivalence margin as well.
+    per_seed = {s: {**{f"mtl_{h}": mtl.scores[s][lam_arm][f"test_acc_{h}"] for h in heads},
+                    **{f"single_{h}": nets[h].scores[s]["full"]["test_acc"] for h in heads}} for s in seeds}
+    contrasts = [Contrast(
+        Arm(f"MTL (lambda {lam_arm.removeprefix('lambda-')}), {head}s", f"mtl_{head}",
+            run=lambda seed: run_for(config, "mtl", lam_arm, seed), correct=f"correct_{head}"),
+        Arm(f"single-task {head} CNN", f"single_{head}",
+            run=lambda seed, head=head: run_for(config, head, "full", seed), correct=f"correct_{head}"),
+        f"MTL network against the single-task {head} CNN, both at the full recipe", margin=SAME_MARGIN)
+        for head in heads]
+    outcomes.update(zip(heads, compare_family(contrasts, seeds, per_seed, ctx.finished), strict=True))
     return MTLFindings(float(lam_arm.removeprefix("lambda-")), outcomes["item"], outcomes["group"], item, group)
 
 
@@ -406,11 +412,12 @@ def _interval_text(values: list[float]) -> str:
     return f"{100 * iv.mean:.2f} ± {100 * iv.half_width:.2f}%"
 
 
-def _difference_text(o: Outcome | None) -> tuple[str, str]:
+def _difference_text(o: ContrastResult | None) -> tuple[str, str]:
     c = o.comparison if o is not None else None
     if c is None:
         return "-", "-"
-    return f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f}", (f"{c.p:.4f}" if c.p >= 0.0001 else "< 0.0001")
+    p = o.p_adjusted if o.adjustment else c.p  # adjusted within the network's ablation family where it has one
+    return f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f}", (f"{p:.4f}" if p >= 0.0001 else "< 0.0001")
 
 
 def analyse(config: Config, ctx: Context) -> Result:
@@ -446,7 +453,7 @@ def analyse(config: Config, ctx: Context) -> Result:
             choice_rows.append([NETWORK_NAMES[net], arm_label(f.chosen),
                                 f"{100 * float(np.mean(f.values(f.chosen, 'val_acc'))):.2f}%", _interval_text(chosen)])
     tables = {"ablation": Table(
-        ["network", "recipe", "seeds", "test acc (mean ± 95%)", "val acc", "full minus this, points (95%)", "p",
+        ["network", "recipe", "seeds", "test acc (mean ± 95%)", "val acc", "full minus this, points (95%)", "p (Holm-adjusted)",
          "verdict", "training s per network"], rows,
         "Each recipe of each network over its seeds: test accuracy as the mean with its 95% t-interval, and its "
         "difference from the full recipe (paired t-test across seeds; with one seed McNemar's test on the test "
@@ -488,10 +495,12 @@ def analyse(config: Config, ctx: Context) -> Result:
             if o is None or o.comparison is None:
                 continue
             c = o.comparison
-            worse = c.significant and c.difference < 0
+            worse = o.detected and c.difference < 0  # after the two heads' adjustment
+            judged = "not met" if worse else ("met" if o.equivalence_word != "undecided" or c.difference >= 0
+                                              else "undecided (more seeds would tell)")
             goal_rows.append([f"the MTL network no worse than the single-task {head} CNN",
                               f"{100 * c.difference:+.2f} ± {100 * c.half_width:.2f} points",
-                              "not judged (quick profile)" if smoke else ("not met" if worse else "met")])
+                              "not judged (quick profile)" if smoke else judged])
     tables["goals"] = Table(["goal (issue 28)", "measured (recipe chosen on validation)", "verdict"], goal_rows,
                             "The goals as means over the seeds on the untouched test set.")
     text.append(_ingredients_text(nets, smoke))
