@@ -28,8 +28,9 @@ import torch
 from filelock import FileLock, Timeout
 
 from mnistlab.atomic import file_digest
+from mnistlab.fingerprint import fingerprint_of
 from mnistlab.store import _umask, read_json, write_json
-from mnistlab.subrun import MEMO_VERSIONS, Outcome, SubRun, Trained, canonical, key_hash
+from mnistlab.subrun import Outcome, SubRun, Trained, canonical, key_hash
 
 RECORD = "record.json"
 ARRAYS = "arrays.npz"
@@ -210,8 +211,9 @@ class SubRunCache:
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "", task: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (t-SNE, pair classifiers, ...): `compute(folder)` writes
-        its files into `folder` and returns a JSON-able record. Returns (record, entry folder)."""
-        key = {"memo": kind, "version": MEMO_VERSIONS[kind], "params": canonical(params)}
+        its files into `folder` and returns a JSON-able record. Returns (record, entry folder). The key
+        holds the fingerprint of `compute`'s code (the function that defines it and all it reaches)."""
+        key = {"memo": kind, "code": fingerprint_of(compute), "params": canonical(params)}
         digest = key_hash(key)
         folder = self.root / digest
         label = label or kind

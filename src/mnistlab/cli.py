@@ -79,7 +79,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
-    run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
+    run.add_argument("--force", action="store_true",
+                     help="analyse again even if an identical result exists (cached networks are reused)")
+    run.add_argument("--retrain", action="store_true",
+                     help="train the selected tasks' networks again, replacing their cache entries (implies --force)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
                      help="also write each trained network's per-epoch history as TensorBoard event files under "
@@ -204,7 +207,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{', '.join(map(str, seeds))}{how})", flush=True)
     try:
         run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
-                  data_dir=args.data_dir, force=args.force, show_progress=show, executor=executor,
+                  data_dir=args.data_dir, force=args.force, retrain=args.retrain, show_progress=show, executor=executor,
                   tensorboard_dir=args.tensorboard)
     finally:
         executor.close()

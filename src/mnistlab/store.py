@@ -19,8 +19,8 @@ from typing import Any
 from mnistlab.atomic import atomic_file
 from mnistlab.errors import MnistlabError
 
-# Part of every stored result's run key (with the package version); sub-runs have their own versions,
-# one per kind, in mnistlab.subrun.KINDS.
+# Part of every stored result's run key (with the package version); sub-runs' keys carry the fingerprint
+# of their code instead (mnistlab.subrun.code_version).
 CACHE_VERSION = 1
 
 
