@@ -184,6 +184,21 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     return stored
 
 
+def run_in_context(task: Task, config: Any, ctx: Context, *, executor: Any = None, retrain: bool = False) -> Result:
+    """Run one task for `ctx.seed` into `ctx` (its folder, device and cache) and return its Result, without
+    writing result.json: the path `run_tasks` takes for one task and one seed (the config resolved for the
+    device, the plan executed, the seed set, the analysis, the contrasts tested). For tests and notebooks."""
+    configure_torch()
+    config = for_device(config, ctx.device)
+    plan = task.sub_runs(config, ctx.seed)
+    finished = execute_plan(plan, ctx.cache, executor=executor, device=ctx.device, data_dir=ctx.data_dir,
+                            show_progress=ctx.show_progress, task=task.name, retrain=retrain)
+    result, per_seed, ctx.memos = _analyse(task, config, ctx, {ctx.seed: plan}, finished)
+    ctx.finished = {run: finished[run] for run in plan}
+    _contrasts(task, config, ctx.profile, [ctx.seed], per_seed, finished, result)
+    return result
+
+
 def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, seeds: list[int], out: Path,
              device: torch.device, force: bool, log) -> tuple[dict[str, dict], list[tuple[Task, Any, str]]]:
     """(stored results of the tasks that are up to date, (task, resolved config, run key) of the others)."""
