@@ -186,3 +186,26 @@ def test_a_key_holds_the_code_of_its_kind_and_of_its_values() -> None:
     assert key["code"] == fingerprint.code_fingerprint(
         [("mnistlab.tasks.common", "KIND_CLASSIFIER"), ("mnistlab.subrun", "execute"),
          ("mnistlab.models.mlp", "MLPSpec"), ("mnistlab.tasks.common", "ImageData"), ("mnistlab.train", "TrainConfig")])
+
+
+TINY_TASK3 = ("run", "task3", "--profile", "quick", "--set", "train_limit=300", "--set", "test_limit=200",
+              "--set", "epochs=1", "--set", "models=32", "--set", "precision=fp32", "--no-progress")
+
+
+def test_the_command_line_retrains_with_retrain_and_only_analyses_with_force(tmp_path: Path, capsys) -> None:
+    from mnistlab.cli import main
+    from mnistlab.store import read_json
+
+    def created() -> dict[str, float]:
+        return {p.parent.name: read_json(p)["created"] for p in (tmp_path / "cache").glob("*/record.json")}
+
+    assert main([*TINY_TASK3, "--out", str(tmp_path)]) == 0
+    first = created()
+    assert len(first) == 1
+    assert main([*TINY_TASK3, "--out", str(tmp_path), "--force"]) == 0
+    assert created() == first  # analysed again, the network reused
+    assert main([*TINY_TASK3, "--out", str(tmp_path), "--retrain"]) == 0
+    again = created()
+    assert set(again) == set(first) and all(again[h] > first[h] for h in first)  # trained again, same key
+    assert read_json(tmp_path / "task3" / "result.json")["cache"]["misses"] == 1
+    capsys.readouterr()

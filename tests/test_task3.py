@@ -10,6 +10,7 @@ import torch
 from mnistlab import runtime
 from mnistlab.errors import ConfigError
 from mnistlab.runner import run_in_context
+from mnistlab.runtime import environment, machine_text
 from mnistlab.tasks import get_task
 from mnistlab.tasks.base import for_device
 from mnistlab.tasks.common import Verdict, curve_summary
@@ -38,6 +39,8 @@ def test_runs_reports_and_skips_cached_sub_runs(ctx):
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).is_file()
     assert "MLP 32" in result.text[0]  # the Task 3.1 paragraph names the network that ran
+    # the times' caption names the machine they were measured on, from the environment the runner records
+    assert machine_text(environment(ctx.device)) in result.tables["sweep"].caption
 
     again = run_in_context(TASK, config, ctx)  # the same sweep again: every model comes from the cache
     assert ctx.cache.misses == planned and ctx.cache.hits == planned

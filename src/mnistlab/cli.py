@@ -87,7 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
                      help="also write each trained network's per-epoch history as TensorBoard event files under "
                           "DIR (needs the 'tensorboard' extra)")
-    run.add_argument("--executor", default="inline", choices=("inline", "processes", "ray"),
+    # Checked by executors.make_executor against its registry (EXECUTORS), not repeated here.
+    run.add_argument("--executor", default="inline", metavar="NAME",
                      help="who trains the networks the cache lacks: this process (inline), --jobs worker "
                           "processes here (processes), or Ray tasks on a local or running cluster (ray)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -236,6 +237,7 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from mnistlab.cache import SubRunCache
     from mnistlab.planning import estimate_seconds, throughput_table
+    from mnistlab.progress import duration_text
     from mnistlab.runtime import resolve_device
     from mnistlab.tasks import resolve_tasks
     from mnistlab.tasks.base import for_device
@@ -262,20 +264,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 total_missing += 1
                 total_seconds += seconds or 0.0
             total_runs += not shared
-            when = "" if cached or shared or seconds is None else f"  ~{_duration(seconds)}"
+            when = "" if cached or shared or seconds is None else f"  ~{duration_text(seconds)}"
             print(f"  {run.hash[:10]}  {run.kind:<10} {state:<13} {run.label}{when}")
     print(f"{total_runs} distinct sub-run(s), {total_runs - total_missing} cached, {total_missing} to train"
-          + (f", about {_duration(total_seconds)} on one worker (estimated from {rates.source})"
+          + (f", about {duration_text(total_seconds)} on one worker (estimated from {rates.source})"
              if total_missing else ""))
     return 0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:

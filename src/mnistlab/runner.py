@@ -21,7 +21,7 @@ from mnistlab import __version__, published
 from mnistlab.cache import SubRunCache
 from mnistlab.errors import MnistlabError
 from mnistlab.logs import write_histories
-from mnistlab.progress import progress
+from mnistlab.progress import progress, stderr_line
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import config_hash, read_result, to_jsonable, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
@@ -68,7 +68,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     from mnistlab.executors import InlineExecutor
 
     plan = list(dict.fromkeys(plan))
-    log = log or _stderr
+    log = log or stderr_line
     inline = InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir, show_progress=show_progress)
     executor = executor or inline
     cache.clean_partials()
@@ -124,10 +124,6 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     for run in fresh:
         out[run].fresh = True
     return out
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int = 0,

@@ -243,12 +243,34 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def cpu_model() -> str:
+    """The CPU's model name ('AMD EPYC 9B14', say) where the system tells it, else the architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_text(env: dict) -> str:
+    """Where times were measured, in words, from an `environment()` record: for captions beside timings."""
+    if env.get("gpu"):
+        return f"Times measured on an {env['gpu']} GPU."
+    cpu = env.get("cpu") or env.get("processor") or "an unnamed CPU"
+    return (f"Times measured on {cpu} with {env.get('cores', '?')} available cores and {env.get('threads', '?')} "
+            "threads, shared with whatever else ran at the time.")
+
+
 def environment(device: torch.device) -> dict:
     """What a reader needs to reproduce or compare a number."""
     info = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cores": available_cores(),
         "torch": torch.__version__,
         "numpy": np.__version__,

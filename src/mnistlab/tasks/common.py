@@ -60,10 +60,6 @@ def check_validation_split(val_fraction: float, n_train: int, n_val: int) -> Non
                           f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
 
 
-def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
-    return spec.build()
-
-
 # Training keeps four float32 copies of every parameter: weights, gradients and Adam's two moments.
 TRAINING_BYTES_PER_PARAMETER = 16
 
@@ -82,7 +78,7 @@ def check_model_fits(spec: MLPSpec | CNNSpec, option: str) -> int:
     on the meta device, which records shapes without allocating, so this also finds a CNN that
     shrinks the image to nothing."""
     with torch.device("meta"):
-        params = sum(p.numel() for p in build_model(spec).parameters())
+        params = sum(p.numel() for p in spec.build().parameters())
     need, have = params * TRAINING_BYTES_PER_PARAMETER, memory_bytes()
     if need > have:
         raise ConfigError(f"{option}: {spec.name} has {params:,} parameters, about {need / 2**30:,.0f} GiB to "
@@ -185,7 +181,6 @@ __all__ = [
     "VAL_FRACTION",
     "Curve",
     "Verdict",
-    "build_model",
     "classifier_run",
     "curve_summary",
     "epoch_table",

@@ -225,11 +225,6 @@ PROFILES = {
 # ---------------------------------------------------------------------------------------------- models
 
 
-def build_net(recipe: Recipe) -> nn.Sequential:
-    """The recipe's network, built and initialised by its spec."""
-    return recipe.spec.build()
-
-
 Split = tuple[Tensor, Tensor]
 
 
@@ -300,7 +295,7 @@ def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, An
     return record, {"test_correct": (pred == test[1]).cpu().numpy()}
 
 
-KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_recipe)
+KIND_HPARAMS = SubRunKind(build=lambda run: run.model.spec.build(), train=_train_recipe)
 
 
 def _runs(config: Config, seed: int) -> list[tuple[str, Study, str, SubRun]]:
@@ -507,7 +502,7 @@ def tables(f: Findings, config: Config) -> dict[str, Table]:
         f"run (seed {f.seed}, the same first weights for every value of the same architecture).")
     references = Table(
         ["model", "network", "parameters", "recipe"],
-        [[family, ref.spec.describe(), count_parameters(build_net(ref)), describe_training(ref)]
+        [[family, ref.spec.describe(), count_parameters(ref.spec.build()), describe_training(ref)]
          for family, ref in (("MLP", MLP_REFERENCE), ("CNN", CNN_REFERENCE))
          if any(s.family == family for s in config.studies())],
         "The two reference models that every study changes one thing about.")
@@ -570,12 +565,13 @@ def analyse(config: Config, ctx: Context) -> Result:
 # ------------------------------------------------------------------------------------------- discussion
 
 
-def _pp(value: float) -> str:
-    return f"{value:+.2f} pp"
+def _points_text(points: float) -> str:
+    """A difference already in percentage points, signed: '+1.25 pp'."""
+    return f"{points:+.2f} pp"
 
 
 def _values(effects: list[tuple[str, str, float]]) -> str:
-    return ", ".join(f"{study} '{label}' ({_pp(delta)})" for study, label, delta in effects)
+    return ", ".join(f"{study} '{label}' ({_points_text(delta)})" for study, label, delta in effects)
 
 
 def _family_text(x: FamilyFindings, n_test: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import parse_mlp
+from mnistlab.runtime import environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -170,13 +171,12 @@ def metrics(rows: Sequence[dict[str, Any]], fp32: dict[str, Any] | None) -> dict
     return out
 
 
-def _precision_table(first: dict[str, Any], fp32: dict[str, Any]) -> Table:
+def _precision_table(first: dict[str, Any], fp32: dict[str, Any], machine: str) -> Table:
     return Table(
         ["precision", "train acc", "test acc", "test loss", "train s/epoch", "inference img/s"],
         [[words, r["train_acc"], r["test_acc"], r["test_loss"], per_epoch_seconds(r), r["infer_images_per_second"]]
          for words, r in (("bf16 autocast", first), ("fp32", fp32))],
-        f"{first['name']} trained twice from the same first weights, in bf16 autocast and in fp32. Times on a "
-        "shared 2-core machine.")
+        f"{first['name']} trained twice from the same first weights, in bf16 autocast and in fp32. {machine}")
 
 
 SIZE_TITLE = "MLPs: depth vs parameters vs accuracy"
@@ -191,10 +191,11 @@ def analyse(config: Config, ctx: Context) -> Result:
     result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 3.1).")
     result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
                                                  f"({findings.n_train:,} training images, batch {config.batch_size}).")
+    machine = machine_text(environment(ctx.device))
     result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
-                                               "parameters. Times on a shared 2-core machine.")
+                                               f"parameters. {machine}")
     if findings.fp32 is not None:
-        result.tables["precision"] = _precision_table(first, findings.fp32)
+        result.tables["precision"] = _precision_table(first, findings.fp32, machine)
     result.figures += sweep_curve_figures(ctx, rows, "MLP")
     result.figures.append(size_figure(ctx, {"MLP": [_sweep(config, ctx.seed)]}, SIZE_TITLE, SIZE_CAPTION))
     return result

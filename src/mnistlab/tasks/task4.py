@@ -16,7 +16,7 @@ from torch import nn
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
 from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
-from mnistlab.runtime import PRECISION
+from mnistlab.runtime import PRECISION, environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -27,7 +27,6 @@ from mnistlab.tasks.common import (
     MLP_SWEEP_TRAINING,
     Curve,
     Verdict,
-    build_model,
     check_model_fits,
     curve_summary,
     epoch_table,
@@ -153,7 +152,7 @@ class Findings:
 
 def _with_costs(row: dict[str, Any]) -> dict[str, Any]:
     """A sweep row plus its forward MFLOP per image and the share of its parameters in the last dense layer."""
-    model = build_model(row["spec"])
+    model = row["spec"].build()
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     head_params = sum(p.numel() for p in head.parameters())
     return {**row, "mflops": 2 * forward_macs(model) / 1e6, "head_share": head_params / row["params"]}
@@ -177,7 +176,7 @@ def _metrics(cnns: tuple[dict[str, Any], ...], mlps: tuple[dict[str, Any], ...])
     return metrics
 
 
-def _tables(f: Findings, config: Config) -> dict[str, Table]:
+def _tables(f: Findings, config: Config, machine: str) -> dict[str, Table]:
     first, cnns = f.first, list(f.cnns)
     return {
         "summary": summary_table(first["spec"], f"Layers of {first['name']} (Task 4.1): 'same' padding with a 4x4 "
@@ -185,7 +184,7 @@ def _tables(f: Findings, config: Config) -> dict[str, Table]:
         "epochs": epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
                                      f"({f.n_train:,} training images, batch {config.batch_size})."),
         "sweep": sweep_table(cnns, "Task 4.2: accuracy vs depth (weight layers = conv + dense) vs "
-                                   "parameters. Times on a shared 2-core machine."),
+                                   f"parameters. {machine}"),
         "cnn_vs_mlp": Table(
             ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
             [[r["name"], r["params"], r["mflops"], r["test_acc"], per_epoch_seconds(r), r["infer_images_per_second"]]
@@ -197,7 +196,7 @@ def _tables(f: Findings, config: Config) -> dict[str, Table]:
 
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
-    result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config),
+    result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config, machine_text(environment(ctx.device))),
                     text=list(prose(f, config).values()))
     result.figures += sweep_curve_figures(ctx, list(f.cnns), "CNN")
     result.figures.append(_size_figure(ctx, [_runs(config, ctx.seed)]))
