@@ -35,7 +35,7 @@ from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, M
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
 from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
-from mnistlab.models import CNNSpec, MLPSpec, spec_forward_macs
+from mnistlab.models import CNNSpec, MLPSpec, ModelSpec, spec_forward_macs
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.stats import ALPHA, p_text
@@ -52,7 +52,7 @@ class Recipe:
     and how. The data, the epoch cap, patience and precision come from the Config and are the same for
     every run of a profile. The network's initialisation and pooling kind are fields of its spec."""
 
-    spec: MLPSpec | CNNSpec
+    spec: ModelSpec
     output: str = "softmax"  # output activation; the network itself always ends in the linear logits
     loss: str = "ce"         # the cross-entropy that matches `output`, its label-smoothed form, or MSE
     kernel_l1: float = 0.0   # penalties added to the loss, Keras-style: l1 * sum|w| on weights only...
@@ -83,6 +83,8 @@ class Recipe:
 MLP_REFERENCE = Recipe(spec=MLPSpec(hidden=(256, 256)))
 CNN_REFERENCE = Recipe(spec=CNNSpec(channels=(16, 32), kernels=(3, 3), strides=(1, 1), padding="same",
                                     pool_after=(0, 1)))
+# Each family's reference recipe, by the family its spec declares.
+REFERENCES: dict[str, Recipe] = {r.family: r for r in (MLP_REFERENCE, CNN_REFERENCE)}
 
 
 def _arch(reference: Recipe, **changes: Any) -> Recipe:
@@ -105,12 +107,12 @@ class Study:
     @property
     def reference(self) -> str:
         """The label of the value that is the family's reference recipe."""
-        ref = MLP_REFERENCE if self.family == "MLP" else CNN_REFERENCE
+        ref = REFERENCES[self.family]
         return next(label for label, recipe in self.values.items() if recipe == ref)
 
 
 def _study(name: str, title: str, values: dict[str, Recipe]) -> Study:
-    ref = MLP_REFERENCE if next(iter(values.values())).family == "MLP" else CNN_REFERENCE
+    ref = REFERENCES[next(iter(values.values())).family]
     if sum(recipe == ref for recipe in values.values()) != 1 or len(set(values.values())) != len(values):
         raise ValueError(f"study {name!r} must list the reference exactly once and no value twice")
     return Study(name, title, values)
@@ -208,7 +210,7 @@ class Config(Constrained):
         # about 1.6x faster than the default layout on an AVX512-BF16 CPU (no change in fp32).
         return TrainConfig(epochs=self.max_epochs, batch_size=recipe.batch_size, lr=recipe.lr,
                            optimizer=recipe.optimizer, momentum=recipe.momentum, precision=self.precision,
-                           channels_last=recipe.family == "CNN", patience=self.patience)
+                           channels_last=recipe.spec.view == "image", patience=self.patience)
 
     def studies(self) -> list[Study]:
         return [MLP_STUDIES[n] for n in self.mlp_studies] + [CNN_STUDIES[n] for n in self.cnn_studies]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
-from mnistlab.models import parse_mlp
+from mnistlab.models import parse_spec
 from mnistlab.runtime import environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
@@ -63,7 +63,7 @@ class Config(Constrained):
 
     def cross_check(self) -> None:
         for text in self.models:
-            check_model_fits(parse_mlp(text), "models")
+            check_model_fits(parse_spec(text, "MLP"), "models")
 
 
 PROFILES = {
@@ -76,7 +76,7 @@ def _train_config(config: Config) -> TrainConfig:
 
 
 def _sweep(config: Config, seed: int) -> list[SubRun]:
-    return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
+    return sweep_runs([parse_spec(text, "MLP") for text in config.models], _train_config(config), seed=seed,
                       train_limit=config.train_limit, test_limit=config.test_limit)
 
 
@@ -89,7 +89,7 @@ def compares_precision(config: Config) -> bool:
 
 def fp32_twin(config: Config, seed: int) -> SubRun:
     """The first (the brief's) MLP trained in fp32, from the same first weights as its bf16 run."""
-    spec = parse_mlp(config.models[0])
+    spec = parse_spec(config.models[0], "MLP")
     return classifier_run(spec, replace(_train_config(config), precision="fp32"), seed=seed,
                           train_limit=config.train_limit, test_limit=config.test_limit, name=f"{spec.name} fp32")
 
@@ -101,10 +101,10 @@ def plan(config: Config, seed: int) -> list[SubRun]:
 def contrasts(config: Config) -> list[Contrast]:
     """The brief's MLP against every other MLP of the sweep; then, when it trained in bf16, against itself
     trained in fp32."""
-    first = parse_mlp(config.models[0]).name
+    first = parse_spec(config.models[0], "MLP").name
 
     def arm(i: int) -> Arm:
-        name = parse_mlp(config.models[i]).name
+        name = parse_spec(config.models[i], "MLP").name
         return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _sweep(config, seed)[i])
 
     out = [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]

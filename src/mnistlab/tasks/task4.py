@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
-from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
+from mnistlab.models import CNN1, forward_macs, parse_spec
 from mnistlab.runtime import PRECISION, environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
@@ -76,10 +76,10 @@ class Config(Constrained):
 
     def cross_check(self) -> None:
         for text in self.models:
-            # parse_cnn names a bad spec; the meta-device build finds one that shrinks the image to nothing
-            check_model_fits(parse_cnn(text), "models")
+            # the CNN parser names a bad spec; the meta-device build finds one that shrinks the image to nothing
+            check_model_fits(parse_spec(text, "CNN"), "models")
         for text in self.mlp_models:
-            check_model_fits(parse_mlp(text), "mlp_models")
+            check_model_fits(parse_spec(text, "MLP"), "mlp_models")
 
 
 def _profile(name: str) -> dict:
@@ -101,8 +101,8 @@ def _mlp_config(config: Config) -> TrainConfig:
 
 def _runs(config: Config, seed: int) -> tuple[list[SubRun], list[SubRun]]:
     limits = {"train_limit": config.train_limit, "test_limit": config.test_limit, "seed": seed}
-    cnns = sweep_runs([parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
-    mlps = sweep_runs([parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+    cnns = sweep_runs([parse_spec(t, "CNN") for t in config.models], _cnn_config(config), **limits)
+    mlps = sweep_runs([parse_spec(t, "MLP") for t in config.mlp_models], _mlp_config(config), **limits)
     return cnns, mlps
 
 
@@ -114,11 +114,12 @@ def plan(config: Config, seed: int) -> list[SubRun]:
 def contrasts(config: Config) -> list[Contrast]:
     """CNN-1 (the first CNN) against every other CNN, and against the brief's MLP."""
     def cnn(i: int) -> Arm:
-        name = parse_cnn(config.models[i]).name
+        name = parse_spec(config.models[i], "CNN").name
         return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _runs(config, seed)[0][i])
 
     out = [Contrast(cnn(0), cnn(i), "CNN depth and width") for i in range(1, len(config.models))]
-    mlp = Arm(parse_mlp(config.mlp_models[0]).name, "mlp_first_test_acc", run=lambda seed: _runs(config, seed)[1][0])
+    mlp = Arm(parse_spec(config.mlp_models[0], "MLP").name, "mlp_first_test_acc",
+              run=lambda seed: _runs(config, seed)[1][0])
     return [*out, Contrast(cnn(0), mlp, "CNN vs MLP")]
 
 
@@ -165,7 +166,8 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
     outcome = ctx.compare(contrasts(config)[-1], _metrics(cnns, mlps))
     return Findings(cnns=cnns, mlps=mlps, n_train=config.train_limit or 60000,
                     curve=curve_summary(cnns[0]["history"]), mlp_curve=curve_summary(mlps[0]["history"]),
-                    first_is_cnn1=cnns[0]["spec"] == CNN1, mlp_is_brief=mlps[0]["spec"] == parse_mlp(MLP_SWEEP[0]),
+                    first_is_cnn1=cnns[0]["spec"] == CNN1,
+                    mlp_is_brief=mlps[0]["spec"] == parse_spec(MLP_SWEEP[0], "MLP"),
                     cnn_vs_mlp=verdict_of(outcome))
 
 
