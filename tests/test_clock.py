@@ -144,7 +144,7 @@ def test_each_variant_has_its_output_shapes_and_a_few_steps_lower_its_loss(varia
 
 def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
-    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
+    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache the runner's executor uses
     config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
                     unseen_images=20, val_images=24, downsample=1)
     config.validate()

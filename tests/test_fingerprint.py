@@ -209,3 +209,24 @@ def test_the_command_line_retrains_with_retrain_and_only_analyses_with_force(tmp
     assert set(again) == set(first) and all(again[h] > first[h] for h in first)  # trained again, same key
     assert read_json(tmp_path / "task3" / "result.json")["cache"]["misses"] == 1
     capsys.readouterr()
+
+
+def test_a_module_used_through_its_name_reaches_only_the_names_used(tmp_path: Path, monkeypatch) -> None:
+    """`import pkg.engine as e` then `e.scaled(...)`: the function reaches `scaled`, not all of the module."""
+    package = tmp_path / "alias_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "engine.py").write_text("def scaled(x):\n    return 2 * x\n\n\ndef other():\n    return 1\n")
+    (package / "user.py").write_text("import alias_pkg.engine as e\n\n\ndef run(x):\n    return e.scaled.__name__ + str(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fingerprint.forget()
+    try:
+        first = fingerprint.code_fingerprint([("alias_pkg.user", "run")])
+        (package / "engine.py").write_text("def scaled(x):\n    return 2 * x\n\n\ndef other():\n    return 2\n")
+        fingerprint.forget()
+        assert fingerprint.code_fingerprint([("alias_pkg.user", "run")]) == first
+        (package / "engine.py").write_text("def scaled(x):\n    return 3 * x\n\n\ndef other():\n    return 2\n")
+        fingerprint.forget()
+        assert fingerprint.code_fingerprint([("alias_pkg.user", "run")]) != first
+    finally:
+        fingerprint.forget()
