@@ -217,7 +217,8 @@ def test_a_module_used_through_its_name_reaches_only_the_names_used(tmp_path: Pa
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "engine.py").write_text("def scaled(x):\n    return 2 * x\n\n\ndef other():\n    return 1\n")
-    (package / "user.py").write_text("import alias_pkg.engine as e\n\n\ndef run(x):\n    return e.scaled.__name__ + str(x)\n")
+    (package / "user.py").write_text(
+        "import alias_pkg.engine as e\n\n\ndef run(x):\n    return e.scaled.__name__ + str(x)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     fingerprint.forget()
     try:
