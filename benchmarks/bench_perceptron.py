@@ -16,8 +16,14 @@ from itertools import combinations
 
 import numpy as np
 
-from mnistlab.models.perceptron import _online_pass, fit_perceptron, initial_parameters, optimise_pairs, pair_labels
-from mnistlab.tasks.task2 import pm1_flat
+from mnistlab.models.perceptron import (
+    _online_pass,
+    fit_perceptron,
+    initial_parameters,
+    optimise_pairs,
+    pair_labels_first_negative,
+)
+from mnistlab.tasks.task2 import load_pm1_flat
 
 
 def naive_online_pass(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, lr: float, order: np.ndarray) -> float:
@@ -35,7 +41,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5, help="passes (iterations) of the online rule per timing")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    x, labels = pm1_flat("train", None)
+    x, labels = load_pm1_flat("train", None)
     pairs = list(combinations(range(10), 2))
     best: dict[str, float] = {}
     curves: dict[str, list] = {}
@@ -48,12 +54,12 @@ def main() -> None:
     def loop_over_pairs() -> list:
         out = []
         for a, b in pairs:
-            rows, y = pair_labels(labels, (a, b))
+            rows, y = pair_labels_first_negative(labels, (a, b))
             w0, b0 = initial_parameters(784, np.random.default_rng((0, a, b)), 0.01, np.float32)
             out.append(fit_perceptron(x[rows], y, w0, b0, max_iter=args.iters, tol=0.0).errors)
         return out
 
-    rows, y = pair_labels(labels, (3, 5))
+    rows, y = pair_labels_first_negative(labels, (3, 5))
     y = y.astype(np.float32)
     orders = [np.random.default_rng(k).permutation(len(rows)) for k in range(args.passes)]
     xp = np.ascontiguousarray(x[rows])

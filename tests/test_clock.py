@@ -22,7 +22,9 @@ from mnistlab.data.clocks import (
 )
 from mnistlab.errors import ConfigError
 from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
+from mnistlab.runner import run_in_context
 from mnistlab.subrun import Env, execute
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.clock import (
     TASK,
     Config,
@@ -142,11 +144,12 @@ def test_each_variant_has_its_output_shapes_and_a_few_steps_lower_its_loss(varia
 
 def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the local data cache, not ~/.cache
-    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache that TASK.run's executor uses
+    ctx.cache = SubRunCache(tmp_path / "subrun-cache")  # the sub-run cache the runner's executor uses
     config = Config(n_images=120, image_size=32, test_fraction=0.25, epochs=2, batch_size=16, width=4, samples=4,
                     unseen_images=20, val_images=24, downsample=1)
     config.validate()
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     m = result.metrics
     for v in VARIANTS:
         assert 0 <= m[f"{v}_mae_minutes"] <= 360 and 0 <= m[f"{v}_within5"] <= m[f"{v}_within15"] <= 1
@@ -163,7 +166,7 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
     assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 3  # own, validation, unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
-    again = TASK.run(config, ctx)
+    again = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == len(VARIANTS) and ctx.cache.hits == len(VARIANTS)
     assert again.metrics == pytest.approx(m)
 

@@ -238,7 +238,7 @@ TINY_TASK3 = ("run", "task3", "--profile", "quick", "--set", "train_limit=300", 
     (("--executor", "processes", "--jobs", "0"), "--jobs must be 1 or more, got 0"),
     (("--executor", "processes", "--jobs", "-2"), "--jobs must be 1 or more, got -2"),
     (("--executor", "ray", "--jobs", "0"), "--jobs must be 1 or more"),
-    (("--executor", "spark"), "invalid choice: 'spark'"),
+    (("--executor", "spark"), "unknown executor 'spark'; choose one of inline, processes, ray"),
     (("--jobs", "2"), "--jobs is for --executor processes or ray"),
     (("--address", "127.0.0.1:6379"), "--address is for --executor ray"),
 ])

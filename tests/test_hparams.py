@@ -14,7 +14,9 @@ from mnistlab.claims import PublishedClaim
 from mnistlab.data import load
 from mnistlab.errors import ConfigError
 from mnistlab.models import MLPSpec
+from mnistlab.runner import run_in_context
 from mnistlab.stats import Comparison
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.hparams import (
     CNN_REFERENCE,
     CNN_STUDIES,
@@ -26,7 +28,6 @@ from mnistlab.tasks.hparams import (
     FamilyFindings,
     Findings,
     StoppingFindings,
-    build_net,
     compute_findings,
     fit_recipe,
     metric_slug,
@@ -38,7 +39,7 @@ ALL_STUDIES = [*MLP_STUDIES.values(), *CNN_STUDIES.values()]
 
 
 def _layers(recipe, kind):
-    return [m for m in build_net(recipe).modules() if isinstance(m, kind)]
+    return [m for m in recipe.spec.build().modules() if isinstance(m, kind)]
 
 
 @pytest.mark.parametrize("study", ALL_STUDIES, ids=lambda s: f"{s.family}-{s.name}")
@@ -48,7 +49,7 @@ def test_every_study_lists_the_reference_and_changes_one_thing(study):
     x = torch.rand(3, 784) if study.family == "MLP" else torch.rand(3, 1, 28, 28)
     for label, recipe in study.values.items():
         assert recipe.family == study.family
-        assert build_net(recipe)(x).shape == (3, 10), label
+        assert recipe.spec.build()(x).shape == (3, 10), label
         # one variable: either the network changes or how it is trained/initialised does, never both
         changed = {k for k in vars(recipe) if getattr(recipe, k) != getattr(ref, k)}
         assert (recipe == ref) == (not changed), label
@@ -61,7 +62,7 @@ def test_mlp_studies_build_dropout_depth_and_width():
     assert [m.p for m in _layers(dropout["0.5"], nn.Dropout)] == [0.5, 0.5]
     depths = MLP_STUDIES["depth"].values
     assert [len(_layers(depths[d], nn.Linear)) for d in "1234"] == [2, 3, 4, 5]
-    assert count_parameters(build_net(MLP_REFERENCE)) == 784 * 256 + 256 + 256 * 256 + 256 + 2570
+    assert count_parameters(MLP_REFERENCE.spec.build()) == 784 * 256 + 256 + 256 * 256 + 256 + 2570
     assert _layers(MLP_STUDIES["width"].values["1024-1024"], nn.Linear)[0].out_features == 1024
 
 
@@ -74,7 +75,7 @@ def test_cnn_studies_build_pooling_stride_padding_kernels_and_depth():
     strided = CNN_STUDIES["stride"].values["2, no pool"]
     assert [c.stride for c in _layers(strided, nn.Conv2d)] == [(2, 2), (2, 2)]
     assert not _layers(strided, nn.MaxPool2d)
-    assert count_parameters(build_net(strided)) == count_parameters(build_net(CNN_REFERENCE))
+    assert count_parameters(strided.spec.build()) == count_parameters(CNN_REFERENCE.spec.build())
     assert _layers(CNN_REFERENCE, nn.Linear)[0].in_features == 32 * 7 * 7
     valid = CNN_STUDIES["padding"].values["valid"]
     assert _layers(valid, nn.Linear)[0].in_features == 32 * 5 * 5  # 28 -> 26 -> 13 -> 11 -> 5
@@ -98,7 +99,7 @@ def test_inits_set_the_scale_they_promise():
 def _objective(model=None, **changes):
     """A small MLP (or `model`) and the objective of the reference recipe with `changes`."""
     recipe = replace(MLP_REFERENCE, spec=MLPSpec(hidden=(8,)), **changes)
-    model = model or build_net(recipe)
+    model = model or recipe.spec.build()
     return model, recipe.objective(model)
 
 
@@ -165,7 +166,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     recipe = replace(MLP_REFERENCE, spec=MLPSpec(hidden=(32,)), lr=3e-3, batch_size=20)
     config = Config(datasets=("mnist",), max_epochs=40, patience=2, precision="fp32")
     torch.manual_seed(0)
-    model = build_net(recipe)
+    model = recipe.spec.build()
     record = fit_recipe(model, recipe, (x[:400], y[:400]), val, val, config.train_config(recipe), seed=0,
                         show_progress=False)
     assert record["stopped_early"] and record["epochs_run"] < 40
@@ -179,7 +180,7 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     config = Config(datasets=("mnist", "fashion-mnist"), mlp_studies=("dropout", "output"),
                     cnn_studies=("pooling",), max_epochs=2, patience=1, train_limit=300, test_limit=200)
     config.validate()
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     unique_runs = 2 * ((1 + 2 + 1) + (1 + 2))  # per dataset: the MLP reference shared by two studies
     assert ctx.cache.misses == unique_runs
     rows = result.tables["summary"].rows
@@ -193,6 +194,7 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     assert m["mnist_mlp_dropout_0_test_acc"] > 0.5  # it learned something in two epochs
     assert {"curves_mnist_mlp.png", "curves_fashion_mnist_cnn.png", "effects.png"} <= {
         p.name for p in ctx.out_dir.iterdir()}
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     text = prose(compute_findings(config, ctx), config)
     assert list(text) == ["mnist MLP", "mnist CNN", "fashion-mnist MLP", "fashion-mnist CNN", "stopping", "datasets",
                           "report-c mlp", "report-c cnn"]
@@ -200,8 +202,9 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     assert "are not judged" in text["report-c cnn"] and "agrees" not in text["report-c cnn"]
     assert text["mnist MLP"].startswith("mnist, MLP: the reference scored")
     assert f"{m['mnist_mlp_reference_test_acc']:.2%}" in text["mnist MLP"]
-    assert result.text == list(text.values())
-    again = TASK.run(config, ctx)
+    assert result.text[:-1] == list(text.values())
+    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
+    again = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == unique_runs and ctx.cache.hits == unique_runs
     assert again.metrics == result.metrics
 

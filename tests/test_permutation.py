@@ -11,7 +11,9 @@ import torch
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError, DataError
 from mnistlab.models import MLPSpec, build_mlp
+from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.permutation import (
     TASK,
     Config,
@@ -54,7 +56,7 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     config = Config(mlp="64", cnn="8k4s2-16k4s2", epochs=2, mlp_batch_size=25, cnn_batch_size=25, lr=3e-3,
                     train_limit=300, test_limit=200)  # both datasets, as in the brief profile
     config.validate()
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     m = result.metrics
     for key in ("mlp_test_acc", "mlp_permuted_test_acc", "cnn_test_acc", "cnn_permuted_test_acc"):
         assert 0.1 < m[key] <= 1
@@ -64,14 +66,16 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     assert ctx.cache.misses == 8  # per dataset: the permuted networks have their own cache keys
     assert {"examples.png", "accuracy.png", "accuracy_fashion_mnist.png"} <= {p.name for p in ctx.out_dir.iterdir()}
     assert [row[0] for row in result.tables["accuracy"].rows] == ["mnist"] * 2 + ["fashion-mnist"] * 2
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     text = prose(compute_findings(config, ctx), config)
     assert list(text) == ["mnist mlp", "mnist cnn", "fashion-mnist mlp", "fashion-mnist cnn", "report-c"]
     assert "are not judged" in text["report-c"]  # the context runs the quick profile
-    assert result.text == list(text.values())
+    assert result.text[:-1] == list(text.values())
+    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
     # the CNN named is the one that ran (8k4s2-16k4s2), not the brief's CNN-1
     assert text["fashion-mnist cnn"].startswith("fashion-mnist: CNN 8k4s2-16k4s2 scored")
-    assert "CNN-1" not in " ".join(result.text)
-    TASK.run(config, ctx)
+    assert "CNN-1" not in " ".join(text.values())
+    run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == 8 and ctx.cache.hits == 8
 
 

@@ -15,7 +15,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from mnistlab.augment import MAX_SHIFT, augment_batch, random_affine, tta_views
 from mnistlab.errors import ConfigError
 from mnistlab.losses import PenalisedLoss
+from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.recipes import (
     INGREDIENTS,
     TASK,
@@ -370,11 +372,11 @@ def test_the_recipe_is_chosen_without_reading_the_test_labels(ctx, tmp_path, mon
     from mnistlab.cache import SubRunCache
 
     config = _tiny_config()
-    clean = TASK.run(config, ctx)
+    clean = run_in_context(TASK, config, ctx)
     poisoned_ctx = dc_replace(ctx, out_dir=tmp_path / "poisoned" / "recipes", cache=SubRunCache(tmp_path / "pc"))
     poisoned_ctx.out_dir.mkdir(parents=True)
     _poison(monkeypatch)
-    poisoned = TASK.run(config, poisoned_ctx)
+    poisoned = run_in_context(TASK, config, poisoned_ctx)
     assert clean.tables["choice"].rows == [r[:3] + r[3:] for r in clean.tables["choice"].rows]
     assert [r[:3] for r in clean.tables["choice"].rows] == [r[:3] for r in poisoned.tables["choice"].rows]
     for net in config.networks:
@@ -383,8 +385,9 @@ def test_the_recipe_is_chosen_without_reading_the_test_labels(ctx, tmp_path, mon
             assert clean.metrics[key] == poisoned.metrics[key]
         # the test labels did change what the test set says
         assert clean.metrics[f"{net}_full_test_acc"] != poisoned.metrics[f"{net}_full_test_acc"]
-    epochs = [ctx.trained(run).record["selected_epoch"] for run in plan(config, 0)]
-    poisoned_epochs = [poisoned_ctx.trained(run).record["selected_epoch"] for run in plan(config, 0)]
+    resolved = for_device(config, ctx.device)  # the runner plans with "auto" precision resolved
+    epochs = [ctx.trained(run).record["selected_epoch"] for run in plan(resolved, 0)]
+    poisoned_epochs = [poisoned_ctx.trained(run).record["selected_epoch"] for run in plan(resolved, 0)]
     assert epochs == poisoned_epochs
 
 

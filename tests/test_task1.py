@@ -14,7 +14,9 @@ from sklearn.svm import LinearSVC
 from mnistlab.data import load_arrays
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
+from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.task1 import TASK, Config, Findings, PairScores, compute_findings, fit_pca, pm1_flat, project, prose
 from mnistlab.viz.embedding import (
     Gaussian2D,
@@ -194,7 +196,7 @@ def test_registered_with_both_profiles():
 def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
     config = TASK.config("quick", {"train_limit": 1000, "tsne_subset": 300, "tsne_perplexity": 15.0,
                                    "scree_components": 10})
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     m = result.metrics
     for key in ("pca_explained_variance_2d", "pca2d_pair_acc_mean", "pca2d_pair_acc_min", "pixel_pair_acc_mean",
                 "pixel_pair_acc_min", "pca_neighbourhood_hit", "tsne_neighbourhood_hit"):
@@ -214,12 +216,13 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
     json.dumps(m)  # flat and JSON-able
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 3)  # 2-D SVMs, pixel SVMs, t-SNE
 
-    again = TASK.run(config, ctx)
+    again = run_in_context(TASK, config, ctx)
     assert (ctx.cache.hits, ctx.cache.misses) == (3, 3)  # all three sub-runs skipped
     timing = {"pca_seconds"}  # the only number measured afresh; the rest must repeat exactly
     assert {k: v for k, v in again.metrics.items() if k not in timing} == {k: v for k, v in m.items()
                                                                          if k not in timing}
 
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
     assert result.text == list(prose(findings, config).values())
     assert m["pca2d_pairs_separable"] == len(findings.pca2d.at_least(findings.pairs, config.separable_threshold))

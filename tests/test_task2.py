@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mnistlab.errors import ConfigError
-from mnistlab.models.perceptron import initial_parameters, optimise, optimise_pairs, pair_labels, predict
+from mnistlab.models.perceptron import initial_parameters, optimise, optimise_pairs, pair_labels_first_negative, predict
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.task2 import (
     TASK,
@@ -19,7 +19,7 @@ from mnistlab.tasks.task2 import (
     SklearnCheck,
     analyse,
     compute_findings,
-    pm1_flat,
+    load_pm1_flat,
     prose,
 )
 
@@ -154,7 +154,7 @@ def test_optimise_pairs_matches_optimise_on_each_pair(rule):
     pairs = [(0, 1), (0, 2), (1, 2)]
     fits = optimise_pairs(x, labels, pairs, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3, init_scale=0.1)
     for (a, b), fit in zip(pairs, fits, strict=True):
-        rows, y = pair_labels(labels, (a, b))
+        rows, y = pair_labels_first_negative(labels, (a, b))
         w0, b0 = initial_parameters(12, np.random.default_rng((3, a, b)), 0.1)
         w, bias, errors = optimise(x[rows], y, w0, b0, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3)
         assert fit.errors == errors
@@ -165,17 +165,17 @@ def test_optimise_pairs_matches_optimise_on_each_pair(rule):
 
 def test_pair_labels_follow_the_briefs_order():
     labels = np.array([3, 7, 1, 7, 3, 0])
-    rows, y = pair_labels(labels, (3, 7))
+    rows, y = pair_labels_first_negative(labels, (3, 7))
     assert rows.tolist() == [0, 1, 3, 4]
     assert y.tolist() == [-1, 1, 1, -1]  # the first digit of the pair is -1, the second +1
-    rows, y = pair_labels(labels, (7, 3))
+    rows, y = pair_labels_first_negative(labels, (7, 3))
     assert y.tolist() == [1, -1, -1, 1]
     with pytest.raises(ConfigError):
-        pair_labels(labels, (3, 3))
+        pair_labels_first_negative(labels, (3, 3))
 
 
 def test_pm1_data_is_the_briefs():
-    x, labels = pm1_flat("test", 20)
+    x, labels = load_pm1_flat("test", 20)
     assert x.shape == (200, 784) and x.dtype == np.float32
     assert x.min() == -1.0 and x.max() == 1.0
     assert np.bincount(labels, minlength=10).tolist() == [20] * 10

@@ -9,6 +9,8 @@ import torch
 
 from mnistlab import runtime
 from mnistlab.errors import ConfigError
+from mnistlab.runner import run_in_context
+from mnistlab.runtime import environment, machine_text
 from mnistlab.tasks import get_task
 from mnistlab.tasks.base import for_device
 from mnistlab.tasks.common import Verdict, curve_summary
@@ -25,8 +27,10 @@ def test_registered():
 
 def test_runs_reports_and_skips_cached_sub_runs(ctx):
     config = TASK.config("quick", TINY)
-    result = TASK.run(config, ctx)
-    assert ctx.cache.misses == 2 and ctx.cache.hits == 0
+    result = run_in_context(TASK, config, ctx)
+    planned = len(TASK.sub_runs(for_device(config, ctx.device), 0))  # with an fp32 twin where "auto" is bf16
+    assert planned == 2 + (for_device(config, ctx.device).precision == "bf16")
+    assert ctx.cache.misses == planned and ctx.cache.hits == 0
     assert result.metrics["mlp_32_params"] == 784 * 32 + 32 + 330
     assert result.metrics["first_test_acc"] > 0.3  # one epoch on 400 images; chance is 0.1
     assert [row[0] for row in result.tables["sweep"].rows] == ["MLP 32", "MLP 16-16"]
@@ -35,9 +39,11 @@ def test_runs_reports_and_skips_cached_sub_runs(ctx):
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).is_file()
     assert "MLP 32" in result.text[0]  # the Task 3.1 paragraph names the network that ran
+    # the times' caption names the machine they were measured on, from the environment the runner records
+    assert machine_text(environment(ctx.device)) in result.tables["sweep"].caption
 
-    again = TASK.run(config, ctx)  # the same sweep again: every model comes from the cache
-    assert ctx.cache.misses == 2 and ctx.cache.hits == 2
+    again = run_in_context(TASK, config, ctx)  # the same sweep again: every model comes from the cache
+    assert ctx.cache.misses == planned and ctx.cache.hits == planned
     assert again.metrics["mlp_32_test_acc"] == result.metrics["mlp_32_test_acc"]
 
 
@@ -60,7 +66,7 @@ def test_the_fp32_twin_is_planned_only_where_the_task_resolves_to_bf16(native, m
 
 def test_bf16_is_compared_with_fp32_on_the_same_network(ctx):
     config = TASK.config("quick", {**TINY, "precision": "bf16"})
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == 3  # the sweep's two MLPs and the first one again in fp32
     m = result.metrics
     speedup = m["fp32_over_bf16_seconds_per_epoch"]
@@ -70,8 +76,9 @@ def test_bf16_is_compared_with_fp32_on_the_same_network(ctx):
         ["fp32", m["mlp_32_fp32_train_acc"], m["mlp_32_fp32_test_acc"]]]
     outcome = ctx.compare(TASK.contrasts(config)[-1], m)
     assert outcome.contrast.about == PRECISION_QUESTION and outcome.comparison.test == "McNemar"
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     text = prose(compute_findings(config, ctx), config)
-    assert list(text)[-1] == "precision" and result.text[-1] == text["precision"]
+    assert list(text)[-1] == "precision" and result.text[-2] == text["precision"]  # then the runner's contrasts
     assert outcome.text in text["precision"] and "tested on this seed's test predictions" in text["precision"]
     for accuracy in (m["mlp_32_test_acc"], m["mlp_32_fp32_test_acc"]):
         assert f"{accuracy:.2%}" in text["precision"]

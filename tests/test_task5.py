@@ -26,7 +26,9 @@ from mnistlab.models.inspect import (
     summarise_filters,
     tv_penalty,
 )
+from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY, task4, task5
+from mnistlab.tasks.base import for_device
 from mnistlab.train import TrainConfig, fit
 from mnistlab.viz.cnn_inside import mosaic
 
@@ -174,13 +176,13 @@ def test_task5_is_registered_and_its_profiles_validate():
 
 def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx):
     tiny = {"epochs": 1, "train_limit": 300, "test_limit": 200}
-    task4.TASK.run(task4.TASK.config("quick", {"models": ("32k4s1-64k4s2-128k4s2",), "mlp_models": ("16",),
+    run_in_context(task4.TASK, task4.TASK.config("quick", {"models": ("32k4s1-64k4s2-128k4s2",), "mlp_models": ("16",),
                                                **tiny}), ctx)
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 2)
 
     config = task5.TASK.config("quick", {"steps_per_octave": 4, "octaves": 2, "snapshots": 3,
                                          **{f"cnn_{k}": v for k, v in tiny.items()}})
-    result = task5.TASK.run(config, ctx)
+    result = run_in_context(task5.TASK, config, ctx)
     assert (ctx.cache.hits, ctx.cache.misses) == (1, 2)  # loaded, not trained again
     assert result.metrics["cnn_reused"] == 1
     for c in (2, 9):
@@ -193,6 +195,7 @@ def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx):
             "feature_maps_conv1.png", "feature_maps_conv3.png", "dream_progress.png",
             "dream_all_classes.png"} <= names
     assert all((ctx.out_dir / n).stat().st_size > 1000 for n in names)
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     findings = task5.compute_findings(config, ctx)  # the report is the prose of the findings, in id order
     assert result.text == list(task5.prose(findings, config).values())
     assert findings.network.reused and "loaded from the sub-run cache" in task5.prose(findings, config)["network"]

@@ -16,7 +16,9 @@ from mnistlab.data import fashion_groups, load
 from mnistlab.errors import ConfigError
 from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
+from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import for_device
 from mnistlab.tasks.task6 import (
     MTL_FORWARD_MACS,
     MTL_HEADS,
@@ -345,7 +347,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     config = Config(lambdas=(1.0,), strategies=(), epochs=1, batch_size=50, batch_probe=(), recipe_probe=False,
                     train_limit=50, test_limit=100)
     config.validate()
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     m = result.metrics
     for key in ("single_item_test_acc", "single_group_test_acc", "mtl_lambda_1_item_test_acc",
                 "mtl_lambda_1_group_test_acc"):
@@ -359,7 +361,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     assert (ctx.out_dir / "accuracy_vs_lambda.png").is_file()
     assert any("lambda = 1" in p for p in result.text)
     # the engine records each task by name, and the arrays the contrasts read carry the same names
-    trained = ctx.trained(TASK.sub_runs(config, 0)[0])
+    trained = ctx.trained(TASK.sub_runs(for_device(config, ctx.device), 0)[0])
     assert set(trained.record["history"][0]) == {
         "epoch", "seconds", "threads", "train_loss", "train_acc_item", "train_acc_group",
         *(f"{split}_{key}" for split in ("test", "val")
@@ -369,7 +371,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     first_speed = _prose(config, ctx)["speed"]
     misses = ctx.cache.misses
     assert misses == 2  # lambda = 1 is the single-task item CNN, lambda = 0 the group CNN: one sub-run each
-    again = TASK.run(config, ctx)
+    again = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == misses and ctx.cache.hits == 2
     assert again.metrics["mtl_lambda_1_item_test_acc"] == m["mtl_lambda_1_item_test_acc"]
     assert "all in this run" in first_speed
@@ -379,7 +381,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
 def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx):
     config = Config(lambdas=(1.0,), strategies=("gradnorm",), epochs=1, batch_size=25, batch_probe=(),
                     recipe_probe=False, train_limit=50, test_limit=100)
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     m = result.metrics
     assert 0 <= m["mtl_gradnorm_item_test_acc"] <= 1 and m["mtl_gradnorm_alpha"] == 1.5
     assert m["mtl_gradnorm_weight_0"] + m["mtl_gradnorm_weight_1"] == pytest.approx(2.0)
@@ -398,7 +400,7 @@ def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
                     train_limit=50, test_limit=100)
     assert [name for name, _, _ in config.probes()] == ["batch_25", "plain"]  # the default batch is no probe
     assert config.train_config(**config.probes()[1][2]).lr_schedule == "constant"
-    result = TASK.run(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == 5  # lambda 1 and 0 (the single-task nets), lambda 0.5, and the two probes
     table = result.tables["probes"]
     assert [row[1] for row in table.rows] == [50, 25, 50]
@@ -415,7 +417,8 @@ def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
     assert text["recipe"].startswith("Training recipe") and text["batch"].startswith("Batch size")
     assert "mirrored" not in text["recipe"] and "shifted" not in text["recipe"]  # augment is "none"
     # the report's paragraphs are the prose's, in its order (the speed paragraph quotes the load average of the moment)
-    assert [p for p in result.text if not p.startswith("Speed")] == [v for k, v in text.items() if k != "speed"]
+    assert [p for p in result.text if not p.startswith("Speed")][:-1] == [v for k, v in text.items() if k != "speed"]
+    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
 
 
 def test_cross_group_errors_count_only_errors_between_groups():
@@ -472,7 +475,8 @@ def test_the_probes_run_in_the_extended_profile_not_the_brief():
 
 
 def _prose(config: Config, ctx) -> dict[str, str]:
-    """The prose of the networks the last `TASK.run(config, ctx)` trained or loaded, by paragraph id."""
+    """The prose of the networks the last `run_in_context(TASK, config, ctx)` trained or loaded, by paragraph id."""
+    config = for_device(config, ctx.device)  # the config as the runner ran it
     return prose(compute_findings(config, ctx), config)
 
 

@@ -27,7 +27,8 @@ STALE_SECONDS = 24 * 3600
 LEGACY_STALE_SECONDS = 600
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -44,7 +45,7 @@ def atomic_file(path: Path, mode: str = "w", *, fsync: bool = True) -> Iterator[
             f.flush()
             if fsync:
                 os.fsync(f.fileno())
-        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; results should read like any other file
+        os.chmod(name, 0o666 & ~current_umask())  # mkstemp makes 0600; results should read like any other file
         os.replace(name, path)
     except BaseException:  # KeyboardInterrupt and SIGTERM too: never leave the temporary file
         with contextlib.suppress(OSError):
@@ -52,9 +53,8 @@ def atomic_file(path: Path, mode: str = "w", *, fsync: bool = True) -> Iterator[
         raise
 
 
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def pid_alive(pid: int) -> bool:
+    """True while process `pid` exists (also one of another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -80,7 +80,7 @@ def clean_stale_temps(folder: Path) -> list[Path]:
             if not entry.is_file(follow_symlinks=False):
                 continue
             age = now - entry.stat(follow_symlinks=False).st_mtime
-            stale = (age > STALE_SECONDS or not _running(int(ours.group(1)))) if ours else age > LEGACY_STALE_SECONDS
+            stale = (age > STALE_SECONDS or not pid_alive(int(ours.group(1)))) if ours else age > LEGACY_STALE_SECONDS
             if stale:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

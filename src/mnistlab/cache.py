@@ -27,24 +27,15 @@ import numpy as np
 import torch
 from filelock import FileLock, Timeout
 
-from mnistlab.atomic import file_digest
-from mnistlab.store import _umask, read_json, write_json
-from mnistlab.subrun import MEMO_VERSIONS, Outcome, SubRun, Trained, canonical, key_hash
+from mnistlab.atomic import current_umask, file_digest, pid_alive
+from mnistlab.fingerprint import fingerprint_of
+from mnistlab.store import read_json, write_json
+from mnistlab.subrun import Outcome, SubRun, Trained, canonical, key_hash
 
 RECORD = "record.json"
 ARRAYS = "arrays.npz"
 MODEL = "model.pt"
 PARTIAL = ".partial-"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -105,7 +96,7 @@ class SubRunCache:
         for path in self.root.glob(f"{PARTIAL}*"):
             parts = path.name[len(PARTIAL):].split("-")
             pid = int(parts[0]) if parts and parts[0].isdigit() else None
-            if pid is None or not _pid_alive(pid) or pid == os.getpid():
+            if pid is None or not pid_alive(pid) or pid == os.getpid():
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
         return removed
@@ -169,7 +160,7 @@ class SubRunCache:
         """Build an entry in a scratch folder with `write(folder) -> record`, then rename it into place."""
         self._prepare()
         scratch = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{PARTIAL}{os.getpid()}-"))
-        os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp's 0700 would hide a shared cache from its group
+        os.chmod(scratch, 0o777 & ~current_umask())  # mkdtemp's 0700 would hide a shared cache from its group
         try:
             record = write(scratch)
             files = {p.name: file_digest(p) for p in sorted(scratch.iterdir()) if p.is_file()}
@@ -210,8 +201,9 @@ class SubRunCache:
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "", task: str = "") -> tuple[dict[str, Any], Path]:
         """A cached result that is not a network (t-SNE, pair classifiers, ...): `compute(folder)` writes
-        its files into `folder` and returns a JSON-able record. Returns (record, entry folder)."""
-        key = {"memo": kind, "version": MEMO_VERSIONS[kind], "params": canonical(params)}
+        its files into `folder` and returns a JSON-able record. Returns (record, entry folder). The key
+        holds the fingerprint of `compute`'s code (the function that defines it and all it reaches)."""
+        key = {"memo": kind, "code": fingerprint_of(compute), "params": canonical(params)}
         digest = key_hash(key)
         folder = self.root / digest
         label = label or kind

@@ -81,12 +81,16 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
-    run.add_argument("--force", action="store_true", help="run again even if an identical result exists")
+    run.add_argument("--force", action="store_true",
+                     help="analyse again even if an identical result exists (cached networks are reused)")
+    run.add_argument("--retrain", action="store_true",
+                     help="train the selected tasks' networks again, replacing their cache entries (implies --force)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
                      help="also write each trained network's per-epoch history as TensorBoard event files under "
                           "DIR (needs the 'tensorboard' extra)")
-    run.add_argument("--executor", default="inline", choices=("inline", "processes", "ray"),
+    # Checked by executors.make_executor against its registry (EXECUTORS), not repeated here.
+    run.add_argument("--executor", default="inline", metavar="NAME",
                      help="who trains the networks the cache lacks: this process (inline), --jobs worker "
                           "processes here (processes), or Ray tasks on a local or running cluster (ray)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -209,7 +213,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{names}: running ({args.profile} profile, {device}, {_seeds_words(seeds)}{how})", flush=True)
     try:
         run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
-                  data_dir=args.data_dir, force=args.force, show_progress=show, executor=executor,
+                  data_dir=args.data_dir, force=args.force, retrain=args.retrain, show_progress=show, executor=executor,
                   tensorboard_dir=args.tensorboard)
     finally:
         executor.close()
@@ -246,6 +250,7 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from mnistlab.cache import SubRunCache
     from mnistlab.planning import estimate_seconds, throughput_table
+    from mnistlab.progress import duration_text
     from mnistlab.runtime import resolve_device
     from mnistlab.tasks import resolve_tasks
     from mnistlab.tasks.base import for_device
@@ -274,20 +279,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 total_missing += 1
                 total_seconds += seconds or 0.0
             total_runs += not shared
-            when = "" if cached or shared or seconds is None else f"  ~{_duration(seconds)}"
+            when = "" if cached or shared or seconds is None else f"  ~{duration_text(seconds)}"
             print(f"  {run.hash[:10]}  {run.kind:<10} {state:<13} {run.label}{when}")
     print(f"{total_runs} distinct sub-run(s), {total_runs - total_missing} cached, {total_missing} to train"
-          + (f", about {_duration(total_seconds)} on one worker (estimated from {rates.source})"
+          + (f", about {duration_text(total_seconds)} on one worker (estimated from {rates.source})"
              if total_missing else ""))
     return 0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:

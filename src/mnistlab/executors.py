@@ -21,7 +21,6 @@ import os
 import pickle
 import signal
 import socket
-import sys
 import threading
 import traceback
 from collections import deque
@@ -34,6 +33,7 @@ from typing import Any, Protocol
 import torch
 
 from mnistlab.errors import MnistlabError
+from mnistlab.progress import stderr_line
 from mnistlab.runtime import ENV_THREADS, available_cores, configure_torch, thread_count
 from mnistlab.subrun import Env, Outcome, SubRun, execute
 
@@ -53,10 +53,6 @@ class Executor(Protocol):
     def run(self, runs: Sequence[SubRun], on_done: OnDone) -> None: ...
 
     def close(self) -> None: ...
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _longest_first(runs: Sequence[SubRun]) -> list[SubRun]:
@@ -175,7 +171,7 @@ class ProcessExecutor:
     jobs: int
     data_dir: Path | None = None
     threads: int | None = None
-    log: Callable[[str], None] = _stderr
+    log: Callable[[str], None] = stderr_line
     _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -22,10 +22,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnistlab.citations import SOURCES
-from mnistlab.tasks.base import Reference
+__all__ = ["PUBLISHED", "SOURCES", "Published", "Reference", "references_for"]
 
-__all__ = ["PUBLISHED", "SOURCES", "Published", "references_for"]
+# The published solutions this lab cites, by the label the report shows. This module imports nothing of
+# the lab: the tasks (their `Result.references`) and their prose (mnistlab.claims) import it.
+SOURCES: dict[str, str] = {
+    "Report A": "a group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",
+    "Report B": "another group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",
+    "Report C": "a written solution of Leiden University's 'Introduction to Deep Learning' Assignment 2 (2021), "
+                "Keras/TensorFlow",
+    "Report D": "a written solution of a 'Neural Networks and Deep Learning' practical (TP, 2018), Keras",
+    # Beyond the assignment: public figures for networks of this size (the recipes task's anchors).
+    "Deotte": "Chris Deotte's study of small MNIST CNNs ('MNIST-CNN-99.75' repository): 100 runs on the standard "
+              "60k/10k split",
+    "zalando": "zalando's Fashion-MNIST benchmark table (figures contributed by others, marked untested there)",
+}
+
+
+@dataclass
+class Reference:
+    """A number that a published solution reported, beside the metric of ours that it compares with.
+
+    `metric` names a key of Result.metrics (or "" when we have no directly comparable number).
+    """
+
+    quantity: str
+    published: str
+    source: str
+    metric: str = ""
 
 
 @dataclass

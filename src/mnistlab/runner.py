@@ -21,7 +21,7 @@ from mnistlab import __version__, published
 from mnistlab.cache import SubRunCache
 from mnistlab.errors import MnistlabError
 from mnistlab.logs import write_histories
-from mnistlab.progress import progress
+from mnistlab.progress import progress, stderr_line
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import config_hash, read_result, to_jsonable, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
@@ -57,9 +57,10 @@ def is_up_to_date(out: Path, task: Task, key: str) -> bool:
 def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = None,
                  device: torch.device | None = None, data_dir: Path | None = None,
                  show_progress: bool | None = None, task: str = "",
-                 log: Callable[[str], None] | None = None) -> dict[SubRun, Trained]:
-    """Train the sub-runs of `plan` that `cache` lacks with `executor` (inline by default), store each
-    as it finishes, and return every sub-run of the plan as a `Trained` record.
+                 log: Callable[[str], None] | None = None, retrain: bool = False) -> dict[SubRun, Trained]:
+    """Train the sub-runs of `plan` that `cache` lacks (with `retrain`: all of them, each new entry
+    replacing the cached one) with `executor` (inline by default), store each as it finishes, and return
+    every sub-run of the plan as a `Trained` record.
 
     Each missing sub-run is claimed with its cache lock first: a sub-run that another process is
     training right now is waited for, not trained twice.
@@ -67,18 +68,18 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     from mnistlab.executors import InlineExecutor
 
     plan = list(dict.fromkeys(plan))
-    log = log or _stderr
+    log = log or stderr_line
     inline = InlineExecutor(device=device or torch.device("cpu"), data_dir=data_dir, show_progress=show_progress)
     executor = executor or inline
     cache.clean_partials()
-    missing = [run for run in plan if not cache.has(run)]
+    missing = plan if retrain else [run for run in plan if not cache.has(run)]
     cache.hits += len(plan) - len(missing)
     claimed, busy = [], []
     for run in missing:
         lock = cache.try_lock(run.hash)
         if lock is None:
             busy.append(run)
-        elif cache.has(run):  # finished by another process between the two checks
+        elif not retrain and cache.has(run):  # finished by another process between the two checks
             lock.release()
             cache.hits += 1
         else:
@@ -125,31 +126,30 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     return out
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int = 0,
              seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
-             show_progress: bool | None = None, log=print, executor: Any = None,
+             retrain: bool = False, show_progress: bool | None = None, log=print, executor: Any = None,
              tensorboard_dir: Path | None = None) -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
     return run_tasks([task], profile=profile, configs={task.name: config}, out=out, device=device, seed=seed,
-                     seeds=seeds, data_dir=data_dir, force=force, show_progress=show_progress, log=log,
-                     executor=executor, tensorboard_dir=tensorboard_dir)[task.name]
+                     seeds=seeds, data_dir=data_dir, force=force, retrain=retrain, show_progress=show_progress,
+                     log=log, executor=executor, tensorboard_dir=tensorboard_dir)[task.name]
 
 
 def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], out: Path, device: torch.device,
               seed: int = 0, seeds: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
-              data_dir: Path | None = None, force: bool = False, show_progress: bool | None = None, log=print,
-              executor: Any = None, tensorboard_dir: Path | None = None) -> dict[str, dict]:
+              data_dir: Path | None = None, force: bool = False, retrain: bool = False,
+              show_progress: bool | None = None, log=print, executor: Any = None,
+              tensorboard_dir: Path | None = None) -> dict[str, dict]:
     """Run several tasks over one or more seeds: plan them all, execute the union of their missing
     sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval).
-    `seeds`: one list for every task, or each task's own (by name; `Task.default_seeds`)."""
+    `seeds`: one list for every task, or each task's own (by name; `Task.default_seeds`).
+    force: analyse again even where an identical result is stored (cached networks are reused);
+    retrain: also train every planned network again, replacing its cache entry (implies force)."""
     task_seeds = {task.name: list(seeds[task.name]) if isinstance(seeds, Mapping) else
                   (list(seeds) if seeds else [seed]) for task in tasks}
     cache = SubRunCache(out / "cache")
-    stored, todo = _pending(tasks, configs, profile, task_seeds, out, device, force, log)
+    stored, todo = _pending(tasks, configs, profile, task_seeds, out, device, force or retrain, log)
     if not todo:
         return stored
     configure_torch()
@@ -158,7 +158,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
     names = list(dict.fromkeys(name for name, _ in plans))
     start_all = time.perf_counter()
     finished = execute_plan(union, cache, executor=executor, device=device, data_dir=data_dir,
-                            show_progress=show_progress,
+                            show_progress=show_progress, retrain=retrain,
                             task=", ".join(names) if len(names) <= 3 else f"{len(names)} tasks")
     plan_seconds = time.perf_counter() - start_all
     for task, config, key in todo:
@@ -182,6 +182,21 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
     return stored
+
+
+def run_in_context(task: Task, config: Any, ctx: Context, *, executor: Any = None, retrain: bool = False) -> Result:
+    """Run one task for `ctx.seed` into `ctx` (its folder, device and cache) and return its Result, without
+    writing result.json: the path `run_tasks` takes for one task and one seed (the config resolved for the
+    device, the plan executed, the seed set, the analysis, the contrasts tested). For tests and notebooks."""
+    configure_torch()
+    config = for_device(config, ctx.device)
+    plan = task.sub_runs(config, ctx.seed)
+    finished = execute_plan(plan, ctx.cache, executor=executor, device=ctx.device, data_dir=ctx.data_dir,
+                            show_progress=ctx.show_progress, task=task.name, retrain=retrain)
+    result, per_seed, ctx.memos = _analyse(task, config, ctx, {ctx.seed: plan}, finished)
+    ctx.finished = {run: finished[run] for run in plan}
+    _contrasts(task, config, ctx.profile, [ctx.seed], per_seed, finished, result, ctx.cache)
+    return result
 
 
 def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_seeds: dict[str, list[int]], out: Path,

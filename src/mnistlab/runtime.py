@@ -271,6 +271,15 @@ def cpu_description() -> dict[str, Any]:
     return {"cpu_model": model, "cpu_features": [f for f in KERNEL_FLAGS if f in flags], "cpu_capability": capability}
 
 
+def machine_text(env: dict) -> str:
+    """Where times were measured, in words, from an `environment()` record: for captions beside timings."""
+    if env.get("gpu"):
+        return f"Times measured on an {env['gpu']} GPU."
+    cpu = env.get("cpu_model") or env.get("cpu") or env.get("processor") or "an unnamed CPU"
+    return (f"Times measured on {cpu} with {env.get('cores', '?')} available cores and {env.get('threads', '?')} "
+            "threads, shared with whatever else ran at the time.")
+
+
 def environment(device: torch.device) -> dict:
     """What a reader needs to reproduce or compare a number, including what makes bf16 results differ between
     machines: the CPU model, its kernel-relevant ISA features and the thread count."""

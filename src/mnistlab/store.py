@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path, PurePosixPath
@@ -19,9 +18,9 @@ from typing import Any
 from mnistlab.atomic import atomic_file
 from mnistlab.errors import MnistlabError
 
-# Part of every stored result's run key (with the package version); sub-runs have their own versions,
-# one per kind, in mnistlab.subrun.KINDS.
-CACHE_VERSION = 1
+# Part of every stored result's run key (with the package version); sub-runs' keys carry the fingerprint
+# of their code instead (mnistlab.subrun.code_version).
+RESULTS_VERSION = 1
 
 
 def to_jsonable(value: Any) -> Any:
@@ -61,20 +60,8 @@ def _hashable(value: Any) -> Any:
 
 def config_hash(config: Any) -> str:
     """A short, stable hash of a JSON-able description (key order does not matter)."""
-    text = json.dumps({"v": CACHE_VERSION, "c": _hashable(config)}, sort_keys=True, separators=(",", ":"))
+    text = json.dumps({"v": RESULTS_VERSION, "c": _hashable(config)}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def publish(tmp_name: str, path: Path) -> None:
-    """Give a finished temporary file the usual permissions and rename it into place."""
-    os.chmod(tmp_name, 0o666 & ~_umask())
-    os.replace(tmp_name, path)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -6,9 +6,12 @@ cache lacks, in this process, in worker processes or on a Ray cluster; the task 
 ask for the same network (Task 5 and Task 4's CNN-1, say) share one entry and it is trained once.
 
 What a kind of sub-run does lives in a small *kind* (`SubRunKind`): how to build the untrained model
-and how to train it. Kinds are named here with the version of the code they depend on, in one place
-(`KINDS`), so a change that makes old checkpoints wrong is one number to bump; they are looked up by
-module path, so a worker process or a Ray worker imports exactly what it needs.
+and how to train it. Kinds are named here with the module that defines them (`KINDS`), looked up by
+module path, so a worker process or a Ray worker imports exactly what it needs. A key carries the
+fingerprint of the code the sub-run runs (`mnistlab.fingerprint`): the kind's build and train functions
+and everything they reach, and the code of the values in the key (model spec, data, recipe), comments,
+docstrings and type hints ignored; so an edit of that code retrains exactly the networks that run it,
+and no version is kept by hand.
 """
 
 from __future__ import annotations
@@ -29,23 +32,45 @@ import torch
 from torch import nn
 
 from mnistlab.errors import MnistlabError
+from mnistlab.fingerprint import code_fingerprint, root_of
 
-# kind name -> (module that defines `KIND_<NAME>` as a SubRunKind, version of that code). Bump a version
-# when a change to the kind's model, data or training makes its cached entries wrong; only that kind's
-# entries are then retrained. `memo` entries (t-SNE, pair classifiers, perceptron sweeps) use the same
-# versions for their caches of results that are not networks.
-KINDS: dict[str, tuple[str, int]] = {
-    "classifier": ("mnistlab.tasks.common", 2),      # MLPs and CNNs on MNIST-family images
-    "mtl": ("mnistlab.tasks.task6", 3),              # Task 6's hard-sharing network and its weightings
-    "hparams": ("mnistlab.tasks.hparams", 2),        # one recipe of the hyperparameter studies
-    "clock": ("mnistlab.tasks.clock", 3),            # tell-the-time readers on generated clocks
+# kind name -> module that defines `KIND_<NAME>` as a SubRunKind. What the kind's networks depend on
+# is found from its code (`code_version`), not declared here.
+KINDS: dict[str, str] = {
+    "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
+    "mtl": "mnistlab.tasks.task6",              # Task 6's hard-sharing network and its weightings
+    "hparams": "mnistlab.tasks.hparams",        # one recipe of the hyperparameter studies
+    "clock": "mnistlab.tasks.clock",            # tell-the-time readers on generated clocks
 }
-MEMO_VERSIONS: dict[str, int] = {
-    "tsne": 2,
-    "pair-svm": 2,
-    "perceptron-sweep": 2,
-    "sklearn-perceptron": 2,
-}
+
+
+def kind_attribute(kind: str) -> str:
+    """The name of the module attribute that holds `kind`'s SubRunKind."""
+    return "KIND_" + kind.upper().replace("-", "_")
+
+
+def code_version(kind: str, *values: Any) -> str:
+    """The fingerprint of the code that a sub-run of `kind` with these key values runs: the kind's
+    definition, the executor's `execute`, and the classes of the dataclasses among `values` (a model
+    spec's `build`, a data description's `load`), with all they reach."""
+    types: set[type] = set()
+    for value in values:
+        _dataclass_types(value, types)
+    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types)]
+    return code_fingerprint(roots)
+
+
+def _dataclass_types(value: Any, out: set[type]) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out.add(type(value))
+        for f in dataclasses.fields(value):
+            _dataclass_types(getattr(value, f.name), out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _dataclass_types(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _dataclass_types(v, out)
 
 
 def canonical(value: Any) -> Any:
@@ -115,8 +140,9 @@ class SubRun:
             raise MnistlabError(f"unknown sub-run kind {self.kind!r}; known: {', '.join(KINDS)}")
 
     def key(self) -> dict[str, Any]:
-        """The canonical description: this plus the kind's code version is the cache key."""
-        return {"kind": self.kind, "version": KINDS[self.kind][1], "model": canonical(self.model),
+        """The canonical description, with the fingerprint of the code it runs: the cache key."""
+        return {"kind": self.kind, "code": code_version(self.kind, self.model, self.data, self.train, self.objective),
+                "model": canonical(self.model),
                 "data": canonical(self.data), "train": canonical(self.train),
                 "objective": canonical(self.objective), "seed": self.seed}
 
@@ -129,8 +155,7 @@ class SubRun:
         return self.name or f"{self.kind} {self.hash[:8]}"
 
     def kind_impl(self) -> SubRunKind:
-        module, _ = KINDS[self.kind]
-        return getattr(importlib.import_module(module), "KIND_" + self.kind.upper().replace("-", "_"))
+        return getattr(importlib.import_module(KINDS[self.kind]), kind_attribute(self.kind))
 
     def build(self) -> nn.Module:
         """The untrained model, initialised from this sub-run's seed."""

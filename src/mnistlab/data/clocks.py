@@ -45,11 +45,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mnistlab.atomic import file_digest
+from mnistlab.atomic import current_umask, file_digest
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.data.sources import cache_root
 from mnistlab.errors import ConfigError
-from mnistlab.store import _umask
 
 MINUTES_PER_CYCLE = 720  # 12 hours: an analogue clock cannot tell 3 am from 3 pm
 TICK_STYLES = ("none", "12", "60")
@@ -332,7 +331,7 @@ def cached_clocks(n: int, size: int = 150, seed: int = 0, style: ClockStyle = Cl
     try:
         base.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=base, prefix=f".partial-{os.getpid()}-"))
-        os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp's 0700 would hide a shared cache from its group
+        os.chmod(scratch, 0o777 & ~current_umask())  # mkdtemp's 0700 would hide a shared cache from its group
         try:
             np.save(scratch / "images.npy", images)
             np.save(scratch / "labels.npy", labels)

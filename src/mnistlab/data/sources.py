@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from mnistlab.atomic import atomic_file
@@ -68,14 +67,6 @@ def cache_root() -> Path:
 
 def stem(split: str, kind: str) -> str:
     return _STEMS[(split, kind)]
-
-
-@dataclass(frozen=True)
-class Located:
-    """One verified file: where it is and its content's digest."""
-
-    path: Path
-    sha256: str
 
 
 def sha256_of(path: Path) -> str:

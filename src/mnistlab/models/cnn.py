@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from mnistlab.errors import ConfigError
 from mnistlab.models.mlp import ACTIVATIONS, initialise
+from mnistlab.models.spec import Family, register_family
 
 POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
@@ -87,6 +88,11 @@ def parse_cnn(text: str, **kw) -> CNNSpec:
         raise ConfigError(f"bad CNN spec {shown!r}: filters, kernel and stride must be positive")
     channels, kernels, strides = (tuple(col) for col in zip(*values, strict=True))
     return CNNSpec(channels=channels, kernels=kernels, strides=strides, **kw)
+
+
+# A CNN's text is its conv layers as <filters>k<kernel>s<stride> joined by '-' (its name without "CNN ").
+register_family(Family("CNN", CNNSpec, re.compile(r"(?:CNN\s+)?[0-9]+k.*", re.DOTALL), parse_cnn,
+                       "32k4s1-64k4s2-128k4s2"))
 
 
 class _FlattenKeepingLayout(torch.autograd.Function):

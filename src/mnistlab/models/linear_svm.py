@@ -67,7 +67,7 @@ class PairwiseSVM:
         return acc
 
 
-def pair_labels(y: Tensor, pairs: list[tuple[int, int]], dtype: torch.dtype) -> Tensor:
+def pair_labels_first_positive(y: Tensor, pairs: list[tuple[int, int]], dtype: torch.dtype) -> Tensor:
     """(n, P) matrix: +1 where y == a, -1 where y == b, 0 where the sample is not in pair p."""
     a = torch.tensor([p[0] for p in pairs], device=y.device)
     b = torch.tensor([p[1] for p in pairs], device=y.device)
@@ -169,7 +169,7 @@ def _fit(x, y, pairs, *, c: float, tol: float, max_newton: int, dtype: torch.dty
         raise MnistlabError(f"expected x of shape (n, d) and y of shape (n,), got {tuple(x.shape)} and "
                             f"{tuple(y.shape)}")
     pairs = class_pairs(int(y.max()) + 1) if pairs is None else list(pairs)
-    labels = pair_labels(y, pairs, dtype)                      # (n, P)
+    labels = pair_labels_first_positive(y, pairs, dtype)                      # (n, P)
     member = (labels != 0).to(dtype)
     present = set(torch.unique(y).tolist())
     missing = [pair for pair in pairs if not set(pair) <= present]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from torch import nn
 
 from mnistlab.errors import ConfigError
+from mnistlab.models.spec import Family, register_family
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
                "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
@@ -54,7 +56,7 @@ class MLPSpec:
     classes: int = 10
     init: str = "default"  # one of INITS
 
-    # What the rest of the lab asks a spec instead of asking which family it is.
+    # What the rest of the lab asks a spec instead of asking which family it is (models.spec.ModelSpec).
     family: ClassVar[str] = "MLP"
     view: ClassVar[str] = "flat"  # the data.load view its input takes
 
@@ -94,6 +96,9 @@ def parse_mlp(text: str, **kw) -> MLPSpec:
         raise ConfigError(f"bad MLP spec {shown!r}: every hidden width must be between 1 and 1,000,000,000")
     return MLPSpec(hidden=hidden, **kw)
 
+
+# An MLP's text is its hidden widths joined by '-' (nothing, or 0: softmax regression).
+register_family(Family("MLP", MLPSpec, re.compile(r"[0-9\s-]*"), parse_mlp, "1000-1000"))
 
 # The brief's Task 3.1 network, [784, 1000, 1000, 10]: 1,796,010 parameters.
 MLP_BRIEF = MLPSpec(hidden=(1000, 1000))

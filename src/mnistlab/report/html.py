@@ -25,6 +25,7 @@ import jinja2
 
 from mnistlab import __version__
 from mnistlab.errors import MnistlabError
+from mnistlab.progress import duration_text as _duration
 from mnistlab.store import atomic_write_text, read_result, to_jsonable
 
 MAX_FINDINGS = 5
@@ -330,14 +331,6 @@ def reproduce_command(name: str, record: dict) -> str:
 
 def _precisions(record: dict) -> set[str]:
     return {str(v) for k, v in record.get("config", {}).items() if k == "precision" or k.endswith("_precision")}
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 def _header(records: dict[str, dict], n_tasks: int) -> str:

@@ -38,6 +38,7 @@ from mnistlab.cache import SubRunCache
 from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
+from mnistlab.published import Reference
 from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import SubRun, Trained
 
@@ -61,19 +62,6 @@ class Figure:
 
     file: str
     caption: str = ""
-
-
-@dataclass
-class Reference:
-    """A number that a published solution reported, beside the metric of ours that it compares with.
-
-    `metric` names a key of Result.metrics (or "" when we have no directly comparable number).
-    """
-
-    quantity: str
-    published: str
-    source: str
-    metric: str = ""
 
 
 @dataclass
@@ -171,15 +159,6 @@ class Task:
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
         """The networks this task trains for `config` and `seed`, each once."""
         return list(dict.fromkeys(self.plan(config, seed))) if self.plan is not None else []
-
-    def run(self, config: Any, ctx: Context, executor: Any = None) -> Result:
-        """Plan, execute what the cache lacks (inline unless an executor is given), analyse."""
-        from mnistlab.runner import execute_plan
-
-        ctx.finished = execute_plan(self.sub_runs(config, ctx.seed), ctx.cache, executor=executor,
-                                    device=ctx.device, data_dir=ctx.data_dir, show_progress=ctx.show_progress,
-                                    task=self.name)
-        return self.analyse(config, ctx)
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None) -> Any:
         """The config for a profile, with `--set` overrides applied (already parsed to field types)."""

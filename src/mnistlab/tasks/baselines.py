@@ -25,7 +25,7 @@ from torch import nn
 from mnistlab.constraints import Constrained, Constraints, Interval, rules_of
 from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
-from mnistlab.models import CNNSpec, MLPSpec
+from mnistlab.models import CNNSpec, MLPSpec, ModelSpec
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.tasks.common import DATA_LIMITS, classifier_run, tsne_2d
@@ -35,7 +35,7 @@ from mnistlab.viz.untangling import plot_embeddings, plot_measures
 
 # name -> (spec, parameter count of the classic layout). Glorot initialisation, as Keras (and the classic
 # papers) would: with PyTorch's default the sigmoid CNN sat at chance for its first few hundred steps.
-MODELS: dict[str, tuple[MLPSpec | CNNSpec, int]] = {
+MODELS: dict[str, tuple[ModelSpec, int]] = {
     "softmax regression": (MLPSpec(hidden=(), init="glorot"), 7_850),
     "MLP 100 sigmoid": (MLPSpec(hidden=(100,), activation="sigmoid", init="glorot"), 79_510),
     "CNN 5x5 sigmoid": (CNNSpec(channels=(32, 64), kernels=(5, 5), strides=(1, 1), pool_after=(0, 1), dense=(100,),

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from mnistlab.constraints import Constraints, Distinct, Interval
 from mnistlab.data import fashion_groups, load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
-from mnistlab.models import CNN1, CNNSpec, MLPSpec, spec_forward_macs
+from mnistlab.models import CNN1, ModelSpec, parameter_count, spec_forward_macs
 from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.base import Context, Figure, Table
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
@@ -60,10 +60,6 @@ def check_validation_split(val_fraction: float, n_train: int, n_val: int) -> Non
                           f"{n_train:,} for training and {n_val:,} for validation; both must be at least 1")
 
 
-def build_model(spec: MLPSpec | CNNSpec) -> nn.Module:
-    return spec.build()
-
-
 # Training keeps four float32 copies of every parameter: weights, gradients and Adam's two moments.
 TRAINING_BYTES_PER_PARAMETER = 16
 
@@ -76,13 +72,12 @@ def memory_bytes() -> int:
         return 2**62
 
 
-def check_model_fits(spec: MLPSpec | CNNSpec, option: str) -> int:
+def check_model_fits(spec: ModelSpec, option: str) -> int:
     """Refuse, before anything is allocated, a network whose training state cannot fit in memory
     (models=1000000000 would ask for terabytes); returns its parameter count. The network is built
     on the meta device, which records shapes without allocating, so this also finds a CNN that
     shrinks the image to nothing."""
-    with torch.device("meta"):
-        params = sum(p.numel() for p in build_model(spec).parameters())
+    params = parameter_count(spec)
     need, have = params * TRAINING_BYTES_PER_PARAMETER, memory_bytes()
     if need > have:
         raise ConfigError(f"{option}: {spec.name} has {params:,} parameters, about {need / 2**30:,.0f} GiB to "
@@ -157,7 +152,7 @@ class WeightingSpec:
     lam: float | None = 0.5
 
 
-def classifier_run(spec: MLPSpec | CNNSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
+def classifier_run(spec: ModelSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
                    normalise: str = "unit", train_limit: int | None = None, test_limit: int | None = None,
                    permutation_seed: int | None = None, keep_checkpoint: bool = False,
                    name: str = "") -> SubRun:
@@ -226,7 +221,6 @@ __all__ = [
     "VAL_FRACTION",
     "Curve",
     "Verdict",
-    "build_model",
     "classifier_run",
     "curve_summary",
     "epoch_table",
@@ -244,7 +238,7 @@ __all__ = [
 ]
 
 
-def sweep_runs(specs: list[MLPSpec | CNNSpec], cfg: TrainConfig, *, seed: int, train_limit: int | None = None,
+def sweep_runs(specs: list[ModelSpec], cfg: TrainConfig, *, seed: int, train_limit: int | None = None,
                test_limit: int | None = None, keep_first: bool = True) -> list[SubRun]:
     """One classifier sub-run per spec. The first, the brief's network, keeps its checkpoint: Task 5 looks
     inside CNN-1 and the permutation task rewires the brief's MLP."""
@@ -315,7 +309,7 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-def summary_table(spec: MLPSpec | CNNSpec, caption: str) -> Table:
+def summary_table(spec: ModelSpec, caption: str) -> Table:
     """The Keras-like layer table of `spec` (layer, output shape, parameters) as a report table."""
     from mnistlab.models import summary_rows
 

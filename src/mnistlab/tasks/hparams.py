@@ -35,7 +35,7 @@ from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, M
 from mnistlab.data import DATASETS, load
 from mnistlab.errors import ConfigError
 from mnistlab.losses import LABEL_SMOOTHING, PenalisedLoss
-from mnistlab.models import CNNSpec, MLPSpec, spec_forward_macs
+from mnistlab.models import CNNSpec, MLPSpec, ModelSpec, spec_forward_macs
 from mnistlab.runtime import PRECISION
 from mnistlab.seeds import ONE_RUN, Arm, Contrast
 from mnistlab.stats import ALPHA, MANY, p_text
@@ -52,7 +52,7 @@ class Recipe:
     and how. The data, the epoch cap, patience and precision come from the Config and are the same for
     every run of a profile. The network's initialisation and pooling kind are fields of its spec."""
 
-    spec: MLPSpec | CNNSpec
+    spec: ModelSpec
     output: str = "softmax"  # output activation; the network itself always ends in the linear logits
     loss: str = "ce"         # the cross-entropy that matches `output`, its label-smoothed form, or MSE
     kernel_l1: float = 0.0   # penalties added to the loss, Keras-style: l1 * sum|w| on weights only...
@@ -83,6 +83,8 @@ class Recipe:
 MLP_REFERENCE = Recipe(spec=MLPSpec(hidden=(256, 256)))
 CNN_REFERENCE = Recipe(spec=CNNSpec(channels=(16, 32), kernels=(3, 3), strides=(1, 1), padding="same",
                                     pool_after=(0, 1)))
+# Each family's reference recipe, by the family its spec declares.
+REFERENCES: dict[str, Recipe] = {r.family: r for r in (MLP_REFERENCE, CNN_REFERENCE)}
 
 
 def _arch(reference: Recipe, **changes: Any) -> Recipe:
@@ -105,12 +107,12 @@ class Study:
     @property
     def reference(self) -> str:
         """The label of the value that is the family's reference recipe."""
-        ref = MLP_REFERENCE if self.family == "MLP" else CNN_REFERENCE
+        ref = REFERENCES[self.family]
         return next(label for label, recipe in self.values.items() if recipe == ref)
 
 
 def _study(name: str, title: str, values: dict[str, Recipe]) -> Study:
-    ref = MLP_REFERENCE if next(iter(values.values())).family == "MLP" else CNN_REFERENCE
+    ref = REFERENCES[next(iter(values.values())).family]
     if sum(recipe == ref for recipe in values.values()) != 1 or len(set(values.values())) != len(values):
         raise ValueError(f"study {name!r} must list the reference exactly once and no value twice")
     return Study(name, title, values)
@@ -208,7 +210,7 @@ class Config(Constrained):
         # about 1.6x faster than the default layout on an AVX512-BF16 CPU (no change in fp32).
         return TrainConfig(epochs=self.max_epochs, batch_size=recipe.batch_size, lr=recipe.lr,
                            optimizer=recipe.optimizer, momentum=recipe.momentum, precision=self.precision,
-                           channels_last=recipe.family == "CNN", patience=self.patience)
+                           channels_last=recipe.spec.view == "image", patience=self.patience)
 
     def studies(self) -> list[Study]:
         return [MLP_STUDIES[n] for n in self.mlp_studies] + [CNN_STUDIES[n] for n in self.cnn_studies]
@@ -223,11 +225,6 @@ PROFILES = {
 
 
 # ---------------------------------------------------------------------------------------------- models
-
-
-def build_net(recipe: Recipe) -> nn.Sequential:
-    """The recipe's network, built and initialised by its spec."""
-    return recipe.spec.build()
 
 
 Split = tuple[Tensor, Tensor]
@@ -300,7 +297,7 @@ def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, An
     return record, {"test_correct": (pred == test[1]).cpu().numpy()}
 
 
-KIND_HPARAMS = SubRunKind(build=lambda run: build_net(run.model), train=_train_recipe)
+KIND_HPARAMS = SubRunKind(build=lambda run: run.model.spec.build(), train=_train_recipe)
 
 
 def _runs(config: Config, seed: int) -> list[tuple[str, Study, str, SubRun]]:
@@ -510,7 +507,7 @@ def tables(f: Findings, config: Config) -> dict[str, Table]:
         f"run (seed {f.seed}, the same first weights for every value of the same architecture).")
     references = Table(
         ["model", "network", "parameters", "recipe"],
-        [[family, ref.spec.describe(), count_parameters(build_net(ref)), describe_training(ref)]
+        [[family, ref.spec.describe(), count_parameters(ref.spec.build()), describe_training(ref)]
          for family, ref in (("MLP", MLP_REFERENCE), ("CNN", CNN_REFERENCE))
          if any(s.family == family for s in config.studies())],
         "The two reference models that every study changes one thing about.")
@@ -573,12 +570,13 @@ def analyse(config: Config, ctx: Context) -> Result:
 # ------------------------------------------------------------------------------------------- discussion
 
 
-def _pp(value: float) -> str:
-    return f"{value:+.2f} pp"
+def _points_text(points: float) -> str:
+    """A difference already in percentage points, signed: '+1.25 pp'."""
+    return f"{points:+.2f} pp"
 
 
 def _values(effects: list[tuple[str, str, float]]) -> str:
-    return ", ".join(f"{study} '{label}' ({_pp(delta)})" for study, label, delta in effects)
+    return ", ".join(f"{study} '{label}' ({_points_text(delta)})" for study, label, delta in effects)
 
 
 def _family_text(x: FamilyFindings, n_test: int) -> str:

@@ -453,8 +453,8 @@ def analyse(config: Config, ctx: Context) -> Result:
             choice_rows.append([NETWORK_NAMES[net], arm_label(f.chosen),
                                 f"{100 * float(np.mean(f.values(f.chosen, 'val_acc'))):.2f}%", _interval_text(chosen)])
     tables = {"ablation": Table(
-        ["network", "recipe", "seeds", "test acc (mean ± 95%)", "val acc", "full minus this, points (95%)", "p (Holm-adjusted)",
-         "verdict", "training s per network"], rows,
+        ["network", "recipe", "seeds", "test acc (mean ± 95%)", "val acc", "full minus this, points (95%)",
+         "p (Holm-adjusted)", "verdict", "training s per network"], rows,
         "Each recipe of each network over its seeds: test accuracy as the mean with its 95% t-interval, and its "
         "difference from the full recipe (paired t-test across seeds; with one seed McNemar's test on the test "
         "predictions, and 'not tested' for an arm read from the full recipe's own networks). 'full minus tta' and "

@@ -23,8 +23,8 @@ import numpy as np
 from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, MinItems, OneOf
 from mnistlab.data import load_arrays, normalise_images
 from mnistlab.errors import ConfigError
-from mnistlab.models.perceptron import RULES, optimise_pairs, pair_labels, predict
-from mnistlab.tasks.base import Context, Figure, Reference, Result, Table, Task
+from mnistlab.models.perceptron import RULES, optimise_pairs, pair_labels_first_negative, predict
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task
 from mnistlab.viz.task2 import error_figure, pair_heatmap, sklearn_scatter, weight_figure, weight_grid
 
 Pair = tuple[int, int]
@@ -82,7 +82,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-def pm1_flat(split: str, per_class: int | None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+def load_pm1_flat(split: str, per_class: int | None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     """The brief's Task 2 data: x/127.5 - 1, flat (n, 784) float32; optionally the first `per_class` of each digit."""
     images, labels = load_arrays("mnist", split, data_dir)
     if per_class is not None:
@@ -94,7 +94,7 @@ def pm1_flat(split: str, per_class: int | None, data_dir=None) -> tuple[np.ndarr
 
 
 def _accuracy(x: np.ndarray, labels: np.ndarray, pair: Pair, w: np.ndarray, b: float) -> float:
-    rows, y = pair_labels(labels, pair)
+    rows, y = pair_labels_first_negative(labels, pair)
     return float(np.mean(predict(x[rows], w, b) == y))
 
 
@@ -150,13 +150,13 @@ def _sklearn(ctx: Context, config: Config, pairs: list[Pair], x, labels, xt, lt,
         out: dict[str, list] = {"train_acc": [], "test_acc": [], "n_iter": []}
         start = time.perf_counter()
         for pair in ctx.progress(pairs, desc="task2: sklearn Perceptron"):
-            rows, y = pair_labels(labels, pair)
+            rows, y = pair_labels_first_negative(labels, pair)
             # sklearn's tol is not ours: it stops when the loss has not improved by tol for 5 epochs.
             model = Perceptron(max_iter=config.sklearn_max_iter, tol=config.tol, random_state=ctx.seed)
             with warnings.catch_warnings():  # hitting max_iter is expected and shown in the table (its epochs)
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(x[rows], y)
-            rows_t, yt = pair_labels(lt, pair)
+            rows_t, yt = pair_labels_first_negative(lt, pair)
             out["train_acc"].append(float(model.score(x[rows], y)))
             out["test_acc"].append(float(model.score(xt[rows_t], yt)))
             out["n_iter"].append(int(model.n_iter_))
@@ -244,8 +244,8 @@ class Findings:
 def compute_findings(config: Config, ctx: Context) -> Findings:
     pairs = config.pairs
     detail = (int(config.detail_pair[0]), int(config.detail_pair[1]))
-    x, labels = pm1_flat("train", config.train_per_class, ctx.data_dir)
-    xt, lt = pm1_flat("test", config.test_per_class, ctx.data_dir)
+    x, labels = load_pm1_flat("train", config.train_per_class, ctx.data_dir)
+    xt, lt = load_pm1_flat("test", config.test_per_class, ctx.data_dir)
     key_data = {"dataset": "mnist", "normalise": "pm1", "train_per_class": config.train_per_class,
                 "test_per_class": config.test_per_class}
     sweep = _sweep(ctx, config, pairs, x, labels, key_data, config.rule, f"task2: {len(pairs)} perceptrons")
@@ -525,11 +525,7 @@ def _sklearn_text(f: Findings) -> str:
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(ctx, f, config),
-                  text=list(prose(f, config).values()), references=list(REFERENCES))
-
-
-# Numbers that published solutions of this same assignment reported (theirs, with their settings).
-REFERENCES: list[Reference] = []
+                  text=list(prose(f, config).values()))
 
 
 TASK = Task(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
-from mnistlab.models import parse_mlp
+from mnistlab.models import parse_spec
+from mnistlab.runtime import environment, machine_text
 from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -62,7 +63,7 @@ class Config(Constrained):
 
     def cross_check(self) -> None:
         for text in self.models:
-            check_model_fits(parse_mlp(text), "models")
+            check_model_fits(parse_spec(text, "MLP"), "models")
 
 
 PROFILES = {
@@ -75,7 +76,7 @@ def _train_config(config: Config) -> TrainConfig:
 
 
 def _sweep(config: Config, seed: int) -> list[SubRun]:
-    return sweep_runs([parse_mlp(text) for text in config.models], _train_config(config), seed=seed,
+    return sweep_runs([parse_spec(text, "MLP") for text in config.models], _train_config(config), seed=seed,
                       train_limit=config.train_limit, test_limit=config.test_limit)
 
 
@@ -88,7 +89,7 @@ def compares_precision(config: Config) -> bool:
 
 def fp32_twin(config: Config, seed: int) -> SubRun:
     """The first (the brief's) MLP trained in fp32, from the same first weights as its bf16 run."""
-    spec = parse_mlp(config.models[0])
+    spec = parse_spec(config.models[0], "MLP")
     return classifier_run(spec, replace(_train_config(config), precision="fp32"), seed=seed,
                           train_limit=config.train_limit, test_limit=config.test_limit, name=f"{spec.name} fp32")
 
@@ -100,10 +101,10 @@ def plan(config: Config, seed: int) -> list[SubRun]:
 def contrasts(config: Config) -> list[Contrast]:
     """The brief's MLP against every other MLP of the sweep; then, when it trained in bf16, against itself
     trained in fp32."""
-    first = parse_mlp(config.models[0]).name
+    first = parse_spec(config.models[0], "MLP").name
 
     def arm(i: int) -> Arm:
-        name = parse_mlp(config.models[i]).name
+        name = parse_spec(config.models[i], "MLP").name
         return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _sweep(config, seed)[i])
 
     out = [Contrast(arm(0), arm(i), "depth and width") for i in range(1, len(config.models))]
@@ -171,13 +172,12 @@ def metrics(rows: Sequence[dict[str, Any]], fp32: dict[str, Any] | None) -> dict
     return out
 
 
-def _precision_table(first: dict[str, Any], fp32: dict[str, Any]) -> Table:
+def _precision_table(first: dict[str, Any], fp32: dict[str, Any], machine: str) -> Table:
     return Table(
         ["precision", "train acc", "test acc", "test loss", "train s/epoch", "inference img/s"],
         [[words, r["train_acc"], r["test_acc"], r["test_loss"], per_epoch_seconds(r), r["infer_images_per_second"]]
          for words, r in (("bf16 autocast", first), ("fp32", fp32))],
-        f"{first['name']} trained twice from the same first weights, in bf16 autocast and in fp32. Times on a "
-        "shared 2-core machine.")
+        f"{first['name']} trained twice from the same first weights, in bf16 autocast and in fp32. {machine}")
 
 
 SIZE_TITLE = "MLPs: depth vs parameters vs accuracy"
@@ -192,10 +192,11 @@ def analyse(config: Config, ctx: Context) -> Result:
     result.tables["summary"] = summary_table(first["spec"], f"Layers of {first['name']} (Task 3.1).")
     result.tables["epochs"] = epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
                                                  f"({findings.n_train:,} training images, batch {config.batch_size}).")
+    machine = machine_text(environment(ctx.device))
     result.tables["sweep"] = sweep_table(rows, "Task 3.2: accuracy vs depth (weight layers = hidden + 1) vs "
-                                               "parameters. Times on a shared 2-core machine.")
+                                               f"parameters. {machine}")
     if findings.fp32 is not None:
-        result.tables["precision"] = _precision_table(first, findings.fp32)
+        result.tables["precision"] = _precision_table(first, findings.fp32, machine)
     result.figures += sweep_curve_figures(ctx, rows, "MLP")
     result.figures.append(size_figure(ctx, {"MLP": [_sweep(config, ctx.seed)]}, SIZE_TITLE, SIZE_CAPTION))
     return result

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from torch import nn
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
-from mnistlab.models import CNN1, forward_macs, parse_cnn, parse_mlp
-from mnistlab.runtime import PRECISION
+from mnistlab.models import CNN1, forward_macs, parse_spec
+from mnistlab.runtime import PRECISION, environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table, Task
@@ -27,7 +27,6 @@ from mnistlab.tasks.common import (
     MLP_SWEEP_TRAINING,
     Curve,
     Verdict,
-    build_model,
     check_model_fits,
     curve_summary,
     epoch_table,
@@ -77,10 +76,10 @@ class Config(Constrained):
 
     def cross_check(self) -> None:
         for text in self.models:
-            # parse_cnn names a bad spec; the meta-device build finds one that shrinks the image to nothing
-            check_model_fits(parse_cnn(text), "models")
+            # the CNN parser names a bad spec; the meta-device build finds one that shrinks the image to nothing
+            check_model_fits(parse_spec(text, "CNN"), "models")
         for text in self.mlp_models:
-            check_model_fits(parse_mlp(text), "mlp_models")
+            check_model_fits(parse_spec(text, "MLP"), "mlp_models")
 
 
 def _profile(name: str) -> dict:
@@ -102,8 +101,8 @@ def _mlp_config(config: Config) -> TrainConfig:
 
 def _runs(config: Config, seed: int) -> tuple[list[SubRun], list[SubRun]]:
     limits = {"train_limit": config.train_limit, "test_limit": config.test_limit, "seed": seed}
-    cnns = sweep_runs([parse_cnn(t) for t in config.models], _cnn_config(config), **limits)
-    mlps = sweep_runs([parse_mlp(t) for t in config.mlp_models], _mlp_config(config), **limits)
+    cnns = sweep_runs([parse_spec(t, "CNN") for t in config.models], _cnn_config(config), **limits)
+    mlps = sweep_runs([parse_spec(t, "MLP") for t in config.mlp_models], _mlp_config(config), **limits)
     return cnns, mlps
 
 
@@ -115,11 +114,12 @@ def plan(config: Config, seed: int) -> list[SubRun]:
 def contrasts(config: Config) -> list[Contrast]:
     """CNN-1 (the first CNN) against every other CNN, and against the brief's MLP."""
     def cnn(i: int) -> Arm:
-        name = parse_cnn(config.models[i]).name
+        name = parse_spec(config.models[i], "CNN").name
         return Arm(name, f"{slug(name)}_test_acc", run=lambda seed: _runs(config, seed)[0][i])
 
     out = [Contrast(cnn(0), cnn(i), "CNN depth and width") for i in range(1, len(config.models))]
-    mlp = Arm(parse_mlp(config.mlp_models[0]).name, "mlp_first_test_acc", run=lambda seed: _runs(config, seed)[1][0])
+    mlp = Arm(parse_spec(config.mlp_models[0], "MLP").name, "mlp_first_test_acc",
+              run=lambda seed: _runs(config, seed)[1][0])
     return [*out, Contrast(cnn(0), mlp, "CNN vs MLP")]
 
 
@@ -153,7 +153,7 @@ class Findings:
 
 def _with_costs(row: dict[str, Any]) -> dict[str, Any]:
     """A sweep row plus its forward MFLOP per image and the share of its parameters in the last dense layer."""
-    model = build_model(row["spec"])
+    model = row["spec"].build()
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     head_params = sum(p.numel() for p in head.parameters())
     return {**row, "mflops": 2 * forward_macs(model) / 1e6, "head_share": head_params / row["params"]}
@@ -166,7 +166,8 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
     outcome = ctx.compare(contrasts(config)[-1], _metrics(cnns, mlps))
     return Findings(cnns=cnns, mlps=mlps, n_train=config.train_limit or 60000,
                     curve=curve_summary(cnns[0]["history"]), mlp_curve=curve_summary(mlps[0]["history"]),
-                    first_is_cnn1=cnns[0]["spec"] == CNN1, mlp_is_brief=mlps[0]["spec"] == parse_mlp(MLP_SWEEP[0]),
+                    first_is_cnn1=cnns[0]["spec"] == CNN1,
+                    mlp_is_brief=mlps[0]["spec"] == parse_spec(MLP_SWEEP[0], "MLP"),
                     cnn_vs_mlp=verdict_of(outcome))
 
 
@@ -177,7 +178,7 @@ def _metrics(cnns: tuple[dict[str, Any], ...], mlps: tuple[dict[str, Any], ...])
     return metrics
 
 
-def _tables(f: Findings, config: Config) -> dict[str, Table]:
+def _tables(f: Findings, config: Config, machine: str) -> dict[str, Table]:
     first, cnns = f.first, list(f.cnns)
     return {
         "summary": summary_table(first["spec"], f"Layers of {first['name']} (Task 4.1): 'same' padding with a 4x4 "
@@ -185,7 +186,7 @@ def _tables(f: Findings, config: Config) -> dict[str, Table]:
         "epochs": epoch_table(first, f"{first['name']}: per-epoch loss, accuracy and wall time "
                                      f"({f.n_train:,} training images, batch {config.batch_size})."),
         "sweep": sweep_table(cnns, "Task 4.2: accuracy vs depth (weight layers = conv + dense) vs "
-                                   "parameters. Times on a shared 2-core machine."),
+                                   f"parameters. {machine}"),
         "cnn_vs_mlp": Table(
             ["model", "parameters", "forward MFLOP/image", "test acc", "train s/epoch", "inference img/s"],
             [[r["name"], r["params"], r["mflops"], r["test_acc"], per_epoch_seconds(r), r["infer_images_per_second"]]
@@ -197,7 +198,7 @@ def _tables(f: Findings, config: Config) -> dict[str, Table]:
 
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
-    result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config),
+    result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config, machine_text(environment(ctx.device))),
                     text=list(prose(f, config).values()))
     result.figures += sweep_curve_figures(ctx, list(f.cnns), "CNN")
     result.figures.append(_size_figure(ctx, [_runs(config, ctx.seed)]))

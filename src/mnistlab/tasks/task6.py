@@ -303,6 +303,7 @@ def _pct(x: float) -> str:
 
 
 def _pp(x: float) -> str:
+    """A difference of two accuracies given as fractions, in signed percentage points: 0.0125 -> '+1.25 pp'."""
     return f"{100 * x:+.2f} pp"
 
 
