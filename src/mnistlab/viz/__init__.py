@@ -33,10 +33,16 @@ plt.rcParams.update({
 })
 
 
+# Without a creation date, the same figure saves to the same bytes (svg and pdf stamp one by default).
+_REPRODUCIBLE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+
+
 def save_figure(fig: plt.Figure, path: Path, dpi: int = 130) -> None:
-    """Write a PNG atomically (temp file then rename); a failed save leaves no temp file behind."""
+    """Write a figure atomically (temp file then rename) in the format its suffix names (.png, .svg or .pdf);
+    a failed save leaves no temp file behind."""
     with atomic_file(path, "wb", fsync=False) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, bbox_inches="tight",
+                    metadata=_REPRODUCIBLE.get(path.suffix.lower()))
 
 
 def bare(ax: plt.Axes) -> None:
