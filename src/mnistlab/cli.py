@@ -204,13 +204,22 @@ def _profile_values(task: Task) -> dict[str, dict[str, Any]]:
             for f in fields(task.config_cls)}
 
 
+def _as_set(value: Any) -> str:
+    """A config value written as --set takes it: 1000-1000,500 for a tuple, None, true/false."""
+    if isinstance(value, tuple | list):
+        return ",".join(_as_set(v) for v in value) if value else "()"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def _values_text(values: dict[str, Any]) -> str:
     """'10' when every profile agrees, else 'quick 1, brief 10' (extended only where it differs from brief)."""
-    quick, brief, extended = (values[name] for name in PROFILE_NAMES)
+    quick, brief, extended = (_as_set(values[name]) for name in PROFILE_NAMES)
     if quick == brief == extended:
-        return f"{brief!r}"
-    shown = f"{brief!r}" if quick == brief else f"quick {quick!r}, brief {brief!r}"
-    return shown + (f", extended {extended!r}" if extended != brief else "")
+        return brief
+    shown = brief if quick == brief else f"quick {quick}, brief {brief}"
+    return shown + (f", extended {extended}" if extended != brief else "")
 
 
 def _cmd_list() -> int:
@@ -230,17 +239,17 @@ def _cmd_list() -> int:
 
 
 def _choices(config_cls: type, name: str) -> str:
-    """The values a field takes, where its type or rules list them (Literal, OneOf, Members)."""
+    """'one of: a, b' or 'any of: a, b' where a field's type or rules list its values (Literal, OneOf, Members)."""
     import typing
 
     from mnistlab.constraints import Members, OneOf
 
     for rule in getattr(config_cls, "CONSTRAINTS", {}).get(name, ()):
         if isinstance(rule, OneOf | Members):
-            return ", ".join(map(str, rule.choices))
+            return ("any of: " if isinstance(rule, Members) else "one of: ") + ", ".join(map(str, rule.choices))
     annotation = typing.get_type_hints(config_cls).get(name)
     if typing.get_origin(annotation) is typing.Literal:
-        return ", ".join(map(str, typing.get_args(annotation)))
+        return "one of: " + ", ".join(map(str, typing.get_args(annotation)))
     return ""
 
 
@@ -279,8 +288,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"  {'':<22}   {_values_text(values[f.name])}")
         choices = _choices(task.config_cls, f.name)
         if choices:
-            print(f"  {'':<22}   one of: {choices}" if len(choices) < 90 else
-                  textwrap.fill(f"one of: {choices}", 110, initial_indent=" " * 27, subsequent_indent=" " * 29))
+            print(textwrap.fill(choices, 116, initial_indent=" " * 27, subsequent_indent=" " * 29))
         spec = f.metadata.get("spec")
         if spec and spec not in grammars:
             grammars.append(spec)

@@ -90,7 +90,8 @@ def throughput_table(cache: SubRunCache) -> Throughput:
     if bf16_is_native(torch.device("cpu")):
         fallback["bf16"] = TYPICAL_EFFICIENCY * matmul_flops(dtype=torch.bfloat16)
     source = ("the throughput of sub-runs this cache has finished" if per_kind else
-              f"this machine's matmul speed at {TYPICAL_EFFICIENCY:.0%} efficiency")
+              f"this machine's matmul speed at {TYPICAL_EFFICIENCY:.0%} efficiency, calibrated per "
+              "network family")
     return Throughput(per_kind=per_kind, per_class=per_class, fallback=fallback, source=source)
 
 

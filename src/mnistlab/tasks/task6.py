@@ -859,6 +859,7 @@ TASK = Task(
     seed_figures=seed_figures,
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
                 "GradNorm",
-    # Brief: 1,348 s measured, of which its eight networks' 5 epochs 1,275 s: about 9 s per network.
-    analysis_cost=lambda config: 9.0 * (len(config.lambdas) + len(config.strategies)),
+    # Brief: 1,348 s measured, of which its eight networks' 5 epochs 1,275 s: about 9 s per network on 60,000.
+    analysis_cost=lambda config: 2.0 + 8.75 * (len(config.lambdas) + len(config.strategies)) * (
+        config.train_limit or 60_000) / 60_000,
 )
