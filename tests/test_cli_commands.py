@@ -231,3 +231,14 @@ def test_the_same_figure_saves_to_the_same_bytes(tmp_path, fmt):
         plt.close(fig)
         saved.append((tmp_path / f"{i}.{fmt}").read_bytes())
     assert saved[0] == saved[1]
+
+
+def test_the_public_apis_docstring_example_runs():
+    import doctest
+
+    import mnistlab.api
+
+    for module in (mnistlab, mnistlab.api):
+        outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert outcome.failed == 0
+    assert doctest.testmod(mnistlab).attempted >= 5

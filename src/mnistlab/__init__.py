@@ -12,7 +12,7 @@ The public API, imported on first use so that `import mnistlab` stays light (no 
     >>> import mnistlab, torch
     >>> x, y = mnistlab.load("mnist", "train", view="flat", limit=500)
     >>> model = torch.nn.Sequential(torch.nn.Linear(784, 10))
-    >>> result = mnistlab.fit(model, (x, y), cfg=mnistlab.TrainConfig(epochs=1))
+    >>> result = mnistlab.fit(model, (x, y), cfg=mnistlab.TrainConfig(epochs=3, lr=1e-2))
     >>> result.final()["train_acc"] > 0.5
     True
 """
