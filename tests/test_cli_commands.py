@@ -4,6 +4,7 @@ notebook --results, a --help that imports no torch, one description per profile,
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def test_report_reads_results_opens_the_page_and_keeps_out(capsys, tmp_path, mon
     assert code == 0 and opened == [(tmp_path / "a" / "index.html").resolve().as_uri()]
     code, _, _ = run_cli(capsys, "report", "--out", out, "--report-dir", tmp_path / "b")
     assert code == 0 and len(opened) == 1 and (tmp_path / "b" / "index.html").is_file()
+    page = (tmp_path / "b" / "index.html").read_text()
+    assert PROFILES["quick"].detail in html.unescape(page)  # the profile's one description, in the header
     code, _, err = run_cli(capsys, "report", "--results", tmp_path / "none")
     assert code == 2 and "--results" in err
 

@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
-from mnistlab.catalog import PROFILES
+from mnistlab.catalog import PROFILES, describe_profile
 from mnistlab.errors import MnistlabError
 from mnistlab.store import atomic_write_text, read_result, to_jsonable
 
@@ -357,6 +357,12 @@ def _header(records: dict[str, dict], n_tasks: int) -> str:
             f"total run time {_duration(total)} (the stored runs' own times; sub-runs loaded from the cache add none)")
 
 
+def _profiles_text(records: dict[str, dict]) -> str:
+    """The one description of each profile the results were run with (mnistlab.catalog)."""
+    used = [name for name in PROFILES if any(r.get("profile") == name for r in records.values())]
+    return "".join(f". {describe_profile(name)[0].upper()}{describe_profile(name)[1:]}" for name in used)
+
+
 def _seeds_text(record: dict) -> str:
     seeds = record.get("seeds") or [record.get("seed", "?")]
     return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} ({', '.join(map(str, seeds))})"
@@ -428,7 +434,8 @@ def render(out: Path, report_dir: Path | None = None) -> str:
     cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
     sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
     quick = [name for name, r in records.items() if r.get("profile") == "quick"]
-    return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)), version=__version__, out=str(out),
+    return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)) + _profiles_text(records),
+                        version=__version__, out=str(out),
                         quick=quick, quick_banner=QUICK_BANNER,
                         now=datetime.now(UTC).isoformat(timespec="seconds"), sections=sections, sources=sources)
 
