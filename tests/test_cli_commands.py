@@ -190,6 +190,24 @@ def test_notebook_reads_and_adds_to_an_existing_results_folder(tmp_path):
     assert f"OUT = Path({str(tmp_path / 'mine')!r})" in source and "results-notebook" not in source
 
 
+def test_the_notebook_shows_a_result_already_in_the_folder_without_running_it_again(capsys, tmp_path):
+    pytest.importorskip("nbformat")
+    pytest.importorskip("IPython")
+    from mnistlab.report.notebook import build_notebook
+
+    out = tmp_path / "results"
+    assert main(["run", "data-overview", "--out", str(out), "--figure-format", "svg"]) == 0
+    before = (out / "data-overview" / "result.json").read_text()
+    _, nb = build_notebook("quick", ["data-overview"], out=str(out))
+    setup, *_, section = [c.source for c in nb.cells if c.cell_type == "code"]
+    namespace: dict = {}
+    exec(setup.replace("Image, display", "Image\ndisplay = print"), namespace)  # the cells, without Jupyter
+    capsys.readouterr()
+    exec(section, namespace)
+    assert "up to date" in capsys.readouterr().out
+    assert (out / "data-overview" / "result.json").read_text() == before
+
+
 def test_every_profile_has_one_description_used_by_help():
     from mnistlab.cli import _build_parser
 

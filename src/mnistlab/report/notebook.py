@@ -26,22 +26,26 @@ def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: 
             f"Results go to, and are read from, `{out}`: a task already run there with the same settings is "
             "shown without training again. Change `PROFILE` to `'brief'` for the assignment's full settings."),
         new_code_cell(
+            "import json\n"
             "from pathlib import Path\n"
-            "from IPython.display import Image, display\n"
+            "from IPython.display import SVG, Image, display\n"
             "from mnistlab.runner import run_task\n"
             "from mnistlab.runtime import resolve_device\n"
             "from mnistlab.tasks import REGISTRY\n\n"
             f"PROFILE = {profile!r}\nOUT = Path({out!r})\nDEVICE = resolve_device('auto')\n\n"
             "def show(name):\n"
             "    task = REGISTRY[name]\n"
+            "    stored = OUT / name / 'result.json'  # a result already there, in its figure format, is reused\n"
+            "    fmt = json.loads(stored.read_text()).get('figure_format', 'png') if stored.is_file() else 'png'\n"
             "    record = run_task(task, profile=PROFILE, config=task.config(PROFILE), out=OUT,\n"
-            "                      device=DEVICE, seed=0, show_progress=False)\n"
+            "                      device=DEVICE, seed=0, show_progress=False, figure_format=fmt)\n"
             "    for key, value in sorted(record['metrics'].items())[:40]:\n"
             "        print(f'{key:<40} {value}')\n"
             "    for fig in record['figures']:\n"
             "        print(fig['caption'])\n"
             "        path = OUT / name / fig['file']\n"
-            "        display(Image(filename=str(path)) if path.suffix == '.png' else path)\n"),
+            "        shown = {'.png': Image, '.svg': SVG}.get(path.suffix)\n"
+            "        display(shown(filename=str(path)) if shown else path)  # a PDF: its path\n"),
     ]
     for name in names:
         task = REGISTRY[name]
