@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 report: $(VENV)/.installed
 	$(BIN)/mnistlab run all --profile $(PROFILE) --out $(OUT) $(RUN_OPTS)
-	$(BIN)/mnistlab report --out $(OUT) --report-dir report
+	$(BIN)/mnistlab report --results $(OUT) --report-dir report
 	@echo "open report/index.html"
 
 test: $(VENV)/.installed

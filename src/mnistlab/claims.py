@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from mnistlab.catalog import PROFILES
 from mnistlab.published import SOURCES
 
 Agreement = Literal["agrees", "differs", "not compared"]
@@ -74,7 +75,7 @@ def claims_paragraph(label: str, claims: Sequence[PublishedClaim[Evidence]], evi
     whose = " and ".join(sources)
     if smoke_test:
         mapped = "; ".join(f"'{c.claim}' against {c.ours}" for c in claims)
-        return (f"{label}: in the quick profile (a smoke test: subsets and 1-2 epochs) {whose}'s qualitative "
+        return (f"{label}: in the quick profile (a smoke test: {PROFILES['quick'].summary}) {whose}'s qualitative "
                 f"findings are not judged; a full profile sets each against ours: {mapped}.")
     about = "; ".join(f"{s} is {SOURCES[s]}" for s in sources)
     judged = [(c, c.verdicts(evidence)) for c in claims]

@@ -1,6 +1,8 @@
-"""The `mnistlab` command: list, run, report, notebook, data verify.
+"""The `mnistlab` command: list, show, run, plan, status, report, notebook, cache, data verify.
 
-Every mistake a user can make ends in one line on stderr and exit code 2, never a traceback.
+Every mistake a user can make ends in one line on stderr and exit code 2, never a traceback. Building the
+parser imports neither torch nor a task module (their names come from mnistlab.catalog), so `--help` is fast;
+each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from mnistlab.catalog import PROFILE_NAMES, SPEC_GRAMMAR, TASK_NAMES, describe_profile, profiles_help
+from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError, MnistlabError
-from mnistlab.tasks.base import INT_RANGE, PROFILE_NAMES, Task, parse_value, shorten
+
+if TYPE_CHECKING:
+    from mnistlab.tasks.base import Task
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -29,6 +35,8 @@ class Terminated(KeyboardInterrupt):
 
 def _seed(text: str) -> int:
     """--seed: a whole number in [0, 2**63), the range every generator takes without overflowing."""
+    from mnistlab.tasks.base import INT_RANGE, parse_value
+
     try:
         value = parse_value(text, int)
     except ValueError as exc:
@@ -58,19 +66,33 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see '{self.prog} --help')")
 
 
+def _results_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """--results DIR (and its old name --out): the results folder a command reads."""
+    parser.add_argument("--results", "--out", dest="results", type=_path, default=Path("results"), metavar="DIR",
+                        help=f"{help} (default: results; --out is the same)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from mnistlab import __version__
 
-    parser = _Parser(prog="mnistlab", description=__doc__.splitlines()[0])
+    epilog = ("tasks: " + ", ".join(TASK_NAMES) + " (or all). profiles: "
+              + "; ".join(describe_profile(name) for name in PROFILE_NAMES) + ".")
+    parser = _Parser(prog="mnistlab", description=__doc__.splitlines()[0], epilog=epilog)
     parser.add_argument("--version", action="version", version=f"mnistlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    task_help = f"task names ({', '.join(TASK_NAMES)}), or 'all'"
+    profile_help = profiles_help().replace("%", "%%")
 
     sub.add_parser("list", help="list the experiments and their options")
 
+    show = sub.add_parser("show", help="one task: its options with their meaning and value in each profile, "
+                                       "and whether it has results")
+    show.add_argument("task", metavar="TASK", help=f"a task name ({', '.join(TASK_NAMES)})")
+    _results_option(show, "results folder to look in")
+
     run = sub.add_parser("run", help="run experiments and store their results")
-    run.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
-    run.add_argument("--profile", default="quick", choices=PROFILE_NAMES,
-                     help="quick: subsets and 1 epoch, minutes on 2 cores; brief: the assignment's settings")
+    run.add_argument("tasks", nargs="+", metavar="TASK", help=task_help)
+    run.add_argument("--profile", default="quick", choices=PROFILE_NAMES, help=profile_help)
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     run.add_argument("--seed", type=_seed, default=None,
                      help="one seed for every task (default: each task's own seeds for the profile, from 0)")
@@ -80,12 +102,16 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=_path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--data-dir", type=_path, default=None, help="folder holding mnist/ and fashion-mnist/")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config field (TASK.KEY=VALUE for one task only); repeatable")
+                     help="override a config field (TASK.KEY=VALUE for one task only); repeatable; "
+                          "'mnistlab show TASK' lists them")
     run.add_argument("--force", action="store_true",
                      help="analyse again even if an identical result exists (cached networks are reused)")
     run.add_argument("--retrain", action="store_true",
                      help="train the selected tasks' networks again, replacing their cache entries (implies --force)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--figure-format", default="png", choices=("png", "svg", "pdf"),
+                     help="format of the saved figures (svg or pdf for LaTeX; the report embeds png and svg "
+                          "and links pdf); recorded in result.json")
     run.add_argument("--tensorboard", type=_path, default=None, metavar="DIR",
                      help="also write each trained network's per-epoch history as TensorBoard event files under "
                           "DIR (needs the 'tensorboard' extra)")
@@ -98,15 +124,24 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None, metavar="HOST:PORT",
                      help="ray: join this running cluster (the head's GCS address) instead of starting a local one")
 
-    plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and their cost")
-    plan.add_argument("tasks", nargs="+", metavar="TASK", help="task names, or 'all'")
-    plan.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    plan = sub.add_parser("plan", help="list the sub-runs that tasks would train, which are cached, and the "
+                                       "estimated time of training and analysis")
+    plan.add_argument("tasks", nargs="+", metavar="TASK", help=task_help)
+    plan.add_argument("--profile", default="quick", choices=PROFILE_NAMES, help=profile_help)
     plan.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     plan.add_argument("--seed", type=_seed, default=None,
                       help="one seed for every task (default: each task's own seeds for the profile)")
+    plan.add_argument("--seeds", default=None, metavar="N|S,S,...",
+                      help="several seeds, as for run: each seed's networks and analysis are counted")
     plan.add_argument("--out", type=_path, default=Path("results"), help="results folder whose cache to look in")
     plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a config field, as for run")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+    status = sub.add_parser("status", help="which tasks have results: profile, seeds, date, and whether they "
+                                           "are stale")
+    _results_option(status, "results folder to read")
+    status.add_argument("--json", action="store_true", help="print the states as JSON")
 
     cache = sub.add_parser("cache", help="inspect or prune the sub-run cache (OUT/cache)")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, parser_class=_Parser)
@@ -121,12 +156,16 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="keep what the current results of every task use (their sub-runs)")
 
     report = sub.add_parser("report", help="write the HTML report from the stored results")
-    report.add_argument("--out", type=_path, default=Path("results"), help="results folder to read")
+    _results_option(report, "results folder to read")
     report.add_argument("--report-dir", type=_path, default=Path("report"), help="where index.html goes")
+    report.add_argument("--open", action="store_true", help="open the written page in a web browser")
 
     notebook = sub.add_parser("notebook", help="write a Jupyter notebook that reproduces the tasks")
     notebook.add_argument("--path", type=_path, default=Path("report/mnistlab.ipynb"))
-    notebook.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    notebook.add_argument("--profile", default="quick", choices=PROFILE_NAMES, help=profile_help)
+    notebook.add_argument("--results", type=_path, default=Path("results"), metavar="DIR",
+                          help="results folder the notebook reads and adds to: tasks already run there are shown, "
+                               "not trained again (default: results)")
     notebook.add_argument("--execute", action="store_true", help="also execute it (needs the notebook extra)")
 
     data = sub.add_parser("data", help="dataset utilities")
@@ -163,21 +202,136 @@ def parse_overrides(items: list[str], tasks: list[Task]) -> dict[str, dict[str, 
     return per_task
 
 
-def _cmd_list() -> int:
+def _profile_values(task: Task) -> dict[str, dict[str, Any]]:
+    """{field: {profile: its value}} of a task, each profile's config built as `run` builds it."""
     from dataclasses import fields
 
-    from mnistlab.tasks import REGISTRY
+    configs = {name: task.config(name) for name in PROFILE_NAMES}
+    return {f.name: {name: getattr(configs[name], f.name) for name in PROFILE_NAMES}
+            for f in fields(task.config_cls)}
 
+
+def _as_set(value: Any) -> str:
+    """A config value written as --set takes it: 1000-1000,500 for a tuple, None, true/false."""
+    if isinstance(value, tuple | list):
+        return ",".join(_as_set(v) for v in value) if value else "()"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _values_text(values: dict[str, Any]) -> str:
+    """'10' when every profile agrees, else 'quick 1, brief 10' (extended only where it differs from brief)."""
+    quick, brief, extended = (_as_set(values[name]) for name in PROFILE_NAMES)
+    if quick == brief == extended:
+        return brief
+    shown = brief if quick == brief else f"quick {quick}, brief {brief}"
+    return shown + (f", extended {extended}" if extended != brief else "")
+
+
+def _cmd_list() -> int:
+    from mnistlab.tasks import REGISTRY
+    from mnistlab.tasks.base import field_help
+
+    print("profiles:")
+    for name in PROFILE_NAMES:
+        print(f"  {describe_profile(name)}")
     for task in REGISTRY.values():
         print(f"{task.name:<14} {task.title}")
-        for f in fields(task.config_cls):
-            quick = task.profiles.get("quick", {}).get(f.name, f.default)
-            brief = task.profiles.get("brief", {}).get(f.name, f.default)
-            extended = task.profiles.get("extended", {}).get(f.name, brief)
-            shown = f"{brief!r}" if quick == brief else f"quick {quick!r}, brief {brief!r}"
-            if extended != brief:
-                shown += f", extended {extended!r}"
-            print(f"    {f.name:<24} {shown}")
+        helps = field_help(task.config_cls)
+        for name, values in _profile_values(task).items():
+            print(f"    {name:<22} {_values_text(values):<28} {helps[name]}")
+    print("'mnistlab show TASK' explains one task's options and shows whether it has results.")
+    return 0
+
+
+def _choices(config_cls: type, name: str) -> str:
+    """'one of: a, b' or 'any of: a, b' where a field's type or rules list its values (Literal, OneOf, Members)."""
+    import typing
+
+    from mnistlab.constraints import Members, OneOf
+
+    for rule in getattr(config_cls, "CONSTRAINTS", {}).get(name, ()):
+        if isinstance(rule, OneOf | Members):
+            return ("any of: " if isinstance(rule, Members) else "one of: ") + ", ".join(map(str, rule.choices))
+    annotation = typing.get_type_hints(config_cls).get(name)
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of: " + ", ".join(map(str, typing.get_args(annotation)))
+    return ""
+
+
+def _state_line(state: Any) -> str:
+    """One result's state, as `status` and `show` print it."""
+    if state.state == "damaged":
+        return f"damaged ({state.error})"
+    seeds = ", ".join(map(str, state.seeds)) or "?"
+    when = state.finished_at.replace("T", " ").removesuffix("+00:00") + " UTC" if state.finished_at else "?"
+    what = state.state
+    if state.state == "custom":
+        changed = ", ".join(f"{k}={v[0]!r}" for k, v in state.differs.items())
+        what = f"custom --set {changed}" + ("; stale" if state.stale else "")
+    return f"{state.profile} profile, seed{'s' if len(state.seeds) > 1 else ''} {seeds}, {when}: {what}"
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import textwrap
+    from dataclasses import fields
+
+    from mnistlab.api import result_state
+    from mnistlab.tasks import get_task
+
+    task = get_task(args.task)
+    print(f"{task.name}: {task.title}")
+    if task.description:
+        print(textwrap.fill(task.description, 110, initial_indent="  ", subsequent_indent="  "))
+    print("\nprofiles (mnistlab run " + task.name + " --profile NAME):")
+    for name in PROFILE_NAMES:
+        print(textwrap.fill(describe_profile(name), 110, initial_indent="  ", subsequent_indent="    "))
+    print(f"\noptions (mnistlab run {task.name} --set NAME=VALUE), each with its value per profile:")
+    values = _profile_values(task)
+    grammars: list[str] = []
+    for f in fields(task.config_cls):
+        print(f"  {f.name:<22} {f.metadata.get('help', '')}")
+        print(f"  {'':<22}   {_values_text(values[f.name])}")
+        choices = _choices(task.config_cls, f.name)
+        if choices:
+            print(textwrap.fill(choices, 116, initial_indent=" " * 27, subsequent_indent=" " * 29))
+        spec = f.metadata.get("spec")
+        if spec and spec not in grammars:
+            grammars.append(spec)
+    for spec in grammars:
+        print(f"\n{spec.upper()} specs:")
+        print(textwrap.fill(SPEC_GRAMMAR[spec], 110, initial_indent="  ", subsequent_indent="  "))
+    state = result_state(args.results, task)
+    print(f"\nresults in {args.results}: " + ("none yet" if state is None else _state_line(state)))
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from mnistlab.api import status
+
+    if not args.results.is_dir():
+        state = "is not a folder" if args.results.exists() else "does not exist"
+        raise MnistlabError(f"results folder {args.results} {state}; run 'mnistlab run' first or point --results "
+                            "at one")
+    states = status(args.results)
+    if args.json:
+        print(json.dumps([asdict(s) for s in states], indent=1, default=str))
+        return 0
+    by_name = {s.task: s for s in states}
+    for name in TASK_NAMES:
+        state = by_name.get(name)
+        print(f"{name:<14} " + ("no results" if state is None else _state_line(state)))
+    for state in states:  # a task registered but not in the catalog (should not happen; the tests check)
+        if state.task not in TASK_NAMES:
+            print(f"{state.task:<14} {_state_line(state)}")
+    stale = [s.task for s in states if s.stale]
+    if stale:
+        print(f"stale: {', '.join(stale)} (the code or the profile changed since; 'mnistlab run' computes them "
+              "again)")
     return 0
 
 
@@ -214,7 +368,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         run_tasks(tasks, profile=args.profile, configs=configs, out=args.out, device=device, seeds=seeds,
                   data_dir=args.data_dir, force=args.force, retrain=args.retrain, show_progress=show, executor=executor,
-                  tensorboard_dir=args.tensorboard)
+                  tensorboard_dir=args.tensorboard, figure_format=args.figure_format)
     finally:
         executor.close()
     return 0
@@ -248,42 +402,37 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from mnistlab.cache import SubRunCache
-    from mnistlab.planning import estimate_seconds, throughput_table
+    import json
+
+    from mnistlab.planning import ANALYSIS_SOURCE, plan_tasks
     from mnistlab.progress import duration_text
     from mnistlab.runtime import resolve_device
+    from mnistlab.seeds import parse_seeds
     from mnistlab.tasks import resolve_tasks
-    from mnistlab.tasks.base import for_device
 
     tasks = resolve_tasks(args.tasks)
     overrides = parse_overrides(args.overrides, tasks)
-    device = resolve_device(args.device)
-    cache = SubRunCache(args.out / "cache", log=lambda line: None)
-    rates = throughput_table(cache)
-    seen: set[str] = set()
-    total_runs = total_missing = 0
-    total_seconds = 0.0
-    for task in tasks:
-        config = for_device(task.config(args.profile, overrides[task.name]), device)
-        seeds = [args.seed] if args.seed is not None else task.seeds_for(args.profile)
-        runs = list(dict.fromkeys(run for s in seeds for run in task.sub_runs(config, s)))
-        over = f" over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
-        print(f"{task.name}: {len(runs)} sub-run(s){over}" if runs else f"{task.name}: no networks (analysis only)")
-        for run in runs:
-            shared = run.hash in seen
-            seen.add(run.hash)
-            cached = cache.has(run)
-            seconds = estimate_seconds(run, rates)
-            state = "cached" if cached else ("planned above" if shared else "to train")
-            if not cached and not shared:
-                total_missing += 1
-                total_seconds += seconds or 0.0
-            total_runs += not shared
-            when = "" if cached or shared or seconds is None else f"  ~{duration_text(seconds)}"
-            print(f"  {run.hash[:10]}  {run.kind:<10} {state:<13} {run.label}{when}")
-    print(f"{total_runs} distinct sub-run(s), {total_runs - total_missing} cached, {total_missing} to train"
-          + (f", about {duration_text(total_seconds)} on one worker (estimated from {rates.source})"
-             if total_missing else ""))
+    # --seeds, then one --seed for every task, then each task's own seeds for the profile (Task.default_seeds).
+    seeds = {task.name: (parse_seeds(args.seeds) if args.seeds is not None else
+                         [args.seed] if args.seed is not None else task.seeds_for(args.profile)) for task in tasks}
+    plan = plan_tasks(tasks, profile=args.profile, overrides=overrides, out=args.out, seeds=seeds,
+                      device=resolve_device(args.device))
+    if args.json:
+        print(json.dumps(plan.as_dict(), indent=1))
+        return 0
+    for task in plan.tasks:
+        over = f" over seeds {', '.join(map(str, task.seeds))}" if len(task.seeds) > 1 else ""
+        head = f"{len(task.runs)} sub-run(s){over}" if task.runs else "no networks"
+        print(f"{task.name}: {head}, about {duration_text(task.seconds)} "
+              f"(training {duration_text(task.train_seconds)}, analysis {duration_text(task.analysis_seconds)})")
+        for run in task.runs:
+            when = "" if run.state != "to train" or run.seconds is None else f"  ~{duration_text(run.seconds)}"
+            seed = f" seed {run.seed}" if len(task.seeds) > 1 else ""
+            print(f"  {run.hash[:10]}  {run.kind:<10} {run.state:<13} {run.label}{seed}{when}")
+    summary = plan.as_dict()
+    print(f"{summary['distinct_sub_runs']} distinct sub-run(s), {summary['cached']} cached, {summary['to_train']} "
+          f"to train; about {duration_text(plan.total_seconds)} on one worker (training estimated from {plan.source}; "
+          f"analysis from {ANALYSIS_SOURCE})")
     return 0
 
 
@@ -334,23 +483,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from mnistlab.report.html import write_report
     from mnistlab.store import check_writable
 
-    if not args.out.is_dir():
-        state = "is not a folder" if args.out.exists() else "does not exist"
-        raise MnistlabError(f"results folder {args.out} {state}; run 'mnistlab run' first or point --out at one")
+    if not args.results.is_dir():
+        state = "is not a folder" if args.results.exists() else "does not exist"
+        raise MnistlabError(f"results folder {args.results} {state}; run 'mnistlab run' first or point --results "
+                            "at one")
     target = args.report_dir / "index.html"
     if target.exists() and not target.is_file():
         raise MnistlabError(f"{target} is not a file; move it away so that the report can be written there")
     check_writable(args.report_dir)
     clean_stale_temps(args.report_dir)
-    path = write_report(args.out, target)
+    path = write_report(args.results, target)
     print(f"report written to {path}")
+    if args.open:
+        import webbrowser
+
+        if not webbrowser.open(path.resolve().as_uri()):
+            print(f"mnistlab: no web browser could be started; open {path} yourself", file=sys.stderr)
     return 0
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from mnistlab.report.notebook import write_notebook
 
-    path = write_notebook(args.path, profile=args.profile, execute=args.execute)
+    path = write_notebook(args.path, profile=args.profile, execute=args.execute, results=args.results)
     print(f"notebook written to {path}")
     return 0
 
@@ -387,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else 0
         if args.command == "list":
             return _cmd_list()
+        if args.command == "show":
+            return _cmd_show(args)
+        if args.command == "status":
+            return _cmd_status(args)
         if args.command == "run":
             return _cmd_run(args)
         if args.command == "plan":

@@ -19,6 +19,7 @@ import torch
 
 from mnistlab import __version__, published
 from mnistlab.cache import SubRunCache
+from mnistlab.catalog import PROFILES
 from mnistlab.errors import MnistlabError
 from mnistlab.logs import write_histories
 from mnistlab.progress import progress, stderr_line
@@ -129,27 +130,29 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
 def run_task(task: Task, *, profile: str, config: Any, out: Path, device: torch.device, seed: int = 0,
              seeds: Sequence[int] | None = None, data_dir: Path | None = None, force: bool = False,
              retrain: bool = False, show_progress: bool | None = None, log=print, executor: Any = None,
-             tensorboard_dir: Path | None = None) -> dict:
+             tensorboard_dir: Path | None = None, figure_format: str = "png") -> dict:
     """Run one task (unless an identical finished run is on disk) and return the stored result."""
     return run_tasks([task], profile=profile, configs={task.name: config}, out=out, device=device, seed=seed,
                      seeds=seeds, data_dir=data_dir, force=force, retrain=retrain, show_progress=show_progress,
-                     log=log, executor=executor, tensorboard_dir=tensorboard_dir)[task.name]
+                     log=log, executor=executor, tensorboard_dir=tensorboard_dir,
+                     figure_format=figure_format)[task.name]
 
 
 def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], out: Path, device: torch.device,
               seed: int = 0, seeds: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
               data_dir: Path | None = None, force: bool = False, retrain: bool = False,
               show_progress: bool | None = None, log=print, executor: Any = None,
-              tensorboard_dir: Path | None = None) -> dict[str, dict]:
+              tensorboard_dir: Path | None = None, figure_format: str = "png") -> dict[str, dict]:
     """Run several tasks over one or more seeds: plan them all, execute the union of their missing
     sub-runs, analyse each task once per seed, and with several seeds aggregate (mean, 95% interval).
     `seeds`: one list for every task, or each task's own (by name; `Task.default_seeds`).
     force: analyse again even where an identical result is stored (cached networks are reused);
-    retrain: also train every planned network again, replacing its cache entry (implies force)."""
+    retrain: also train every planned network again, replacing its cache entry (implies force).
+    `figure_format` (png, svg or pdf) is the format of every figure; a stored result in another is redone."""
     task_seeds = {task.name: list(seeds[task.name]) if isinstance(seeds, Mapping) else
                   (list(seeds) if seeds else [seed]) for task in tasks}
     cache = SubRunCache(out / "cache")
-    stored, todo = _pending(tasks, configs, profile, task_seeds, out, device, force or retrain, log)
+    stored, todo = _pending(tasks, configs, profile, task_seeds, out, device, force or retrain, log, figure_format)
     if not todo:
         return stored
     configure_torch()
@@ -165,7 +168,8 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         seeds = task_seeds[task.name]
         start = time.perf_counter()
         base = Context(out_dir=out / task.name, device=device, seed=seeds[0], profile=profile, cache=cache,
-                       data_dir=data_dir, show_progress=show_progress, tensorboard_dir=tensorboard_dir)
+                       data_dir=data_dir, show_progress=show_progress, tensorboard_dir=tensorboard_dir,
+                       figure_format=figure_format)
         result, per_seed, used_memos = _analyse(task, config, base, {s: plans[(task.name, s)] for s in seeds},
                                                 finished)
         seconds = time.perf_counter() - start
@@ -178,6 +182,7 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         record = _record(task, config, key, profile, seeds, device, result, per_seed, extra,
                          analysis_seconds=seconds, train_seconds=trained, plan_seconds=plan_seconds, runs=runs,
                          memos=used_memos, cache=cache)
+        record["figure_format"] = figure_format
         write_json(result_path(out, task.name), record)
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
@@ -200,7 +205,8 @@ def run_in_context(task: Task, config: Any, ctx: Context, *, executor: Any = Non
 
 
 def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_seeds: dict[str, list[int]], out: Path,
-             device: torch.device, force: bool, log) -> tuple[dict[str, dict], list[tuple[Task, Any, str]]]:
+             device: torch.device, force: bool, log,
+             figure_format: str = "png") -> tuple[dict[str, dict], list[tuple[Task, Any, str]]]:
     """(stored results of the tasks that are up to date, (task, resolved config, run key) of the others)."""
     stored: dict[str, dict] = {}
     todo: list[tuple[Task, Any, str]] = []
@@ -208,12 +214,21 @@ def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_
         seeds = task_seeds[task.name]
         config = for_device(configs[task.name], device)
         key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
-        if not force and is_up_to_date(out, task, key):
+        if not force and is_up_to_date(out, task, key) and _figure_format(out, task) == figure_format:
             log(f"{task.name}: up to date (same config and seeds); use --force to run again")
             stored[task.name] = read_result(result_path(out, task.name))
         else:
             todo.append((task, config, key))
     return stored, todo
+
+
+def _figure_format(out: Path, task: Task) -> str:
+    """The format of the figures of the stored result (png for results written before it was recorded)."""
+    try:
+        stored = read_result(result_path(out, task.name))
+    except (FileNotFoundError, MnistlabError):
+        return ""
+    return str(stored.get("figure_format", "png")) if isinstance(stored, dict) else ""
 
 
 def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], device: torch.device, result: Result,
@@ -275,7 +290,7 @@ def _analyse(task: Task, config: Any, base: Context, plans: dict[int, list[SubRu
         memos += ctx.memos
     if len(seeds) == 1:
         return per_seed[seeds[0]], per_seed, memos
-    result = _aggregate(task, config, per_seed, seeds, base.out_dir)
+    result = _aggregate(task, config, per_seed, seeds, base.out_dir, base.figure_format)
     if task.seed_figures is not None:
         ctx = replace(base, finished={run: finished[run] for s in seeds for run in plans[s]}, memos=[])
         drawn = task.seed_figures(config, {s: per_seed[s].metrics for s in seeds}, ctx)
@@ -296,7 +311,8 @@ def _with_seed_figures(figures: list[Figure], drawn: list[Figure], seeds: list[i
     return kept + list(fresh.values())
 
 
-def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list[int], folder: Path) -> Result:
+def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list[int], folder: Path,
+               figure_format: str = "png") -> Result:
     """One result from several seeds: metrics as means with _mean, _std and _ci95; the first seed's
     tables, figures and prose (labelled as such); an interval table and figure of the key metrics."""
     from mnistlab.seeds import aggregate_metrics, interval_figure, key_metrics
@@ -320,10 +336,10 @@ def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list
         import matplotlib.pyplot as plt
 
         fig = interval_figure(names, seeds, per)
-        save_figure(fig, folder / "seeds.png")
+        save_figure(fig, folder / f"seeds.{figure_format}")
         plt.close(fig)
-        result.figures.append(Figure("seeds.png", f"Key metrics over {len(seeds)} seeds: mean with its 95% "
-                                                   "t-interval, and each seed's value."))
+        result.figures.append(Figure(f"seeds.{figure_format}", f"Key metrics over {len(seeds)} seeds: mean with "
+                                     "its 95% t-interval, and each seed's value."))
     for name, table in first.tables.items():
         result.tables[name] = Table(table.columns, table.rows, f"Seed {seeds[0]}: {table.caption}")
     result.figures += [Figure(f"seed-{seeds[0]}/{f.file}", f"Seed {seeds[0]}: {f.caption}") for f in first.figures]
@@ -377,7 +393,7 @@ def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed
     lead = f"{COMPARISONS_LABEL}, tested by {how}{adjusted}"
     texts = "; ".join(o.text for o in outcomes)
     if profile == "quick":
-        result.text.append(f"{lead} (quick profile: subsets and 1-2 epochs, so these verdicts test the machinery, "
+        result.text.append(f"{lead} (quick profile: {PROFILES['quick'].summary}, so these verdicts test the machinery, "
                            f"not the networks): {texts}.")
     elif one_seed:
         result.text.append(f"{lead}: {texts}. {_one_seed_caveat(outcomes, seeds[0], cache)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shlex
 import sys
@@ -24,6 +25,7 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
+from mnistlab.catalog import PROFILES, describe_profile
 from mnistlab.errors import MnistlabError
 from mnistlab.progress import duration_text as _duration
 from mnistlab.store import atomic_write_text, read_result, to_jsonable
@@ -163,7 +165,9 @@ MACROS = """{% macro table(t) -%}
 </table></div>
 {%- endmacro %}
 {% macro figure(f) -%}
-{% if f.data %}<figure><img alt="{{ f.caption }}" src="data:image/png;base64,{{ f.data }}">
+{% if f.data %}<figure><img alt="{{ f.caption }}" src="data:{{ f.mime }};base64,{{ f.data }}">
+<figcaption>{{ f.caption }}</figcaption></figure>
+{%- elif f.link %}<figure><p><a href="{{ f.link }}">{{ f.file }}</a> (PDF)</p>
 <figcaption>{{ f.caption }}</figcaption></figure>
 {%- else %}<p class="notrun">Figure {{ f.file }} is missing.</p>{% endif %}
 {%- endmacro %}
@@ -188,7 +192,7 @@ _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, tri
 _PAGE = _ENV.from_string(MACROS + TEMPLATE)
 
 
-QUICK_BANNER = "quick profile: subsets and 1-2 epochs; the numbers are a smoke test, not findings"
+QUICK_BANNER = f"quick profile: {PROFILES['quick'].summary}; the numbers are a smoke test, not findings"
 
 
 def _fmt(value: Any) -> str:
@@ -224,10 +228,19 @@ def _table(table: dict, table_id: str) -> dict:
             "rows": [[_fmt(c) for c in row] for row in table.get("rows", [])]}
 
 
-def _figure(folder: Path, fig: dict) -> dict:
+# Figure formats the page embeds (others, PDF, it links: a browser shows them in their own tab).
+EMBEDDED = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def _figure(folder: Path, fig: dict, report_dir: Path | None = None) -> dict:
+    """A figure for the page: PNG and SVG embedded as base64; a PDF linked relative to the report's folder."""
     path = folder / fig["file"]
-    data = base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else ""
-    return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data}
+    mime = EMBEDDED.get(path.suffix.lower())
+    data = base64.b64encode(path.read_bytes()).decode("ascii") if mime and path.is_file() else ""
+    link = ""
+    if mime is None and path.is_file():
+        link = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+    return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data, "mime": mime or "", "link": link}
 
 
 def _references(refs: list[dict], metrics: dict) -> list[dict]:
@@ -361,6 +374,12 @@ def _machine(env: dict) -> str:
             f"{env.get('threads', '?')} threads{cpu})")
 
 
+def _profiles_text(records: dict[str, dict]) -> str:
+    """The one description of each profile the results were run with (mnistlab.catalog)."""
+    used = [name for name in PROFILES if any(r.get("profile") == name for r in records.values())]
+    return "".join(f". {describe_profile(name)[0].upper()}{describe_profile(name)[1:]}" for name in used)
+
+
 def _seeds_text(record: dict) -> str:
     seeds = record.get("seeds") or [record.get("seed", "?")]
     return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} ({', '.join(map(str, seeds))})"
@@ -374,7 +393,7 @@ def _pick(items: list[dict], wanted: str | None, key: str) -> tuple[dict | None,
     return items[index], items[:index] + items[index + 1:]
 
 
-def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
+def _section(name: str, title: str, folder: Path, record: dict | None, report_dir: Path | None = None) -> dict:
     if record is None:
         return {"name": name, "title": title, "record": None}
     env = record.get("environment", {})
@@ -389,8 +408,10 @@ def _section(name: str, title: str, folder: Path, record: dict | None) -> dict:
             + (f" · precision {precision}" if precision else "") + f" · finished {record.get('finished_at', '?')}")
     tables = [{**_table(t, f"{name}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
     key_table, other_tables = _pick(tables, KEY_TABLE.get(name), "key")
-    figures = [_figure(folder, f) for f in record.get("figures", [])]
-    key_figure, other_figures = _pick(figures, KEY_FIGURE.get(name), "file")
+    figures = [_figure(folder, f, report_dir) for f in record.get("figures", [])]
+    key_stem = Path(KEY_FIGURE.get(name, "")).stem  # whichever format the figures were saved in
+    key_figure, other_figures = _pick(figures, next((f["file"] for f in figures if Path(f["file"]).stem == key_stem),
+                                                    None), "file")
     metrics = record.get("metrics", {})
     return {
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
@@ -418,22 +439,25 @@ def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
         return None
 
 
-def render(out: Path) -> str:
+def render(out: Path, report_dir: Path | None = None) -> str:
+    """The page for the results in `out`; `report_dir`, where it will be written, is what links start from."""
     from mnistlab.published import SOURCES
     from mnistlab.tasks import REGISTRY  # names, titles and profile defaults only; task code is not run
 
     damaged: dict[str, str] = {}
     records = {name: r for name in REGISTRY if (r := _read(out / name / "result.json", damaged, name)) is not None}
-    sections = [{**_section(name, task.title, out / name, records.get(name)), "damage": damaged.get(name, "")}
+    sections = [{**_section(name, task.title, out / name, records.get(name), report_dir),
+                 "damage": damaged.get(name, "")}
                 for name, task in REGISTRY.items()]
     cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
     sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
     quick = [name for name, r in records.items() if r.get("profile") == "quick"]
-    return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)), version=__version__, out=str(out),
+    return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)) + _profiles_text(records),
+                        version=__version__, out=str(out),
                         quick=quick, quick_banner=QUICK_BANNER,
                         now=datetime.now(UTC).isoformat(timespec="seconds"), sections=sections, sources=sources)
 
 
 def write_report(out: Path, target: Path) -> Path:
-    atomic_write_text(target, render(out))
+    atomic_write_text(target, render(out, target.parent))
     return target

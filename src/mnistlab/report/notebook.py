@@ -1,13 +1,18 @@
-"""A Jupyter notebook that reproduces the lab by calling the package, one section per task."""
+"""A Jupyter notebook that reproduces the lab by calling the package, one section per task.
+
+It reads and adds to an existing results folder (`results=`, the CLI's --results): a task whose result there
+is up to date for the notebook's profile is shown, not trained again, and cached networks are reused.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from mnistlab.catalog import PROFILES
 from mnistlab.errors import MnistlabError
 
 
-def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: str = "results-notebook"):
+def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: str = "results"):
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -17,24 +22,30 @@ def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: 
     cells = [
         new_markdown_cell(
             "# mnistlab\nEach section below runs one experiment of the lab through the package "
-            f"(profile `{profile}`), then shows its metrics and figures. Change `PROFILE` to `'brief'` "
-            "for the assignment's full settings."),
+            f"(profile `{profile}`: {PROFILES[profile].detail}), then shows its metrics and figures. "
+            f"Results go to, and are read from, `{out}`: a task already run there with the same settings is "
+            "shown without training again. Change `PROFILE` to `'brief'` for the assignment's full settings."),
         new_code_cell(
+            "import json\n"
             "from pathlib import Path\n"
-            "from IPython.display import Image, display\n"
+            "from IPython.display import SVG, Image, display\n"
             "from mnistlab.runner import run_task\n"
             "from mnistlab.runtime import resolve_device\n"
             "from mnistlab.tasks import REGISTRY\n\n"
             f"PROFILE = {profile!r}\nOUT = Path({out!r})\nDEVICE = resolve_device('auto')\n\n"
             "def show(name):\n"
             "    task = REGISTRY[name]\n"
+            "    stored = OUT / name / 'result.json'  # a result already there, in its figure format, is reused\n"
+            "    fmt = json.loads(stored.read_text()).get('figure_format', 'png') if stored.is_file() else 'png'\n"
             "    record = run_task(task, profile=PROFILE, config=task.config(PROFILE), out=OUT,\n"
-            "                      device=DEVICE, seed=0, show_progress=False)\n"
+            "                      device=DEVICE, seed=0, show_progress=False, figure_format=fmt)\n"
             "    for key, value in sorted(record['metrics'].items())[:40]:\n"
             "        print(f'{key:<40} {value}')\n"
             "    for fig in record['figures']:\n"
             "        print(fig['caption'])\n"
-            "        display(Image(filename=str(OUT / name / fig['file'])))\n"),
+            "        path = OUT / name / fig['file']\n"
+            "        shown = {'.png': Image, '.svg': SVG}.get(path.suffix)\n"
+            "        display(shown(filename=str(path)) if shown else path)  # a PDF: its path\n"),
     ]
     for name in names:
         task = REGISTRY[name]
@@ -46,9 +57,12 @@ def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: 
 
 
 def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
-                   tasks: list[str] | None = None) -> Path:
+                   tasks: list[str] | None = None, results: Path | None = None) -> Path:
+    """Write the notebook to `path` (and execute it there if asked); it runs into and reads from `results`
+    (default: a folder "results" beside the notebook's working directory)."""
+    out = "results" if results is None else str(results.resolve() if execute else results)
     try:
-        nbformat, nb = build_notebook(profile, tasks)
+        nbformat, nb = build_notebook(profile, tasks, out=out)
     except ImportError:
         raise MnistlabError("writing a notebook needs nbformat: pip install 'mnistlab[notebook]'") from None
     if path.is_dir():

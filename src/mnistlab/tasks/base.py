@@ -35,6 +35,9 @@ from typing import Any
 import torch
 
 from mnistlab.cache import SubRunCache
+
+# The profiles and their one description each live in mnistlab.catalog (light, for `--help`).
+from mnistlab.catalog import PROFILE_NAMES, PROFILES  # noqa: F401
 from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
 from mnistlab.progress import progress
@@ -42,9 +45,17 @@ from mnistlab.published import Reference
 from mnistlab.runtime import resolve_precision
 from mnistlab.subrun import SubRun, Trained
 
-# quick: subsets and 1-2 epochs (a smoke test); brief: the assignment's settings; extended: the brief's
-# settings plus the probes that are not the assignment's (Task 6's batch-10 and plain-recipe networks).
-PROFILE_NAMES = ("quick", "brief", "extended")
+
+def opt(default: Any, help: str, spec: str | None = None) -> Any:
+    """A config field with its one-line help text (`mnistlab show TASK` prints it):
+    `epochs: int = opt(10, "training epochs per network")`. `spec` names the grammar of a field whose
+    values are network specs ("mlp" or "cnn", see mnistlab.catalog.SPEC_GRAMMAR)."""
+    return field(default=default, metadata={"help": help, **({"spec": spec} if spec else {})})
+
+
+def field_help(config_cls: type) -> dict[str, str]:
+    """{field name: its help text ("" where a field has none)} of a task's config class."""
+    return {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(config_cls)}
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Context:
     tensorboard_dir: Path | None = None
     finished: dict[SubRun, Trained] = field(default_factory=dict)  # the executed plan, filled by the runner
     memos: list[str] = field(default_factory=list)  # cache entries of memoised results this analysis used
+    figure_format: str = "png"  # png, svg or pdf: what ctx.figure saves (a run option, in result.json)
 
     def trained(self, run: SubRun) -> Trained:
         """The finished sub-run `run` of this task's plan (the analysis never trains)."""
@@ -121,12 +133,12 @@ class Context:
         return progress(iterable, desc=desc, total=total, enabled=self.show_progress)
 
     def figure(self, fig, name: str, caption: str = "", dpi: int = 130) -> Figure:
-        """Save a matplotlib figure as OUT/<task>/<name>.png (atomically) and close it."""
+        """Save a matplotlib figure as OUT/<task>/<name>.<figure_format> (atomically) and close it."""
         import matplotlib.pyplot as plt
 
         from mnistlab.viz import save_figure
 
-        path = self.out_dir / f"{name}.png"
+        path = self.out_dir / f"{name}.{self.figure_format}"
         save_figure(fig, path, dpi=dpi)
         plt.close(fig)
         return Figure(file=path.name, caption=caption)
@@ -155,6 +167,11 @@ class Task:
         """The seeds `profile` runs by default: `first` and the next ones (extended runs as many as brief)."""
         count = self.default_seeds.get(profile, self.default_seeds.get("brief", 1) if profile == "extended" else 1)
         return [first + i for i in range(count)]
+
+    # Seconds its analysis (everything but training its sub-runs: t-SNE, perceptrons, pair classifiers,
+    # figures) takes for one seed of `config` on the reference machine (2-core AMD EPYC, AVX512-BF16), for
+    # `mnistlab plan`; calibrated on the brief profile's measured time. None: about nothing.
+    analysis_cost: Callable[[Any], float] | None = None
 
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
         """The networks this task trains for `config` and `seed`, each once."""

@@ -27,7 +27,7 @@ from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models import CNNSpec, MLPSpec, ModelSpec
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import DATA_LIMITS, classifier_run, tsne_2d
 from mnistlab.train import Precision, TrainConfig
 from mnistlab.viz.embedding import separation
@@ -45,21 +45,22 @@ MODELS: dict[str, tuple[ModelSpec, int]] = {
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    epochs: int = 10
-    batch_size: int = 50
-    lr: float = 1e-3
-    precision: Precision = "auto"
-    train_limit: int | None = None
-    test_limit: int | None = None
-    tsne_subset: int = 5_000          # the first n test images are embedded
-    tsne_perplexity: float = 30.0
-    tsne_pca_dims: int = 50           # representations wider than this go through PCA first
-    neighbours: int = 6               # k of the neighbourhood hit (as in Task 1)
-    hull_keep: float = 0.95
-    ellipse_sigma: float = 2.0
+    epochs: int = opt(10, "training epochs per network")
+    batch_size: int = opt(50, "mini-batch size")
+    lr: float = opt(1e-3, "Adam learning rate")
+    precision: Precision = opt("auto", "auto, fp32 or bf16")
+    train_limit: int | None = opt(None, "the first n training images (None: all)")
+    test_limit: int | None = opt(None, "the first n test images (None: all)")
+    tsne_subset: int = opt(5_000, "the first n test images are embedded with t-SNE")
+    tsne_perplexity: float = opt(30.0, "t-SNE perplexity (effective number of neighbours)")
+    tsne_pca_dims: int = opt(50, "representations wider than this go through PCA first")
+    neighbours: int = opt(6, "k of the neighbourhood hit (as in Task 1)")
+    hull_keep: float = opt(0.95, "share of each class (nearest its centre) inside its convex hull")
+    ellipse_sigma: float = opt(2.0, "Mahalanobis radius of the Gaussian-fit ellipses")
     # Also train each network with Report D's own recipe (plain SGD, lr 0.5, batch 300, same epochs), so that
     # its published accuracies compare like with like.
-    report_d_recipe: bool = True
+    report_d_recipe: bool = opt(True,
+                                "also train each network with Report D's own recipe (plain SGD, lr 0.5, batch 300)")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         **rules_of(TrainConfig, "epochs", "batch_size", "lr", "precision"),
@@ -343,4 +344,6 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     description="softmax regression, a 100-unit sigmoid MLP and a 5x5 sigmoid CNN; t-SNE of their layers",
+    # The t-SNE of five representations: 62 s for 5,000 test digits at the brief's settings.
+    analysis_cost=lambda config: 5.0 + 62.0 * config.tsne_subset / 5000,
 )

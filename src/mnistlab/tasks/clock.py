@@ -80,7 +80,7 @@ from mnistlab.models.clock import (
     variant_targets,
 )
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.train import (
     Head,
     Objective,
@@ -100,39 +100,41 @@ _HELD_OUT = "{name} must be between 0 (none) and 50,000, got {value}"
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    n_images: int = 18_000
-    image_size: int = 150
-    test_fraction: float = 0.2      # the last images are the test split (all are drawn independently)
-    epochs: int = 12
-    batch_size: int = 64
+    n_images: int = opt(18_000, "clock images generated (training and test)")
+    image_size: int = opt(150, "side of a clock image in pixels")
+    test_fraction: float = opt(0.2, "the last share of the images is the test split")
+    epochs: int = opt(12, "training epochs per variant")
+    batch_size: int = opt(64, "mini-batch size")
     # Adam at 3e-3 left regression, 24 classes, 720 classes and multi-head at chance at the brief's settings;
     # at 1e-3 they learn (measurements in the module docstring).
-    lr: float = 1e-3
-    lr_schedule: str = "cosine"     # decay to 0: the regression heads settle instead of jittering by minutes
-    precision: Precision = "auto"
-    width: int = 16                 # backbone channels of the stem; 8x after three stages
+    lr: float = opt(1e-3, "Adam learning rate (peak, with the schedule)")
+    lr_schedule: str = opt("cosine", "learning-rate schedule: constant, linear or cosine decay to 0")
+    precision: Precision = opt("auto", "auto, fp32 or bf16")
+    width: int = opt(16, "backbone channels of the stem; 8x after three stages")
     # A 4x4 map, flattened, not a global average: the head must know where on the dial a hand's features
     # fired, and at 150 px global pooling hid it (multi-head 168 minutes after 200 steps, 63 with grid4).
-    pool: str = "grid4"             # how the last feature map becomes features (POOLS)
-    coord: bool = False             # CoordConv: x and y as two more input channels
-    hidden: int = 0                 # a hidden layer between features and heads (0: none)
-    stages: int = 3                 # stride-2 stages after the stem
+    pool: str = opt("grid4",
+                    "how the last feature map becomes features: avg, grid2, grid4 or grid8 (models/clock.py POOLS)")
+    coord: bool = opt(False, "CoordConv: x and y as two more input channels")
+    hidden: int = opt(0, "a hidden layer between features and heads (0: none)")
+    stages: int = opt(3, "stride-2 stages after the stem")
     # 2: the 150-px clocks are read at 75 px (2x2 averages), a fifth of the arithmetic (multi-head after 200
     # steps: 70 minutes against 63 at full resolution), which on a shared 2-core CPU decides whether the five
     # variants train in half an hour or in two hours.
-    downsample: int = 2             # average the input over k x k blocks before the stem (1: none)
-    warmup: float = 0.0             # share of all steps with a linear learning-rate warm-up
-    smooth720: float = 5.0          # 720 classes: soft targets, a circular Gaussian of this many minutes
+    downsample: int = opt(2, "average the input over k x k blocks before the stem (1: none)")
+    warmup: float = opt(0.0, "share of all steps with a linear learning-rate warm-up")
+    smooth720: float = opt(5.0, "720 classes: soft targets, a circular Gaussian of this many minutes")
                                     # (one-hot targets: still at chance after 300 steps; 5 minutes: 62 minutes)
-    variants: tuple[str, ...] = VARIANTS
-    max_rotation_deg: float = 15.0  # generator: the whole clock turned by up to this much
-    noise_max: float = 12.0         # generator: pixel noise std drawn from U(2, noise_max) grey levels
-    second_hand_prob: float = 0.5   # generator: share of clocks with a distractor hand
-    unseen_images: int = 1000       # test clocks of the second face family (never trained on); 0: none
-    val_images: int = 1000          # validation clocks (own seed) that choose the best variant; 0: none
-    mirror_train: bool = False      # also train on every training clock's mirror image (time 12:00 - t)
-    extra_train_images: int = 0     # more training clocks (a seed of their own); the test split stays the same
-    samples: int = 12               # test clocks in the sample figure
+    variants: tuple[str, ...] = opt(VARIANTS,
+                                    "output heads trained, one network each (regression, classes, multi-head...)")
+    max_rotation_deg: float = opt(15.0, "generator: the whole clock turned by up to this much")
+    noise_max: float = opt(12.0, "generator: pixel noise std drawn from U(2, noise_max) grey levels")
+    second_hand_prob: float = opt(0.5, "generator: share of clocks with a distractor hand")
+    unseen_images: int = opt(1000, "test clocks of the second face family (never trained on); 0: none")
+    val_images: int = opt(1000, "validation clocks (own seed) that choose the best variant; 0: none")
+    mirror_train: bool = opt(False, "also train on every training clock's mirror image (time 12:00 - t)")
+    extra_train_images: int = opt(0, "more training clocks (a seed of their own); the test split stays the same")
+    samples: int = opt(12, "test clocks in the sample figure")
 
     # The fields handed on to the model spec, the clock style and the TrainConfig follow the rules those declare.
     CONSTRAINTS: ClassVar[Constraints] = {
@@ -739,4 +741,6 @@ TASK = Task(
     analyse=analyse,
     description="generated analogue clocks read by five heads on one CNN: cyclic regression, 24/720 classes, "
                 "hour class + minute, sin/cos; mean common-sense error in minutes",
+    # Generating the clocks and the figures (not measured apart from training; seconds).
+    analysis_cost=lambda config: 5.0 + 5.0 * config.n_images / 18_000,
 )

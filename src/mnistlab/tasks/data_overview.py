@@ -10,13 +10,13 @@ import numpy as np
 
 from mnistlab.constraints import Constrained, Constraints, Interval
 from mnistlab.data import CLASS_NAMES, DATASETS, FASHION_GROUP_NAMES, fashion_groups, load_arrays
-from mnistlab.tasks.base import Context, Result, Table, Task
+from mnistlab.tasks.base import Context, Result, Table, Task, opt
 from mnistlab.viz import CLASS_COLOURS, bare
 
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    samples_per_class: int = 10
+    samples_per_class: int = opt(10, "example images drawn per class in the sample grids")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "samples_per_class": [Interval(1, 30, message="{name} must be between 1 and 30")],
@@ -96,4 +96,6 @@ TASK = Task(
     profiles=PROFILES,
     analyse=run,
     description="class counts per split and sample images per class for both datasets",
+    # Reading the data and one figure: about a second.
+    analysis_cost=lambda config: 2.0,
 )

@@ -40,7 +40,7 @@ from mnistlab.runtime import PRECISION
 from mnistlab.seeds import ONE_RUN, Arm, Contrast
 from mnistlab.stats import ALPHA, MANY, p_text
 from mnistlab.subrun import Env, SubRun, SubRunKind
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split, slug
 from mnistlab.train import MAX_EPOCHS, Precision, TrainConfig, count_parameters, evaluate, fit, predict_logits
 from mnistlab.viz.studies import plot_curves, plot_effects
@@ -172,15 +172,15 @@ _EPOCH_COUNT = Interval(1, MAX_EPOCHS, message=f"{{name}} must be at least 1 and
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    datasets: tuple[str, ...] = DATASETS
-    mlp_studies: tuple[str, ...] = tuple(MLP_STUDIES)
-    cnn_studies: tuple[str, ...] = tuple(CNN_STUDIES)
-    max_epochs: int = 30
-    patience: int = 5           # epochs without a new best validation loss before a run stops
-    val_fraction: float = 0.1   # the last 10% of the training images are the validation set
-    precision: Precision = "auto"
-    train_limit: int | None = None  # the first n training images (validation included)
-    test_limit: int | None = None
+    datasets: tuple[str, ...] = opt(DATASETS, "data sets studied (mnist, fashion-mnist)")
+    mlp_studies: tuple[str, ...] = opt(tuple(MLP_STUDIES), "the MLP's hyperparameter studies to run")
+    cnn_studies: tuple[str, ...] = opt(tuple(CNN_STUDIES), "the CNN's hyperparameter studies to run")
+    max_epochs: int = opt(30, "most epochs per run (early stopping usually ends it sooner)")
+    patience: int = opt(5, "epochs without a new best validation loss before a run stops")
+    val_fraction: float = opt(0.1, "the last share of the training images is the validation set")
+    precision: Precision = opt("auto", "auto, fp32 or bf16")
+    train_limit: int | None = opt(None, "the first n training images, validation included (None: all)")
+    test_limit: int | None = opt(None, "the first n test images (None: all)")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "datasets": [MinItems(message=f"{{name}} must name at least one of {', '.join(DATASETS)}"),
@@ -865,4 +865,6 @@ TASK = Task(
     contrasts=contrasts,
     seed_figures=seed_figures,
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
+    # Tables and figures of the studies (not measured apart from training; seconds).
+    analysis_cost=lambda config: 10.0,
 )

@@ -27,7 +27,7 @@ from mnistlab.models import CNN1, parse_cnn, parse_mlp
 from mnistlab.seeds import ONE_RUN, Arm, Contrast
 from mnistlab.stats import ALPHA, p_text
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
     DATA_LIMITS,
@@ -43,17 +43,17 @@ _EACH_DATASET_ONCE = "{name} must name mnist and/or fashion-mnist once each, got
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    mlp: str = "1000-1000"  # hidden widths; the brief's Task 3.1 MLP
-    cnn: str = CNN1.name.removeprefix("CNN ")  # conv layers; the brief's CNN-1
-    permutation_seed: int = 0
-    epochs: int = 10
-    mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
-    cnn_batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
-    lr: float = 1e-3
-    precision: Precision = "auto"
-    train_limit: int | None = None
-    test_limit: int | None = None
-    datasets: tuple[str, ...] = ("mnist", "fashion-mnist")  # both, as Report C did
+    mlp: str = opt("1000-1000", "the MLP's spec (hidden widths; the brief's Task 3.1 MLP)", spec="mlp")
+    cnn: str = opt(CNN1.name.removeprefix("CNN "), "the CNN's spec (conv layers; the brief's CNN-1)", spec="cnn")
+    permutation_seed: int = opt(0, "seed of the fixed pixel permutation")
+    epochs: int = opt(10, "training epochs per network")
+    mlp_batch_size: int = opt(MLP_SWEEP_TRAINING["batch_size"], "mini-batch size of the MLP")
+    cnn_batch_size: int = opt(CNN1_TRAINING["brief"]["batch_size"], "mini-batch size of the CNN")
+    lr: float = opt(1e-3, "Adam learning rate")
+    precision: Precision = opt("auto", "auto, fp32 or bf16")
+    train_limit: int | None = opt(None, "the first n training images (None: all)")
+    test_limit: int | None = opt(None, "the first n test images (None: all)")
+    datasets: tuple[str, ...] = opt(("mnist", "fashion-mnist"), "data sets studied (mnist, fashion-mnist)")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "datasets": [MinItems(message=_EACH_DATASET_ONCE), Distinct(message=_EACH_DATASET_ONCE),
@@ -407,4 +407,6 @@ TASK = Task(
     contrasts=contrasts,
     seed_figures=seed_figures,
     description="the brief's MLP and CNN-1 retrained on pixel-permuted MNIST and Fashion-MNIST: MLP against CNN",
+    # Figures and tables (not measured apart from training; a few seconds).
+    analysis_cost=lambda config: 5.0,
 )

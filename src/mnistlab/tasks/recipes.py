@@ -63,7 +63,7 @@ from mnistlab.models.mlp import MLP_BRIEF
 from mnistlab.seeds import SAME_MARGIN, Arm, Contrast, ContrastResult, compare_family
 from mnistlab.stats import t_interval
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import (
     DATA_LIMITS,
     VAL_FRACTION,
@@ -91,29 +91,31 @@ MTL_FORWARD_MACS = 33_748_756
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    networks: tuple[str, ...] = NETWORKS
-    seeds: int = 3  # seeds of each compared recipe: seed, seed + 1, ...
-    ablate: tuple[str, ...] = TRAINED_INGREDIENTS  # trained minus-one arms of the MLP and CNN-1
-    mlp_ablation_seeds: int = 3  # seeds of the MLP's trained minus-one arms
-    cnn_ablation_seeds: int = 1  # seeds of CNN-1's trained minus-one arms (an epoch costs 3x the MLP's)
-    mlp_epochs: int = 15
-    cnn_epochs: int = 15
-    fashion_epochs: int = 6
-    brief_digit_epochs: int = 10  # the brief's Tasks 3 and 4
-    brief_fashion_epochs: int = 5  # the brief's Task 6
-    mlp_batch_size: int = 50
-    cnn_batch_size: int = 128
-    fashion_batch_size: int = 100
-    lr: float = 1e-3
-    warmup: float = 0.05
-    label_smoothing: float = 0.1
-    ema: float = 0.999
-    lambdas: tuple[float, ...] = (0.25, 0.5, 0.75)  # the MTL network's, chosen on validation
-    lambda_seeds: int = 1  # seeds of each lambda of the MTL network (all trained at the full recipe)
-    precision: Precision = "auto"
-    val_fraction: float = 0.1
-    train_limit: int | None = None
-    test_limit: int | None = None
+    networks: tuple[str, ...] = opt(NETWORKS, "the brief's networks to train with both recipes: mlp, cnn1, item, "
+                                              "group (Task 6's single-task CNNs) and mtl (its two-headed network)")
+    seeds: int = opt(3, "seeds of each compared recipe: seed, seed + 1, ...")
+    ablate: tuple[str, ...] = opt(TRAINED_INGREDIENTS, "ingredients whose full-recipe-minus-one arm is trained "
+                                                       "for the MLP and CNN-1")
+    mlp_ablation_seeds: int = opt(3, "seeds of the MLP's trained minus-one arms")
+    cnn_ablation_seeds: int = opt(1, "seeds of CNN-1's trained minus-one arms (an epoch costs 3x the MLP's)")
+    mlp_epochs: int = opt(15, "epochs of the MLP at the full recipe (the best epoch is kept on validation)")
+    cnn_epochs: int = opt(15, "epochs of CNN-1 at the full recipe (the best epoch is kept on validation)")
+    fashion_epochs: int = opt(6, "epochs of Task 6's networks at the full recipe")
+    brief_digit_epochs: int = opt(10, "epochs of the brief's recipe for the MLP and CNN-1 (Tasks 3 and 4)")
+    brief_fashion_epochs: int = opt(5, "epochs of the brief's recipe for Task 6's networks")
+    mlp_batch_size: int = opt(50, "batch size of the MLP's full recipe")
+    cnn_batch_size: int = opt(128, "batch size of CNN-1's full recipe")
+    fashion_batch_size: int = opt(100, "batch size of Task 6's networks")
+    lr: float = opt(1e-3, "peak learning rate of the full recipe's one-cycle schedule (Adam)")
+    warmup: float = opt(0.05, "fraction of the steps spent warming the learning rate up linearly")
+    label_smoothing: float = opt(0.1, "label smoothing of the full recipe's cross-entropy")
+    ema: float = opt(0.999, "decay of the moving average of the weights that the full recipe scores")
+    lambdas: tuple[float, ...] = opt((0.25, 0.5, 0.75), "the MTL network's loss weights, one chosen on validation")
+    lambda_seeds: int = opt(1, "seeds of each lambda of the MTL network (all trained at the full recipe)")
+    precision: Precision = opt("auto", "auto (bf16 where the CPU or GPU has it natively), bf16 or fp32")
+    val_fraction: float = opt(0.1, "the last fraction of the training images kept for validation")
+    train_limit: int | None = opt(None, "use only the first N training images (None: all)")
+    test_limit: int | None = opt(None, "score only the first N test images (None: all)")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "networks": [MinItems(message="{name} must name at least one network"),
@@ -563,4 +565,6 @@ TASK = Task(
     contrasts=contrasts,
     description="the brief's MLP, CNN-1 and Task 6 networks, unchanged, trained with augmentation, a cosine "
                 "schedule, label smoothing, a weight average, test-time views and length chosen on validation",
+    # Rescoring the kept networks without test-time views and the curves figure: seconds, not minutes.
+    analysis_cost=lambda config: 5.0,
 )

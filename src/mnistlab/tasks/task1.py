@@ -24,7 +24,7 @@ from mnistlab.constraints import AnyOf, Constrained, Constraints, Interval, OneO
 from mnistlab.data import CLASS_NAMES, load_arrays, normalise_images
 from mnistlab.errors import ConfigError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import tsne_2d
 from mnistlab.viz.embedding import Gaussian2D, Separation, confidence_radius, separation, separation_figure
 from mnistlab.viz.task1 import (
@@ -42,23 +42,24 @@ DIGITS = list(CLASS_NAMES["mnist"])
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    train_limit: int | None = None        # training images for PCA and the pair classifiers (None: all 60,000)
-    scree_components: int = 30            # components shown in the explained-variance plot
-    confidence: float = 0.95              # the per-class confidence ellipses on the PCA plot
-    svm_c: float = 0.01                   # C of the pair SVMs (LinearSVC's objective; best test accuracy of 1e-3..1)
-    svm_tol: float = 1e-4                 # stop when |gradient| <= tol * |gradient at w=0| for every pair
-    svm_max_newton: int = 30
-    svm_threads: int = 1                  # torch threads for the pair SVMs (see models/linear_svm.py)
-    separable_threshold: float = 0.99     # test accuracy from which a pair counts as (near-)linearly separable
-    tsne_subset: int = 10_000             # the first n training images go to t-SNE (and to PCA beside it)
-    tsne_perplexity: float = 30.0
-    tsne_pca_dims: int = 50               # t-SNE runs on the top principal components (0: on raw pixels)
-    tsne_impl: Literal["opentsne", "sklearn"] = "opentsne"
-    tsne_jobs: int = 1                    # fixed, not "all cores": the embedding depends on it; one thread is
-                                          # also faster on a shared 2-core machine (openTSNE, 300-10,000 points)
-    neighbours: int = 6                   # k of the neighbourhood hit
-    hull_keep: float = 0.95               # share of each class (nearest its centre) inside its convex hull
-    ellipse_sigma: float = 2.0            # Mahalanobis radius of the Gaussian-fit ellipses
+    train_limit: int | None = opt(None, "training images for PCA and the pair classifiers (None: all 60,000)")
+    scree_components: int = opt(30, "components shown in the explained-variance plot")
+    confidence: float = opt(0.95, "coverage of the per-class confidence ellipses on the PCA plot")
+    svm_c: float = opt(0.01, "C of the pair SVMs (LinearSVC's objective)")
+    svm_tol: float = opt(1e-4, "pair SVMs stop when |gradient| <= tol * |gradient at w=0|")
+    svm_max_newton: int = opt(30, "most Newton steps per pair SVM")
+    svm_threads: int = opt(1, "torch threads for the pair SVMs")
+    separable_threshold: float = opt(0.99, "test accuracy from which a pair counts as (near-)linearly separable")
+    tsne_subset: int = opt(10_000, "the first n training images go to t-SNE (and to PCA beside it)")
+    tsne_perplexity: float = opt(30.0, "t-SNE perplexity (effective number of neighbours)")
+    tsne_pca_dims: int = opt(50, "t-SNE runs on the top principal components (0: on raw pixels)")
+    tsne_impl: Literal["opentsne", "sklearn"] = opt("opentsne", "t-SNE implementation: opentsne (fast) or sklearn")
+    # Fixed, not "all cores": the embedding depends on it; one thread is also faster on a shared 2-core
+    # machine (openTSNE, 300-10,000 points).
+    tsne_jobs: int = opt(1, "t-SNE threads; fixed because the embedding depends on it")
+    neighbours: int = opt(6, "k of the neighbourhood hit (share of k nearest neighbours in the same class)")
+    hull_keep: float = opt(0.95, "share of each class (nearest its centre) inside its convex hull")
+    ellipse_sigma: float = opt(2.0, "Mahalanobis radius of the Gaussian-fit ellipses")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "train_limit": [Interval(500, N_TRAIN, note=" (or none for all)")],
@@ -540,6 +541,8 @@ TASK = Task(
     profiles=PROFILES,
     analyse=analyse,
     description="PCA and t-SNE of MNIST; linear SVM for all 45 digit pairs in 2-D and 784-D",
+    # Brief (10,000 points of t-SNE, pair SVMs on 60,000 images): 36 s measured, taken as half each.
+    analysis_cost=lambda config: 18.0 * config.tsne_subset / 10_000 + 18.0 * (config.train_limit or 60_000) / 60_000,
 )
 
 

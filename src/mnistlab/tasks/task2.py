@@ -24,7 +24,7 @@ from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Inter
 from mnistlab.data import load_arrays, normalise_images
 from mnistlab.errors import ConfigError
 from mnistlab.models.perceptron import RULES, optimise_pairs, pair_labels_first_negative, predict
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.viz.task2 import error_figure, pair_heatmap, sklearn_scatter, weight_figure, weight_grid
 
 Pair = tuple[int, int]
@@ -36,20 +36,21 @@ _PER_CLASS = Interval(1, None, message="{name} must be positive (or none for all
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    digits: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)  # every pair of these digits is trained
-    detail_pair: tuple[int, int] = (0, 1)  # the brief's pair, shown in full
-    lr: float = 0.01
-    max_iter: int = 1000
-    tol: float = 1e-3
-    rule: Literal["batch", "online"] = "batch"  # see mnistlab.models.perceptron
-    init_scale: float = 0.01  # standard deviation of the random initial w and b
-    pocket: bool = True  # evaluate the (w, b) with the lowest training error seen, not the last iterate
-    train_per_class: int | None = None  # None: every training image of both digits
-    test_per_class: int | None = None
-    compare_rules: bool = True  # also train the detail pair with the other rule, for its error curve
-    sklearn_check: bool = True
-    sklearn_max_iter: int = 1000
-    weight_images: int = 10  # weight vectors shown on the grid
+    digits: tuple[int, ...] = opt((0, 1, 2, 3, 4, 5, 6, 7, 8, 9), "every pair of these digits is trained")
+    detail_pair: tuple[int, int] = opt((0, 1), "the brief's pair, shown in full")
+    lr: float = opt(0.01, "perceptron learning rate")
+    max_iter: int = opt(1000, "most passes (batch rule) or epochs (online rule) per perceptron")
+    tol: float = opt(1e-3, "training stops once the training error is at most this share")
+    rule: Literal["batch", "online"] = opt("batch",
+        "perceptron update: batch (all misclassified at once) or online (one at a time)")
+    init_scale: float = opt(0.01, "standard deviation of the random initial w and b")
+    pocket: bool = opt(True, "evaluate the (w, b) with the lowest training error seen, not the last iterate")
+    train_per_class: int | None = opt(None, "training images per digit (None: all of both digits)")
+    test_per_class: int | None = opt(None, "test images per digit (None: all of both digits)")
+    compare_rules: bool = opt(True, "also train the detail pair with the other rule, for its error curve")
+    sklearn_check: bool = opt(True, "also fit scikit-learn's Perceptron on each pair as a cross-check")
+    sklearn_max_iter: int = opt(1000, "most epochs of scikit-learn's Perceptron")
+    weight_images: int = opt(10, "weight vectors shown on the grid")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "digits": [MinItems(2, message=_DIGITS), Distinct(message=_DIGITS), Each(Interval(0, 9), message=_DIGITS)],
@@ -535,4 +536,6 @@ TASK = Task(
     profiles=PROFILES,
     analyse=analyse,
     description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
+    # Brief (45 pairs, up to 1,000 passes over about 6,000 images per digit): 33 s measured, 3 s of it figures.
+    analysis_cost=lambda config: 3.0 + 30.0 * config.max_iter / 1000 * (config.train_per_class or 6000) / 6000,
 )

@@ -15,7 +15,7 @@ from mnistlab.models import parse_spec
 from mnistlab.runtime import environment, machine_text
 from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import (
     DATA_LIMITS,
     MLP_SWEEP,
@@ -46,13 +46,15 @@ PRECISION_QUESTION = "bf16 autocast vs fp32"
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    models: tuple[str, ...] = DEFAULT_MODELS  # hidden widths joined by '-'; the first is the Task 3.1 model
-    epochs: int = 10
-    batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
-    lr: float = 1e-3
-    precision: Precision = MLP_SWEEP_TRAINING["precision"]  # bf16 where native: faster, same accuracy
-    train_limit: int | None = None
-    test_limit: int | None = None
+    models: tuple[str, ...] = opt(DEFAULT_MODELS,
+        "MLP specs, hidden widths joined by '-' (e.g. 1000-1000); the first is the Task 3.1 model", spec="mlp")
+    epochs: int = opt(10, "training epochs per MLP")
+    batch_size: int = opt(MLP_SWEEP_TRAINING["batch_size"], "mini-batch size")
+    lr: float = opt(1e-3, "Adam learning rate")
+    precision: Precision = opt(MLP_SWEEP_TRAINING["precision"],
+                               "auto, fp32 or bf16 (auto: bf16 where the CPU/GPU computes it natively)")
+    train_limit: int | None = opt(None, "the first n training images (None: all 60,000)")
+    test_limit: int | None = opt(None, "the first n test images (None: all 10,000)")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "models": [MinItems(message="{name} must name at least one MLP, e.g. 1000-1000"),
@@ -297,4 +299,6 @@ TASK = Task(
     description="MLP [784,1000,1000,10] with Adam, and four MLPs of 3-7 hidden layers",
     seed_figures=seed_figures,
     default_seeds={"brief": 3},
+    # Figures and tables: the brief's 220 s are its six networks' (156 + 63 s) to within a second or two.
+    analysis_cost=lambda config: 3.0,
 )

@@ -19,7 +19,7 @@ from mnistlab.models import CNN1, forward_macs, parse_spec
 from mnistlab.runtime import PRECISION, environment, machine_text
 from mnistlab.seeds import Arm, Contrast
 from mnistlab.subrun import SubRun
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import (
     CNN1_TRAINING,
     DATA_LIMITS,
@@ -52,17 +52,20 @@ DEFAULT_MODELS = ("32k4s1-64k4s2-128k4s2", "32k4s2", "32k4s1-64k4s2", "16k4s1-32
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    models: tuple[str, ...] = DEFAULT_MODELS  # <filters>k<kernel>s<stride> per conv layer, joined by '-'
-    epochs: int = CNN1_TRAINING["brief"]["epochs"]
-    batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
-    lr: float = 1e-3
-    precision: Precision = CNN1_TRAINING["brief"]["precision"]
-    channels_last: bool = CNN1_TRAINING["brief"]["channels_last"]
-    train_limit: int | None = None
-    test_limit: int | None = None
-    mlp_models: tuple[str, ...] = MLP_SWEEP  # the MLPs set beside the CNNs (Task 3's sweep)
-    mlp_batch_size: int = MLP_SWEEP_TRAINING["batch_size"]
-    mlp_precision: Precision = MLP_SWEEP_TRAINING["precision"]
+    models: tuple[str, ...] = opt(DEFAULT_MODELS,
+        "CNN specs, <filters>k<kernel>s<stride> per conv layer joined by '-' (e.g. 32k4s1-64k4s2)", spec="cnn")
+    epochs: int = opt(CNN1_TRAINING["brief"]["epochs"], "training epochs per CNN")
+    batch_size: int = opt(CNN1_TRAINING["brief"]["batch_size"], "mini-batch size of the CNNs")
+    lr: float = opt(1e-3, "Adam learning rate")
+    precision: Precision = opt(CNN1_TRAINING["brief"]["precision"], "CNNs' precision: auto, fp32 or bf16")
+    channels_last: bool = opt(CNN1_TRAINING["brief"]["channels_last"],
+                              "train the CNNs in channels-last memory format (faster with oneDNN)")
+    train_limit: int | None = opt(None, "the first n training images (None: all 60,000)")
+    test_limit: int | None = opt(None, "the first n test images (None: all 10,000)")
+    mlp_models: tuple[str, ...] = opt(MLP_SWEEP,
+        "the MLPs set beside the CNNs (Task 3's sweep; same spec grammar as task3.models)", spec="mlp")
+    mlp_batch_size: int = opt(MLP_SWEEP_TRAINING["batch_size"], "mini-batch size of the MLPs")
+    mlp_precision: Precision = opt(MLP_SWEEP_TRAINING["precision"], "MLPs' precision: auto, fp32 or bf16")
 
     CONSTRAINTS: ClassVar[Constraints] = {
         "models": [MinItems(message="{name} must name at least one CNN, e.g. 32k4s1-64k4s2-128k4s2"),
@@ -316,4 +319,6 @@ TASK = Task(
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
     default_seeds={"brief": 3},
     seed_figures=seed_figures,
+    # Figures and tables; the brief's 386 s are its networks'.
+    analysis_cost=lambda config: 4.0,
 )

@@ -31,7 +31,7 @@ from mnistlab.models.inspect import (
 )
 from mnistlab.runtime import PRECISION, resolve_precision
 from mnistlab.subrun import SubRun, Trained
-from mnistlab.tasks.base import Context, Figure, Result, Table, Task
+from mnistlab.tasks.base import Context, Figure, Result, Table, Task, opt
 from mnistlab.tasks.common import CNN1_TRAINING, DATA_LIMITS, classifier_run
 from mnistlab.train import BATCH_SIZE, EPOCHS, Precision, TrainConfig
 from mnistlab.viz import cnn_inside
@@ -42,26 +42,29 @@ MIN_TEST_PER_CLASS = 892  # MNIST's rarest test class (5) has 892 images
 
 @dataclass(frozen=True)
 class Config(Constrained):
-    image_rank: int = 0                                   # which test image of a class: 0 = its first in file order
-    filter_summary: Literal["strongest", "mean"] = "strongest"
-    filter_columns: int = 16
-    map_columns: int = 16
-    steps_per_octave: int = 50
-    octaves: int = 3
-    octave_scale: float = 1.5
-    lr: float = 0.004                                     # mean pixel change per dream step
-    jitter: int = 2
-    l2_weight: float = 0.02
-    tv_weight: float = 0.02
-    noise_amplitude: float = 0.2
-    snapshots: int = 5
-    grid_source_digit: int = 8                            # 10-class grid: every class dreamt from this digit
+    image_rank: int = opt(0, "which test image of a class: 0 = its first in file order")
+    filter_summary: Literal["strongest", "mean"] = opt("strongest",
+        "which feature map of a filter is shown: the strongest, or the mean")
+    filter_columns: int = opt(16, "columns of the filter grids")
+    map_columns: int = opt(16, "columns of the feature-map grids")
+    steps_per_octave: int = opt(50, "gradient-ascent steps of the dream per octave")
+    octaves: int = opt(3, "image scales the dream runs through")
+    octave_scale: float = opt(1.5, "size ratio between two octaves")
+    lr: float = opt(0.004, "mean pixel change per dream step")
+    jitter: int = opt(2, "random shift in pixels before each dream step")
+    l2_weight: float = opt(0.02, "weight of the L2 penalty on the dreamt image")
+    tv_weight: float = opt(0.02, "weight of the total-variation penalty (smoothness) on the dreamt image")
+    noise_amplitude: float = opt(0.2, "amplitude of the noise the dream starts from")
+    snapshots: int = opt(5, "intermediate images shown per dream")
+    grid_source_digit: int = opt(8, "10-class grid: every class dreamt from this digit")
     # CNN-1's training, exactly Task 4's (common.CNN1_TRAINING per profile), so both plan one sub-run.
-    cnn_epochs: int = CNN1_TRAINING["brief"]["epochs"]
-    cnn_batch_size: int = CNN1_TRAINING["brief"]["batch_size"]
-    cnn_precision: Precision = CNN1_TRAINING["brief"]["precision"]
-    cnn_train_limit: int | None = CNN1_TRAINING["brief"]["train_limit"]
-    cnn_test_limit: int | None = CNN1_TRAINING["brief"]["test_limit"]
+    cnn_epochs: int = opt(CNN1_TRAINING["brief"]["epochs"], "training epochs of CNN-1 (Task 4's network)")
+    cnn_batch_size: int = opt(CNN1_TRAINING["brief"]["batch_size"], "mini-batch size of CNN-1")
+    cnn_precision: Precision = opt(CNN1_TRAINING["brief"]["precision"], "CNN-1's precision: auto, fp32 or bf16")
+    cnn_train_limit: int | None = opt(CNN1_TRAINING["brief"]["train_limit"],
+                                      "the first n training images for CNN-1 (None: all)")
+    cnn_test_limit: int | None = opt(CNN1_TRAINING["brief"]["test_limit"],
+                                     "the first n test images for CNN-1 (None: all)")
 
     def cnn_run(self, seed: int) -> SubRun:
         cfg = TrainConfig(epochs=self.cnn_epochs, batch_size=self.cnn_batch_size, precision=self.cnn_precision,
@@ -675,5 +678,7 @@ TASK = Task(
     plan=plan,
     analyse=analyse,
     description="CNN-1's filters and feature maps for a '2' and a '9', and class visualisations (deep dream)",
+    # Brief: 4 s measured (3 octaves of 50 dream steps per class, and the filter and map grids).
+    analysis_cost=lambda config: 1.0 + 3.0 * config.octaves * config.steps_per_octave / 150,
 )
 

@@ -33,10 +33,17 @@ plt.rcParams.update({
 })
 
 
+# Without a creation date (and, for svg, with a fixed salt for its element ids), the same figure saves to the
+# same bytes; svg and pdf stamp a date and svg random ids by default.
+_REPRODUCIBLE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+
+
 def save_figure(fig: plt.Figure, path: Path, dpi: int = 130) -> None:
-    """Write a PNG atomically (temp file then rename); a failed save leaves no temp file behind."""
-    with atomic_file(path, "wb", fsync=False) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    """Write a figure atomically (temp file then rename) in the format its suffix names (.png, .svg or .pdf);
+    a failed save leaves no temp file behind."""
+    with atomic_file(path, "wb", fsync=False) as tmp, plt.rc_context({"svg.hashsalt": "mnistlab"}):
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, bbox_inches="tight",
+                    metadata=_REPRODUCIBLE.get(path.suffix.lower()))
 
 
 def bare(ax: plt.Axes) -> None:
