@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
+from mnistlab.atomic import NotARegularFile, read_regular
 from mnistlab.errors import MnistlabError
 from mnistlab.store import atomic_write_text, read_result, to_jsonable
 
@@ -222,9 +223,23 @@ def _table(table: dict, table_id: str) -> dict:
 
 
 def _figure(folder: Path, fig: dict) -> dict:
+    """A figure, embedded only when it is a regular file inside the task folder once links are resolved:
+    a link in a shared results folder must not carry /etc/shadow into the page. Else one warning line,
+    and the page says the figure is missing."""
     path = folder / fig["file"]
-    data = base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else ""
+    data = ""
+    try:
+        data = base64.b64encode(read_regular(path, within=folder)).decode("ascii")
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        reason = str(exc) if isinstance(exc, NotARegularFile) else (exc.strerror or str(exc))
+        print(f"mnistlab: warning: figure {path} skipped: {_one_line(reason)}", file=sys.stderr)
     return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def _references(refs: list[dict], metrics: dict) -> list[dict]:
@@ -319,6 +334,8 @@ def _precisions(record: dict) -> set[str]:
 
 
 def _duration(seconds: float) -> str:
+    if not 0 <= seconds < 1e12:  # (read_result refuses these; a page never fails on one)
+        return "?"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
@@ -391,7 +408,7 @@ def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
     """The stored result, or None: not run yet, or damaged (then `damaged[name]` says how, and so does
     a warning on stderr) -- a damaged file is never shown as 'not run' without a word, nor fails the page."""
     try:
-        return read_result(path)
+        return read_result(path, name)
     except FileNotFoundError:
         return None
     except MnistlabError as exc:
