@@ -43,7 +43,6 @@ RETRIES = 1  # a sub-run whose worker dies is tried once more; a second death is
 RAY_EXTRA = "pip install 'mnistlab[cluster]'"
 RAY_CONNECT_TIMEOUT_S = 20.0  # joining a live head takes about a second
 PORT_CHECK_TIMEOUT_S = 5.0
-LOCALHOST = "127.0.0.1"
 
 
 class ExecutorError(MnistlabError):
@@ -367,10 +366,11 @@ class RayExecutor:
             previous = signal.getsignal(signal.SIGTERM) if main_thread else None
             try:
                 if self.address is None:
-                    # A local instance is the lab's own: it listens on the loopback interface only, and
-                    # without a dashboard (nothing outside this machine should reach it).
+                    # No dashboard: nothing outside this machine should reach the lab's own instance.
+                    # (Ray 2.60 offers no more: its gRPC servers listen on every interface whatever the
+                    # node address, and ray.init turns _node_ip_address=127.0.0.1 into the node's IP.)
                     ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False,
-                             log_to_driver=False, _node_ip_address=LOCALHOST)
+                             log_to_driver=False)
                 else:
                     _join_cluster(ray, self.address)
             finally:
