@@ -836,12 +836,14 @@ RECORD_DAMAGES = {
     "object-arrays": lambda f: (_object_arrays(f), _rewrite(f, lambda s: s, redigest=True)),
     "pickled-model": lambda f: (_pickled_model(f), _rewrite(f, lambda s: s, redigest=True)),
     "record-a-fifo": lambda f: ((f / "record.json").unlink(), os.mkfifo(f / "record.json")),
+    "model-a-fifo": lambda f: ((f / "model.pt").unlink(), os.mkfifo(f / "model.pt")),
+    "entry-a-link": lambda f: (f.rename(f.parent / "real"), f.symlink_to(f.parent / "real")),
     "record-a-link-outside": lambda f: ((f / "record.json").rename(f.parent / "moved.json"),
                                         (f / "record.json").symlink_to(f.parent / "moved.json")),
 }
 
 
-FILE_DAMAGES = ("files-empty-truncated-npz", "object-arrays", "pickled-model")
+FILE_DAMAGES = ("files-empty-truncated-npz", "object-arrays", "pickled-model", "model-a-fifo")
 
 
 @pytest.mark.parametrize("how", list(RECORD_DAMAGES))
@@ -851,7 +853,7 @@ def test_damaged_record_is_one_line_and_retrained(tmp_path, how):
     with deadline(20):
         assert not cache.has(run)
     assert len(lines) == 1 and "removing it and computing it again" in lines[0] and run.label in lines[0], lines
-    assert not folder.exists()
+    assert not folder.exists() and not folder.is_symlink()
 
 
 @pytest.mark.parametrize("how", list(RECORD_DAMAGES))

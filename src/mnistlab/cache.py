@@ -344,6 +344,8 @@ class SubRunCache:
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
             try:
+                if folder.is_symlink():  # an entry is a folder of its own; a link is never followed
+                    raise DamagedEntry("is a link")
                 stored = read_stored(folder)
                 kind, name, tasks = stored.get("kind", "?"), stored.get("name", ""), stored.get("tasks", [])
             except Exception:  # any damage at all: listed as damaged, and the next run retrains it
@@ -354,7 +356,8 @@ class SubRunCache:
             except OSError:
                 size, modified = 0, 0.0
             out.append(EntryInfo(hash=folder.name, kind=str(kind), name=str(name), bytes=size,
-                                 modified=modified, has_model=(folder / MODEL).is_file(),
+                                 modified=modified,
+                                 has_model=not folder.is_symlink() and (folder / MODEL).is_file(),
                                  tasks=[t for t in tasks if t]))
         return out
 
@@ -368,7 +371,7 @@ class SubRunCache:
             folder = self.root / entry.hash
             with self.lock(entry.hash):
                 if checkpoints_only:
-                    if not entry.has_model:
+                    if not entry.has_model or folder.is_symlink() or not (folder / MODEL).is_file():
                         continue
                     freed += (folder / MODEL).lstat().st_size
                     try:
