@@ -880,6 +880,15 @@ def test_a_checkpoint_damaged_after_the_check_is_one_line(tmp_path):
         trained.model(torch.device("cpu"))
 
 
+def test_an_entry_damaged_between_check_and_load_is_one_line(tmp_path):
+    cache, run, folder, _ = _entry(tmp_path)
+    _object_arrays(folder)
+    _rewrite(folder, lambda s: s, redigest=True)
+    with pytest.raises(MnistlabError, match="damaged while in use"):
+        cache.load(run)
+    assert not folder.exists()
+
+
 def test_a_network_retrained_with_another_thread_count_is_announced(tmp_path):
     from mnistlab.subrun import Outcome
 

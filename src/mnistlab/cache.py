@@ -308,13 +308,23 @@ class SubRunCache:
                       {"kind": run.kind, "name": run.label, "tasks": [task], "cost": run.cost})
 
     def load(self, run: SubRun) -> Trained:
+        """The finished sub-run as stored (checked by `has` just before); an entry damaged in between is
+        removed and reported in one line (MnistlabError), so that the same command retrains it."""
         folder = self.folder(run)
-        stored = read_stored(folder)
-        files = stored.get("files", {})
-        arrays: dict[str, np.ndarray] = {}
-        if ARRAYS in files:
-            with np.load(folder / ARRAYS, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
+        try:
+            stored = read_stored(folder)
+            files = stored.get("files", {})
+            arrays: dict[str, np.ndarray] = {}
+            if ARRAYS in files:
+                with np.load(folder / ARRAYS, allow_pickle=False) as data:
+                    arrays = {k: data[k] for k in data.files}
+        except Exception as exc:
+            self._remove(folder)
+            from mnistlab.errors import MnistlabError
+
+            raise MnistlabError(f"cache entry {folder.name} ({run.label}) was damaged while in use "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); removed it: run the "
+                                "same command again to retrain it") from None
         checkpoint = folder / MODEL if MODEL in files else None
         return Trained(run=run, record=stored["record"], arrays=arrays, checkpoint=checkpoint)
 
