@@ -50,7 +50,8 @@ def stored_problem(stored: Any) -> str | None:
     if not isinstance(stored, dict) or not isinstance(stored.get("record"), dict):
         return f"has a {RECORD} of the wrong shape"
     if stored.get(DIGEST) != content_digest(stored):
-        return (f"has a {RECORD} without its digest" if DIGEST not in stored else
+        return (f"has a {RECORD} without a digest of its content (written before mnistlab kept one, or edited)"
+                if DIGEST not in stored else
                 f"has a {RECORD} whose content differs from its digest (edited or damaged)")
     files = stored.get("files", {})
     if not (isinstance(files, dict) and all(

@@ -113,8 +113,7 @@ def _input_shapes(data: Any) -> list[tuple[int, ...]]:
 def estimate_memory(run: SubRun) -> MemoryEstimate:
     """The peak memory of training `run`, from its plan alone: the model is built and run on the meta
     device (shapes, no allocation), its layers' outputs summed at the batch size."""
-    torch.manual_seed(run.seed)
-    with torch.device("meta"):
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):  # the caller's random state stays as it was
         model = run.kind_impl().build(run)
     params = sum(p.numel() for p in model.parameters())
     per_sample, shape = 0, (784,)
