@@ -17,6 +17,7 @@ import mnistlab
 from mnistlab.catalog import PROFILE_NAMES, PROFILES, SPEC_GRAMMAR, TASK_NAMES
 from mnistlab.cli import main
 from mnistlab.errors import ConfigError
+from mnistlab.store import with_digest
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import field_help
 
@@ -93,7 +94,7 @@ def test_status_says_up_to_date_stale_and_custom(capsys, tmp_path):
     # A result whose key the current code would not give (another version, say) is stale.
     path = out / "data-overview" / "result.json"
     record = json.loads(path.read_text())
-    path.write_text(json.dumps({**record, "run_key": "0" * 16}))
+    path.write_text(json.dumps(with_digest({**record, "run_key": "0" * 16})))  # a valid result, another key
     code, text, _ = run_cli(capsys, "status", "--out", out, "--json")
     [state] = json.loads(text)
     assert state["task"] == "data-overview" and state["state"] == "stale" and state["stale"] is True

@@ -8,6 +8,7 @@ files, a damaged file copied in their place) and $XDG_CACHE_HOME points under tm
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -28,6 +29,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import mnistlab
+import mnistlab.executors
+import mnistlab.runner
+import mnistlab.store
 from mnistlab.atomic import TEMP_PREFIX, atomic_file, clean_stale_temps
 from mnistlab.cli import main
 from mnistlab.data import _load_cached, load_arrays, sources
@@ -597,3 +601,391 @@ def test_kills_leave_nothing_behind_and_a_rerun_resumes(tmp_path):
     assert record["cache"]["hits"] >= 1  # networks published before the kill of step 2
     assert all((out / "task3" / f["file"]).is_file() for f in record["figures"])
     _no_leftovers(out)
+
+
+# ------------------------------------------------------------------------ second round (issue 29)
+
+
+class Blocked(BaseException):
+    """Raised by `deadline`; a BaseException, so that no `except OSError` or `except Exception` swallows it."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: int):
+    """Fail, instead of hanging the suite, when the body blocks (a FIFO opened for reading, say)."""
+    def expired(signum, frame):
+        raise Blocked(f"blocked for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _report(capsys, out: Path, tmp_path: Path) -> tuple[int, str, str]:
+    with deadline(20):
+        code, _, err = run_cli(capsys, "report", "--out", out, "--report-dir", tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text() if code == 0 else ""
+    return code, err, page
+
+
+@pytest.mark.parametrize("link", ["file", "folder"])
+def test_report_never_embeds_what_a_link_in_the_results_points_at(capsys, tmp_path, link):
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    (secret / "passwd").write_bytes(b"MARKER-secret-content-" * 20)
+    out = tmp_path / "results"
+    (out / "task5").mkdir(parents=True)
+    if link == "file":
+        (out / "task5" / "x.png").symlink_to(secret / "passwd")
+        name = "x.png"
+    else:
+        (out / "task5" / "etc").symlink_to(secret)
+        name = "etc/passwd"
+    (out / "task5" / "inside.png").write_bytes(b"\x89PNG inside")  # a figure of its own: still shown
+    figures = [{"file": name, "caption": "c"}, {"file": "inside.png", "caption": "d"}]
+    (out / "task5" / "result.json").write_text(json.dumps({**_good_record("task5"), "figures": figures}))
+    code, err, page = _report(capsys, out, tmp_path)
+    assert code == 0 and "Traceback" not in err
+    import base64
+
+    assert base64.b64encode(b"MARKER-secret-content-" * 3).decode()[:40] not in page
+    assert base64.b64encode(b"\x89PNG inside").decode() in page
+    warnings = [line for line in err.splitlines() if line.startswith("mnistlab: warning: figure")]
+    assert len(warnings) == 1 and "outside" in warnings[0], err
+    assert f"Figure {name} is missing" in page
+
+
+def test_fifo_result_does_not_hang_the_report_and_is_rerun(capsys, tmp_path):
+    out = tmp_path / "results"
+    (out / "task3").mkdir(parents=True)
+    os.mkfifo(out / "task3" / "result.json")
+    code, err, _page = _report(capsys, out, tmp_path)
+    assert code == 0 and "Traceback" not in err
+    assert "not a regular file" in err and "task3" in err
+    calls: list = []
+    (tmp_path / "toy").mkdir()
+    os.mkfifo(tmp_path / "toy" / "result.json")
+    with deadline(20):
+        assert not mnistlab.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
+    assert "running toy again" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["fifo", "symlink"])
+def test_notebook_never_replaces_a_fifo_or_a_link(capsys, tmp_path, target):
+    pytest.importorskip("nbformat")
+    path = tmp_path / "nb.ipynb"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if target == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(victim)
+    code, _, err = run_cli(capsys, "notebook", "--path", path)
+    assert_one_line_error(code, err, str(path), "regular")
+    assert (path.is_fifo() if target == "fifo" else path.is_symlink())
+    assert victim.read_text() == "keep me"
+
+
+def test_every_writer_refuses_a_link_and_names_the_real_path(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from mnistlab.logs import write_histories
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / "plot.png").mkdir()  # a figure path that is a folder: the error names it, not the temp file
+    fig, _ = plt.subplots()
+    with pytest.raises(MnistlabError, match=r"plot\.png is a folder"):
+        save_figure(fig, tmp_path / "plot.png")
+    (tmp_path / "link.png").symlink_to(victim)
+    with pytest.raises(MnistlabError, match=r"link\.png is a symbolic link"):
+        save_figure(fig, tmp_path / "link.png")
+    plt.close(fig)
+    (tmp_path / "task" / "history").mkdir(parents=True)
+    (tmp_path / "task" / "history" / "net.csv").symlink_to(victim)
+    with pytest.raises(MnistlabError, match=r"net\.csv is a symbolic link"):
+        write_histories(tmp_path / "task", {"net": [{"epoch": 1, "train_loss": 0.5}]})
+    with pytest.raises(MnistlabError, match="symbolic link"):
+        mnistlab.store.write_json(tmp_path / "link.png", {})
+    assert victim.read_text() == "keep me"
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_result_json_that_is_a_link_is_refused_before_the_run(capsys, tmp_path):
+    (tmp_path / "elsewhere.json").write_text("{}")
+    (tmp_path / "data-overview").mkdir()
+    (tmp_path / "data-overview" / "result.json").symlink_to(tmp_path / "elsewhere.json")
+    code, _, err = run_cli(capsys, "run", "data-overview", "--out", tmp_path, "--set", "samples_per_class=1")
+    assert_one_line_error(code, err, "result.json", "link")
+    assert (tmp_path / "elsewhere.json").read_text() == "{}"
+
+
+# Damaged values that parse: each a damaged result (report: a warning; run: a rerun), never shown.
+VALUE_DAMAGES = {
+    "seconds-nan": '{"task": "task3", "profile": "quick", "seed": 0, "seconds": NaN}',
+    "seconds-infinity": '{"task": "task3", "profile": "quick", "seed": 0, "seconds": Infinity}',
+    "seconds-1e308": json.dumps({**_good_record("task3"), "seconds": 1e308}),
+    "metric-1e308": json.dumps({**_good_record("task3"), "metrics": {"acc": 1e308}}),
+    "metric-10**300": json.dumps({**_good_record("task3"), "metrics": {"acc": 10**300}}),
+    "metric-nan": json.dumps({**_good_record("task3"), "metrics": {"acc": float("nan")}}),
+    "swapped": json.dumps(_good_record("task5")),  # Task 5's result copied over Task 3's
+}
+
+
+@pytest.mark.parametrize("how", list(VALUE_DAMAGES))
+def test_damaged_values_are_never_shown(capsys, tmp_path, how):
+    out = tmp_path / "results"
+    (out / "task3").mkdir(parents=True)
+    (out / "task3" / "result.json").write_text(VALUE_DAMAGES[how])
+    code, err, page = _report(capsys, out, tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("mnistlab: warning: ")]
+    assert len(warnings) == 1 and "task3" in warnings[0], err
+    section = page[page.index('<section id="task3">'):]
+    assert "Warning" in section[: section.index("</section>")]
+    # and a run does not take it for up to date
+    calls: list = []
+    toy = tmp_path / "toy"
+    toy.mkdir()
+    (toy / "result.json").write_text(VALUE_DAMAGES[how].replace('"task3"', '"toy"').replace('"task5"', '"other"'))
+    assert not mnistlab.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
+
+
+def test_an_edited_result_is_found_by_its_digest(capsys, tmp_path):
+    calls: list = []
+    task = _toy_task(calls)
+    kw = {"profile": "quick", "config": _ToyConfig(), "out": tmp_path, "device": torch.device("cpu"), "seed": 0,
+          "log": lambda *_: None}
+    run_task(task, **kw)
+    path = result_path(tmp_path, "toy")
+    record = json.loads(path.read_text())
+    assert "digest" in record
+    record["metrics"]["acc"] = 0.99  # plausible, finite: only the digest tells
+    path.write_text(json.dumps(record))
+    with pytest.raises(MnistlabError, match="digest"):
+        read_result(path)
+    run_task(task, **kw)
+    assert len(calls) == 2 and "running toy again" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------- damaged cache records
+
+
+def _entry(tmp_path: Path):
+    """A cache with one stored sub-run (record, arrays and checkpoint), without training anything."""
+    from mnistlab.cache import SubRunCache
+    from mnistlab.models import parse_mlp
+    from mnistlab.subrun import Outcome
+    from mnistlab.tasks.common import classifier_run
+    from mnistlab.train import TrainConfig
+
+    run = dataclasses.replace(classifier_run(parse_mlp("8"), TrainConfig(epochs=1), seed=0, train_limit=30,
+                                             test_limit=20), keep_checkpoint=True, name="tiny MLP")
+    lines: list[str] = []
+    cache = SubRunCache(tmp_path / "results" / "cache", log=lines.append)
+    outcome = Outcome(record={"params": 6370, "test_acc": 0.5, "history": [], "threads": [2]},
+                      arrays={"test_pred": np.arange(20)}, state={"w": torch.zeros(3)})
+    cache.store(run, outcome, task="task3")
+    assert cache.has(run)
+    return cache, run, cache.folder(run), lines
+
+
+def _rewrite(folder: Path, edit, *, redigest: bool) -> None:
+    """Edit record.json; with `redigest`, as a careful forger would, with every digest made to match."""
+    from mnistlab.atomic import file_digest
+    from mnistlab.store import with_digest
+
+    stored = json.loads((folder / "record.json").read_text())
+    stored = edit(stored)
+    if redigest and isinstance(stored, dict):
+        if isinstance(stored.get("files"), dict):
+            stored["files"] = {name: file_digest(folder / name) if (folder / name).is_file() else digest
+                               for name, digest in stored["files"].items()}
+        stored = with_digest(stored)
+    (folder / "record.json").write_text(stored if isinstance(stored, str) else json.dumps(stored))
+
+
+def _pickled_model(folder: Path) -> None:
+    import pickle
+
+    (folder / "model.pt").write_bytes(pickle.dumps({"w": [1, 2, 3]}))
+
+
+def _object_arrays(folder: Path) -> None:
+    np.savez(folder / "arrays.npz", test_pred=np.array([{"a": 1}, None], dtype=object))
+
+
+RECORD_DAMAGES = {
+    "deep-nesting": lambda f: (f / "record.json").write_text("[" * 100_000 + "]" * 100_000),
+    "a-json-list": lambda f: (f / "record.json").write_text("[1, 2]"),
+    "nan": lambda f: (f / "record.json").write_text((f / "record.json").read_text().replace('"test_acc": 0.5',
+                                                                                          '"test_acc": NaN')),
+    "missing-params": lambda f: _rewrite(f, lambda s: (s["record"].pop("params"), s)[1], redigest=False),
+    "test-acc-1e308": lambda f: _rewrite(f, lambda s: (s["record"].update(test_acc=1e308), s)[1], redigest=True),
+    "no-digest": lambda f: _rewrite(f, lambda s: {k: v for k, v in s.items() if k != "digest"}, redigest=False),
+    "files-empty-truncated-npz": lambda f: (
+        _rewrite(f, lambda s: {**s, "files": {}}, redigest=True),
+        (f / "arrays.npz").write_bytes((f / "arrays.npz").read_bytes()[:50])),
+    "tasks-a-number": lambda f: _rewrite(f, lambda s: {**s, "tasks": 5}, redigest=True),
+    "files-a-list": lambda f: _rewrite(f, lambda s: {**s, "files": ["model.pt"]}, redigest=True),
+    "files-outside": lambda f: _rewrite(f, lambda s: {**s, "files": {"../x": "0" * 64}}, redigest=True),
+    "object-arrays": lambda f: (_object_arrays(f), _rewrite(f, lambda s: s, redigest=True)),
+    "pickled-model": lambda f: (_pickled_model(f), _rewrite(f, lambda s: s, redigest=True)),
+    "record-a-fifo": lambda f: ((f / "record.json").unlink(), os.mkfifo(f / "record.json")),
+    "model-a-fifo": lambda f: ((f / "model.pt").unlink(), os.mkfifo(f / "model.pt")),
+    "entry-a-link": lambda f: (f.rename(f.parent / "real"), f.symlink_to(f.parent / "real")),
+    "record-a-link-outside": lambda f: ((f / "record.json").rename(f.parent / "moved.json"),
+                                        (f / "record.json").symlink_to(f.parent / "moved.json")),
+}
+
+
+FILE_DAMAGES = ("files-empty-truncated-npz", "object-arrays", "pickled-model", "model-a-fifo")
+
+
+@pytest.mark.parametrize("how", list(RECORD_DAMAGES))
+def test_damaged_record_is_one_line_and_retrained(tmp_path, how):
+    cache, run, folder, lines = _entry(tmp_path)
+    RECORD_DAMAGES[how](folder)
+    with deadline(20):
+        assert not cache.has(run)
+    assert len(lines) == 1 and "removing it and computing it again" in lines[0] and run.label in lines[0], lines
+    assert not folder.exists() and not folder.is_symlink()
+
+
+@pytest.mark.parametrize("how", list(RECORD_DAMAGES))
+@pytest.mark.parametrize("command", [["ls"], ["du"], ["prune"], ["prune", "--unused"], ["prune", "--checkpoints"]])
+def test_cache_commands_survive_every_damaged_record(capsys, tmp_path, how, command):
+    _cache, _run, folder, _lines = _entry(tmp_path)
+    RECORD_DAMAGES[how](folder)
+    (tmp_path / "results" / "task3").mkdir()
+    (tmp_path / "results" / "task3" / "result.json").write_text(
+        json.dumps({**_good_record("task3"), "sub_runs": [{"hash": folder.name}]}))
+    with deadline(20):
+        code, out, err = run_cli(capsys, "cache", *command, "--out", tmp_path / "results")
+    assert code == 0 and "Traceback" not in err, err
+    assert len(err.splitlines()) <= 1, err
+    if command == ["ls"] and how not in FILE_DAMAGES:  # (ls reads records only: checking files is a run's work)
+        assert "damaged" in out
+
+
+def test_a_checkpoint_damaged_after_the_check_is_one_line(tmp_path):
+    cache, run, folder, _ = _entry(tmp_path)
+    trained = cache.load(run)
+    _pickled_model(folder)
+    with pytest.raises(MnistlabError, match="cannot be loaded"):
+        trained.model(torch.device("cpu"))
+
+
+def test_an_entry_damaged_between_check_and_load_is_one_line(tmp_path):
+    cache, run, folder, _ = _entry(tmp_path)
+    _object_arrays(folder)
+    _rewrite(folder, lambda s: s, redigest=True)
+    with pytest.raises(MnistlabError, match="damaged while in use"):
+        cache.load(run)
+    assert not folder.exists()
+
+
+def test_a_network_retrained_with_another_thread_count_is_announced(tmp_path):
+    from mnistlab.subrun import Outcome
+
+    cache, run, folder, lines = _entry(tmp_path)
+    (folder / "arrays.npz").write_bytes(b"damaged")
+    assert not cache.has(run)
+    cache.store(run, Outcome(record={"params": 6370, "test_acc": 0.5, "history": [], "threads": [1]}), task="task3")
+    notices = [line for line in lines if line.startswith("notice")]
+    assert len(notices) == 1 and "1 thread(s)" in notices[0] and "with 2" in notices[0], lines
+
+
+def test_execute_records_the_thread_count(tmp_path):
+    from mnistlab.models import parse_mlp
+    from mnistlab.subrun import Env, execute
+    from mnistlab.tasks.common import classifier_run
+    from mnistlab.train import TrainConfig
+
+    run = classifier_run(parse_mlp("8"), TrainConfig(epochs=1), seed=0, train_limit=100, test_limit=50)
+    outcome = execute(run, Env(device=torch.device("cpu"), show_progress=False))
+    assert outcome.record["threads"] and all(isinstance(t, int) and t >= 1 for t in outcome.record["threads"])
+
+
+# -------------------------------------------------------------------------------------- point 10 and memory
+
+
+def test_duplicate_strategies_are_refused(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "task6", "--out", tmp_path, "--set", "strategies=pcgrad,pcgrad")
+    assert_one_line_error(code, err, "strategies", "repeat")
+
+
+@pytest.mark.parametrize("command", ["ls", "du", "prune"])
+def test_cache_commands_on_a_missing_results_folder(capsys, tmp_path, command):
+    code, _, err = run_cli(capsys, "cache", command, "--out", tmp_path / "nonexistent")
+    assert_one_line_error(code, err, "nonexistent", "does not exist")
+
+
+@pytest.mark.parametrize("kind", ["dangling", "looping"])
+def test_out_that_is_a_broken_link(capsys, tmp_path, kind):
+    out = tmp_path / "results"
+    if kind == "dangling":
+        out.symlink_to(tmp_path / "gone")
+    else:
+        out.symlink_to(tmp_path / "results")
+    code, _, err = run_cli(capsys, "run", "task3", "--out", out, "--set", "models=16")
+    line = assert_one_line_error(code, err, str(out), "symbolic link")
+    assert "File exists" not in line
+    assert ("loops" in line) == (kind == "looping")
+
+
+def test_read_only_cache_is_found_before_training(capsys, tmp_path, monkeypatch):
+    import mnistlab.runner
+    import mnistlab.store
+
+    real = mnistlab.store.tempfile.NamedTemporaryFile
+
+    def read_only(*args, dir=None, **kw):
+        if dir is not None and Path(dir).name == "cache":  # (the tests may run as root: simulated)
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(mnistlab.store.tempfile, "NamedTemporaryFile", read_only)
+    monkeypatch.setattr(mnistlab.runner, "execute_plan", lambda *a, **k: pytest.fail("trained before the check"))
+    code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=16")
+    assert_one_line_error(code, err, str(tmp_path / "cache"), "Permission denied")
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_with_the_figure(capsys, tmp_path, monkeypatch):
+    import mnistlab.planning
+    import mnistlab.runner
+
+    monkeypatch.setattr(mnistlab.planning, "available_memory", lambda: (2 * 2**30, "free memory (MemAvailable)"))
+    trained = []
+    monkeypatch.setattr(mnistlab.executors.InlineExecutor, "run", lambda self, runs, on_done: trained.append(runs))
+    code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=12000-12000",
+                           "--no-progress")
+    line = assert_one_line_error(code, err, "MLP 12000-12000", "GiB", "2.0 GiB of free memory")
+    assert "about 2.3 GiB" in line or "about 2.4 GiB" in line, line  # 154 M parameters at 16 bytes, and more
+    assert trained == []
+
+
+def test_an_allocation_failure_is_one_line(capsys, tmp_path, monkeypatch):
+    import mnistlab.runner
+
+    def fail(*args, **kw):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:119] . DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 3600000000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(mnistlab.runner, "run_tasks", fail)
+    code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=16")
+    assert_one_line_error(code, err, "out of memory")
+
+
+@pytest.mark.slow
+def test_sigterm_in_the_first_second_is_one_line(tmp_path):
+    proc = _start(tmp_path / "results", tmp_path / "xdg", "16")
+    time.sleep(0.5)  # the interpreter is up; the lab is still importing torch
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("mnistlab: terminated"), err

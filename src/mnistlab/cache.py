@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,13 +30,107 @@ from filelock import FileLock, Timeout
 
 from mnistlab.atomic import current_umask, file_digest, pid_alive
 from mnistlab.fingerprint import fingerprint_of
-from mnistlab.store import read_json, write_json
+from mnistlab.store import DIGEST, absurd_number, content_digest, read_json, with_digest, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained, canonical, key_hash
 
 RECORD = "record.json"
 ARRAYS = "arrays.npz"
 MODEL = "model.pt"
 PARTIAL = ".partial-"
+_HEX64 = frozenset("0123456789abcdef")
+
+
+class DamagedEntry(ValueError):
+    """A cache entry whose record.json or files fail their checks (the message says how)."""
+
+
+def stored_problem(stored: Any) -> str | None:
+    """What is wrong with the parsed record.json of an entry, or None: its shape, its own digest (every
+    record is written with one, so an edited number is found), its file list, and its numbers (finite,
+    not absurd)."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("record"), dict):
+        return f"has a {RECORD} of the wrong shape"
+    if stored.get(DIGEST) != content_digest(stored):
+        return (f"has a {RECORD} without a digest of its content (written before mnistlab kept one, or edited)"
+                if DIGEST not in stored else
+                f"has a {RECORD} whose content differs from its digest (edited or damaged)")
+    files = stored.get("files", {})
+    if not (isinstance(files, dict) and all(
+            isinstance(name, str) and _plain_name(name) and isinstance(digest, str) and len(digest) == 64
+            and set(digest) <= _HEX64 for name, digest in files.items())):
+        return f"has a {RECORD} whose file list is of the wrong shape"
+    tasks = stored.get("tasks", [])
+    if not (isinstance(tasks, list) and all(isinstance(t, str) for t in tasks)):
+        return f"has a {RECORD} whose task list is of the wrong shape"
+    for field in ("kind", "name"):
+        if not isinstance(stored.get(field, ""), str):
+            return f"has a {RECORD} whose {field} is not a string"
+    absurd = absurd_number(stored)
+    if absurd is not None:
+        return f"has a {RECORD} where {absurd}"
+    return None
+
+
+def _plain_name(name: str) -> bool:
+    """A file name of an entry: no folder part, not hidden, not the record itself."""
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") and name != RECORD
+
+
+def read_stored(folder: Path) -> dict[str, Any]:
+    """The checked record.json of the entry at `folder` (a regular file inside it, of the right shape,
+    matching its digest); DamagedEntry (or OSError) otherwise. Never anything else: any error a crafted
+    file provokes in the JSON decoder is a damaged entry too."""
+    try:
+        stored = read_json(folder / RECORD, within=folder)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DamagedEntry(f"has an unreadable {RECORD} ({exc})") from None
+    except Exception as exc:  # bad JSON, not UTF-8, nested past the recursion limit, NaN ...
+        raise DamagedEntry(f"has an unreadable {RECORD} ({exc.__class__.__name__})") from None
+    try:
+        problem = stored_problem(stored)
+    except Exception as exc:
+        problem = f"has a {RECORD} the checks cannot read ({exc.__class__.__name__})"
+    if problem is not None:
+        raise DamagedEntry(problem)
+    return stored
+
+
+def thread_notice(label: str, before: Any, now: Any) -> str:
+    """The one-line notice that a network was retrained with other thread counts than the one it replaces."""
+    def counts(value: Any) -> str:
+        return "/".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return (f"notice: {label} was trained again with {counts(now)} thread(s), the network it replaces with "
+            f"{counts(before)}: its numbers may differ in the last digits (fix $MNISTLAB_THREADS for "
+            "bit-identical reruns)")
+
+
+def _threads_of(folder: Path) -> Any:
+    """The thread counts recorded in an entry about to be removed (even a damaged one), or None."""
+    try:
+        threads = read_json(folder / RECORD, within=folder)["record"]["threads"]
+    except Exception:
+        return None
+    return threads if isinstance(threads, list) and all(isinstance(t, int) for t in threads) else None
+
+
+def _check_arrays(path: Path) -> None:
+    """Every array of an entry's .npz or .npy file readable, without pickles (object arrays are refused)."""
+    if path.suffix == ".npy":
+        np.load(path, allow_pickle=False, mmap_mode="r")
+        return
+    with np.load(path, allow_pickle=False) as data:
+        for name in data.files:
+            data[name]
+
+
+def _check_checkpoint(path: Path) -> None:
+    """A checkpoint that `torch.load(weights_only=True)` accepts; memory-mapped, so no weights are read."""
+    with warnings.catch_warnings():  # torch's word on a foreign pickle protocol: the refusal says enough
+        warnings.simplefilter("ignore")
+        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
 
 
 @dataclass
@@ -58,6 +153,8 @@ class SubRunCache:
         self.root = Path(root)
         self.hits = 0
         self.misses = 0
+        self._replaced_threads: dict[str, Any] = {}  # entry hash -> thread counts of the entry removed
+        self.thread_noticed: set[str] = set()  # entries whose new thread counts were already announced
         self._log = log or (lambda line: print(f"mnistlab: {line}", file=sys.stderr, flush=True))
 
     # ------------------------------------------------------------------ layout and locking
@@ -104,29 +201,39 @@ class SubRunCache:
     # ------------------------------------------------------------------ checking entries
     def _check(self, folder: Path, key: Any, need_model: bool = False) -> str | None:
         """None if the entry at `folder` is whole and belongs to `key`; else what is wrong with it."""
-        if not folder.exists():
+        if not folder.exists() and not folder.is_symlink():
             return "missing"
-        if not folder.is_dir():
-            return "is a file, not an entry folder"
+        if folder.is_symlink() or not folder.is_dir():
+            return "is not an entry folder (a file or a link)"
         try:
-            stored = read_json(folder / RECORD)
+            return self._entry_problem(folder, key, need_model)
+        except Exception as exc:  # whatever a crafted entry provokes: a damaged entry, never a traceback
+            return f"is damaged ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})"
+
+    def _entry_problem(self, folder: Path, key: Any, need_model: bool) -> str | None:
+        try:
+            stored = read_stored(folder)
         except FileNotFoundError:
             return f"has no {RECORD}"
-        except (OSError, ValueError) as exc:
-            return f"has an unreadable {RECORD} ({exc.__class__.__name__})"
-        if not isinstance(stored, dict) or not isinstance(stored.get("record"), dict):
-            return f"has a {RECORD} of the wrong shape"
+        except (OSError, DamagedEntry) as exc:
+            return str(exc)
         if canonical(stored.get("key")) != canonical(key):
             return "belongs to another key"
         files = stored.get("files", {})
-        if not isinstance(files, dict):
-            return f"has a {RECORD} of the wrong shape"
+        for name in (ARRAYS, MODEL):  # a file the record does not vouch for is not used
+            if name not in files and (folder / name).exists():
+                return f"holds a {name} that its {RECORD} does not list"
         for name, digest in files.items():
             path = folder / name
-            if not path.is_file():
-                return f"lacks {name}"
+            if path.is_symlink() or not path.is_file():
+                return f"lacks {name}" if not path.exists() else f"has a {name} that is not a regular file"
             if file_digest(path) != digest:
                 return f"has a damaged {name} (its SHA-256 differs from the one recorded)"
+        for name in files:
+            if name.endswith((".npz", ".npy")):
+                _check_arrays(folder / name)
+        if MODEL in files:
+            _check_checkpoint(folder / MODEL)
         if need_model and MODEL not in files:
             return "keeps no checkpoint"
         return None
@@ -141,13 +248,14 @@ class SubRunCache:
             self._log(f"cache: {label} was cached without its checkpoint, which this task needs; training it again")
         else:
             self._log(f"cache: entry {folder.name} ({label}) {problem}; removing it and computing it again")
+        self._replaced_threads[folder.name] = _threads_of(folder)
         self._remove(folder)
         return False
 
     def _remove(self, folder: Path) -> None:
-        if folder.is_dir():
+        if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
-        elif folder.exists():
+        elif folder.exists() or folder.is_symlink():
             folder.unlink()
 
     def has(self, run: SubRun) -> bool:
@@ -164,8 +272,8 @@ class SubRunCache:
         try:
             record = write(scratch)
             files = {p.name: file_digest(p) for p in sorted(scratch.iterdir()) if p.is_file()}
-            write_json(scratch / RECORD, {"key": canonical(key), "record": record, "files": files,
-                                          "created": time.time(), **meta})
+            write_json(scratch / RECORD, with_digest({"key": canonical(key), "record": record, "files": files,
+                                                      "created": time.time(), **meta}))
             final = self.root / digest
             self._remove(final)
             os.replace(scratch, final)
@@ -175,6 +283,10 @@ class SubRunCache:
 
     def store(self, run: SubRun, outcome: Outcome, task: str = "") -> None:
         """Write a finished sub-run (called by the driver, never by a remote worker)."""
+        before, now = self._replaced_threads.pop(run.hash, None), outcome.record.get("threads")
+        if before is not None and now is not None and before != now:
+            self._log(thread_notice(run.label, before, now))
+            self.thread_noticed.add(run.hash)
         def write(folder: Path) -> dict[str, Any]:
             if outcome.arrays:
                 np.savez(folder / ARRAYS, **outcome.arrays)
@@ -188,13 +300,24 @@ class SubRunCache:
                       {"kind": run.kind, "name": run.label, "tasks": [task], "cost": run.cost})
 
     def load(self, run: SubRun) -> Trained:
+        """The finished sub-run as stored (checked by `has` just before); an entry damaged in between is
+        removed and reported in one line (MnistlabError), so that the same command retrains it."""
         folder = self.folder(run)
-        stored = read_json(folder / RECORD)
-        arrays: dict[str, np.ndarray] = {}
-        if (folder / ARRAYS).is_file():
-            with np.load(folder / ARRAYS) as data:
-                arrays = {k: data[k] for k in data.files}
-        checkpoint = folder / MODEL if (folder / MODEL).is_file() else None
+        try:
+            stored = read_stored(folder)
+            files = stored.get("files", {})
+            arrays: dict[str, np.ndarray] = {}
+            if ARRAYS in files:
+                with np.load(folder / ARRAYS, allow_pickle=False) as data:
+                    arrays = {k: data[k] for k in data.files}
+        except Exception as exc:
+            self._remove(folder)
+            from mnistlab.errors import MnistlabError
+
+            raise MnistlabError(f"cache entry {folder.name} ({run.label}) was damaged while in use "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); removed it: run the "
+                                "same command again to retrain it") from None
+        checkpoint = folder / MODEL if MODEL in files else None
         return Trained(run=run, record=stored["record"], arrays=arrays, checkpoint=checkpoint)
 
     # ------------------------------------------------------------------ results that are not networks
@@ -213,7 +336,7 @@ class SubRunCache:
             else:
                 self.misses += 1
                 self._publish(digest, key, compute, {"kind": kind, "name": label, "tasks": [task]})
-            return read_json(folder / RECORD)["record"], folder
+            return read_stored(folder)["record"], folder
 
     # ------------------------------------------------------------------ inspection (mnistlab cache ...)
     def entries(self) -> list[EntryInfo]:
@@ -224,14 +347,21 @@ class SubRunCache:
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
             try:
-                stored = read_json(folder / RECORD)
+                if folder.is_symlink():  # an entry is a folder of its own; a link is never followed
+                    raise DamagedEntry("is a link")
+                stored = read_stored(folder)
                 kind, name, tasks = stored.get("kind", "?"), stored.get("name", ""), stored.get("tasks", [])
-            except (OSError, ValueError, AttributeError):
+            except Exception:  # any damage at all: listed as damaged, and the next run retrains it
                 kind, name, tasks = "damaged", "", []
-            size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+            try:
+                size = sum(p.lstat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+                modified = folder.stat().st_mtime
+            except OSError:
+                size, modified = 0, 0.0
             out.append(EntryInfo(hash=folder.name, kind=str(kind), name=str(name), bytes=size,
-                                 modified=folder.stat().st_mtime, has_model=(folder / MODEL).is_file(),
-                                 tasks=[str(t) for t in tasks if t]))
+                                 modified=modified,
+                                 has_model=not folder.is_symlink() and (folder / MODEL).is_file(),
+                                 tasks=[t for t in tasks if t]))
         return out
 
     def prune(self, *, keep: set[str] | None = None, checkpoints_only: bool = False) -> tuple[int, int]:
@@ -244,12 +374,19 @@ class SubRunCache:
             folder = self.root / entry.hash
             with self.lock(entry.hash):
                 if checkpoints_only:
-                    if not entry.has_model:
+                    if not entry.has_model or folder.is_symlink() or not (folder / MODEL).is_file():
                         continue
-                    freed += (folder / MODEL).stat().st_size
-                    stored = read_json(folder / RECORD)
-                    stored.get("files", {}).pop(MODEL, None)
-                    write_json(folder / RECORD, stored)
+                    freed += (folder / MODEL).lstat().st_size
+                    try:
+                        stored = read_stored(folder)
+                    except Exception as exc:  # damaged: the whole entry goes (a run would retrain it anyway)
+                        self._log(f"cache: entry {entry.hash} {exc}; removing it")
+                        freed += entry.bytes - (folder / MODEL).lstat().st_size
+                        self._remove(folder)
+                        count += 1
+                        continue
+                    stored.setdefault("files", {}).pop(MODEL, None)
+                    write_json(folder / RECORD, with_digest(stored))
                     (folder / MODEL).unlink()
                 else:
                     freed += entry.bytes

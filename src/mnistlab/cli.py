@@ -22,6 +22,9 @@ from mnistlab.errors import ConfigError, MnistlabError
 if TYPE_CHECKING:
     from mnistlab.tasks.base import Task
 
+# The tasks (and torch with them) are imported when main() runs, after its SIGTERM handler is in place:
+# a SIGTERM in the first seconds of a run, while torch loads, ends with the same one line as later.
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -336,6 +339,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mnistlab.atomic import check_folder
     from mnistlab.executors import make_executor
     from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
@@ -348,12 +352,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configs = {t.name: t.config(args.profile, overrides[t.name]) for t in tasks}  # validate all first
     device = resolve_device(args.device)
     configure_torch()  # checks $MNISTLAB_THREADS before any work
+    check_folder(args.out, "results folder")
     check_writable(args.out)
     _check_folders(args.out, [t.name for t in tasks])
     if args.tensorboard is not None:
         from mnistlab.logs import require_tensorboard
 
         require_tensorboard()  # before any training, not after hours of it
+        check_folder(args.tensorboard, "--tensorboard folder")
         check_writable(args.tensorboard)
     show = False if args.no_progress else None
     # --seeds, else --seed, else each task's own seeds for the profile (Task.default_seeds)
@@ -386,6 +392,7 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
     """Refuse, before any work, a results folder whose task or cache folder is a file; and remove the
     temporary files that killed runs left there."""
     from mnistlab.atomic import clean_stale_temps
+    from mnistlab.store import check_writable
 
     for sub in [*task_names, "cache"]:
         folder = out / sub
@@ -393,8 +400,15 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
             raise MnistlabError(f"{folder} is a file, not a folder; move it away so that results can go there")
     for name in task_names:
         result = out / name / "result.json"
-        if result.exists() and not result.is_file():
-            raise MnistlabError(f"{result} is not a file; move it away so that the result can be stored there")
+        if (result.exists() or result.is_symlink()) and (result.is_symlink() or not result.is_file()):
+            raise MnistlabError(f"{result} is not a file (or is a link); move it away so that the result can be stored "
+                                "there")
+    # Read-only folders are found now, not after hours of training: the cache receives every network,
+    # and a task folder that exists already receives the task's files.
+    check_writable(out / "cache")
+    for name in task_names:
+        if (out / name).is_dir():
+            check_writable(out / name)
     clean_stale_temps(out)
     for name in task_names:  # the task folder and its subfolders (history/, seed-N/ figures)
         for folder, _, _ in os.walk(out / name):
@@ -439,6 +453,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_cache(args: argparse.Namespace) -> int:
     from mnistlab.cache import SubRunCache
 
+    if not args.out.is_dir():
+        state = "is not a folder" if args.out.exists() else "does not exist"
+        raise MnistlabError(f"results folder {args.out} {state}; point --out at the folder 'mnistlab run' wrote")
     cache = SubRunCache(args.out / "cache")
     entries = cache.entries()
     if args.cache_command == "ls":
@@ -472,14 +489,15 @@ def _used_entries(out: Path) -> set[str]:
     used: set[str] = set()
     for path in out.glob("*/result.json"):
         try:
-            used |= {r["hash"] for r in read_json(path).get("sub_runs", []) if isinstance(r, dict) and "hash" in r}
-        except (OSError, ValueError, AttributeError, TypeError):
+            used |= {r["hash"] for r in read_json(path, within=path.parent).get("sub_runs", [])
+                     if isinstance(r, dict) and isinstance(r.get("hash"), str)}
+        except Exception:  # a damaged result keeps nothing (any error a crafted file provokes)
             continue
     return used
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mnistlab.atomic import clean_stale_temps
+    from mnistlab.atomic import check_folder, check_write_target, clean_stale_temps
     from mnistlab.report.html import write_report
     from mnistlab.store import check_writable
 
@@ -490,6 +508,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     target = args.report_dir / "index.html"
     if target.exists() and not target.is_file():
         raise MnistlabError(f"{target} is not a file; move it away so that the report can be written there")
+    check_write_target(target)  # nor a link, a FIFO or a device
+    check_folder(args.report_dir, "--report-dir")
     check_writable(args.report_dir)
     clean_stale_temps(args.report_dir)
     path = write_report(args.results, target)
@@ -520,6 +540,11 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
         if state != "absent":
             print(f"{'OK' if state == 'ok' else '!!':<3} {name:<14} {split + ' arrays':<28} {state:<16} {folder}")
     return 0
+
+
+def _cpu_out_of_memory(exc: RuntimeError) -> bool:
+    text = str(exc)
+    return "can't allocate memory" in text or "not enough memory" in text
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -568,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
         print("mnistlab: error: out of memory; use smaller models, batches or data limits", file=sys.stderr)
         return EXIT_USAGE
     except RuntimeError as exc:
+        if _cpu_out_of_memory(exc):  # torch's CPU allocator: "DefaultCPUAllocator: can't allocate memory"
+            print("mnistlab: error: out of memory (" + _error_line(str(exc).strip().splitlines()[0])[:200]
+                  + "); use smaller models, batches or data limits", file=sys.stderr)
+            return EXIT_USAGE
         if type(exc).__name__ != "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch here
             raise
         print("mnistlab: error: the GPU ran out of memory; use smaller models or batches, or --device cpu",

@@ -21,6 +21,7 @@ import os
 import pickle
 import signal
 import socket
+import sys
 import threading
 import traceback
 from collections import deque
@@ -80,10 +81,39 @@ class InlineExecutor:
 # ----------------------------------------------------------------------------------------- processes
 
 
-def _worker_main(conn: Connection, threads: int, env: Env) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 0.5
+
+
+def _die_with_driver(driver: int, pdeathsig: bool) -> None:
+    """End this worker as soon as its driver is gone, even by kill -9 (which runs no clean-up): Linux
+    sends SIGKILL on the driver's death (prctl PR_SET_PDEATHSIG), and everywhere a daemon thread checks
+    twice a second that the parent is still the driver. Without this, a worker trained on for its whole
+    sub-run and then printed BrokenPipeError tracebacks."""
+    if pdeathsig and sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != driver:
+                os._exit(1)
+            threading.Event().wait(PARENT_POLL_S)
+
+    if os.getppid() != driver:  # gone before the watch began
+        os._exit(1)
+    threading.Thread(target=watch, name="mnistlab-driver-watch", daemon=True).start()
+
+
+def _worker_main(conn: Connection, threads: int, env: Env, driver: int | None = None,
+                 pdeathsig: bool = False) -> None:
     """A worker process: train each sub-run the driver sends, reply with its pickled outcome."""
     # Ctrl-C reaches the whole process group: the driver alone decides, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if driver is not None:
+        _die_with_driver(driver, pdeathsig)
     configure_torch(threads)
     while True:
         try:
@@ -102,7 +132,10 @@ def _worker_main(conn: Connection, threads: int, env: Env) -> None:
             reply = ("error", f"{type(exc).__name__}: {exc}")
         # Plain pickle, not multiprocessing's: tensors travel by value instead of as shared-memory
         # handles that would need this process alive when the driver unpickles them.
-        conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # the driver has gone (BrokenPipeError): nobody to answer
+            return
 
 
 def _exit_words(code: int | None) -> str:
@@ -123,8 +156,10 @@ class _Worker:
     def __init__(self, context: multiprocessing.context.SpawnContext, threads: int, env: Env) -> None:
         self.conn, child = context.Pipe()
         # daemon: an interrupted driver never leaves workers training behind it.
-        self.process = context.Process(target=_worker_main, args=(child, threads, env), daemon=True,
-                                       name="mnistlab-worker")
+        # PR_SET_PDEATHSIG fires when the creating *thread* ends: asked for only from the main thread.
+        pdeathsig = threading.current_thread() is threading.main_thread()
+        self.process = context.Process(target=_worker_main, args=(child, threads, env, os.getpid(), pdeathsig),
+                                       daemon=True, name="mnistlab-worker")
         self.process.start()
         child.close()
         self.job: SubRun | None = None
@@ -322,10 +357,22 @@ class RayExecutor:
             return self._ray
         ray = _import_ray()
         if not ray.is_initialized():
-            if self.address is None:
-                ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False, log_to_driver=False)
-            else:
-                _join_cluster(ray, self.address)
+            # ray.init installs its own SIGTERM handler (sys.exit); the lab's (one line, then the same
+            # clean-up as Ctrl-C, which shuts Ray down in the CLI's finally) is put back.
+            main_thread = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+            try:
+                if self.address is None:
+                    # No dashboard: nothing outside this machine should reach the lab's own instance.
+                    # (Ray 2.60 offers no more: its gRPC servers listen on every interface whatever the
+                    # node address, and ray.init turns _node_ip_address=127.0.0.1 into the node's IP.)
+                    ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False,
+                             log_to_driver=False)
+                else:
+                    _join_cluster(ray, self.address)
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
             self._owns_ray = True
         self._ray = ray
         self._check_feasible(ray)

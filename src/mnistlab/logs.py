@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mnistlab.atomic import check_write_target
 from mnistlab.errors import ConfigError
 from mnistlab.store import atomic_write_text
 
@@ -103,8 +104,12 @@ def write_tensorboard(logdir: Path, run_name: str, history: History) -> Path:
     from torch.utils.tensorboard import SummaryWriter
 
     run_dir = Path(logdir) / run_name
+    for folder in (run_dir.parent, run_dir):  # written into only when it is a folder of its own, not a link
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ConfigError(f"--tensorboard: {folder} is a link or a file, not a folder; move it away")
     run_dir.mkdir(parents=True, exist_ok=True)
     for old in run_dir.glob("events.out.tfevents.*"):
+        check_write_target(old)
         old.unlink()
     writer = SummaryWriter(log_dir=str(run_dir))
     try:

@@ -27,7 +27,10 @@ def stderr_line(line: str) -> None:
 
 
 def duration_text(seconds: float) -> str:
-    """A duration as people say it: '12.3 s', '4 min 05 s', '2 h 07 min'."""
+    """A duration as people say it: '12.3 s', '4 min 05 s', '2 h 07 min'; '?' for a value no run takes
+    (negative, NaN, infinite: a damaged result must not fail the page that shows it)."""
+    if not 0 <= seconds < 1e12:
+        return "?"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)

@@ -24,7 +24,7 @@ from mnistlab.errors import MnistlabError
 from mnistlab.logs import write_histories
 from mnistlab.progress import progress, stderr_line
 from mnistlab.runtime import configure_torch, environment, seed_everything
-from mnistlab.store import config_hash, read_result, to_jsonable, write_json
+from mnistlab.store import config_hash, read_result, to_jsonable, with_digest, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
 from mnistlab.tasks.base import Context, Figure, Result, Task, for_device
 
@@ -41,7 +41,7 @@ def run_key(task: Task, profile: str, config: Any, seed: int) -> str:
 def is_up_to_date(out: Path, task: Task, key: str) -> bool:
     path = result_path(out, task.name)
     try:
-        stored = read_result(path)
+        stored = read_result(path, task.name)
     except FileNotFoundError:
         return False
     except MnistlabError as exc:  # a damaged result is not a reason to stop: the run writes a new one
@@ -51,8 +51,19 @@ def is_up_to_date(out: Path, task: Task, key: str) -> bool:
         return False
     figures = stored.get("figures", [])
     figures_present = isinstance(figures, list) and all(
-        isinstance(f, dict) and (path.parent / str(f.get("file", ""))).is_file() for f in figures)
+        isinstance(f, dict) and _figure_readable(path.parent, str(f.get("file", ""))) for f in figures)
     return stored.get("run_key") == key and figures_present
+
+
+def _figure_readable(folder: Path, name: str) -> bool:
+    """Whether a stored figure is a regular file inside its task folder (what the report will embed)."""
+    from mnistlab.atomic import open_regular
+
+    try:
+        open_regular(folder / name, within=folder).close()
+    except OSError:
+        return False
+    return True
 
 
 def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = None,
@@ -75,6 +86,12 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     cache.clean_partials()
     missing = plan if retrain else [run for run in plan if not cache.has(run)]
     cache.hits += len(plan) - len(missing)
+    if missing and (device or torch.device("cpu")).type == "cpu":
+        from mnistlab.planning import check_memory
+
+        # Workers of a processes executor train their sub-runs side by side; Ray's are placed by Ray.
+        check_memory(missing, at_once=min(len(missing), int(getattr(executor, "jobs", None) or 1))
+                     if executor is not None and type(executor).__name__ == "ProcessExecutor" else 1)
     claimed, busy = [], []
     for run in missing:
         lock = cache.try_lock(run.hash)
@@ -177,13 +194,14 @@ def run_tasks(tasks: Sequence[Task], *, profile: str, configs: dict[str, Any], o
         histories = {(r.label if len(seeds) == 1 else f"{r.label} seed {s}"): finished[r].record["history"]
                      for s in seeds for r in plans[(task.name, s)] if finished[r].record.get("history")}
         write_histories(out / task.name, histories, tensorboard_dir=tensorboard_dir)
+        _thread_notices(out, task, runs, finished, cache, log=stderr_line)
         extra = _contrasts(task, config, profile, seeds, per_seed, finished, result, cache)
         trained = sum(float(finished[r].record.get("wall_seconds", 0.0)) for r in runs)
         record = _record(task, config, key, profile, seeds, device, result, per_seed, extra,
                          analysis_seconds=seconds, train_seconds=trained, plan_seconds=plan_seconds, runs=runs,
-                         memos=used_memos, cache=cache)
+                         memos=used_memos, cache=cache, finished=finished)
         record["figure_format"] = figure_format
-        write_json(result_path(out, task.name), record)
+        write_json(result_path(out, task.name), with_digest(record))
         log(f"{task.name}: done in {seconds:.1f} s of analysis -> {result_path(out, task.name)}")
         stored[task.name] = to_jsonable(record)
     return stored
@@ -216,7 +234,7 @@ def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_
         key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
         if not force and is_up_to_date(out, task, key) and _figure_format(out, task) == figure_format:
             log(f"{task.name}: up to date (same config and seeds); use --force to run again")
-            stored[task.name] = read_result(result_path(out, task.name))
+            stored[task.name] = read_result(result_path(out, task.name), task.name)
         else:
             todo.append((task, config, key))
     return stored, todo
@@ -233,7 +251,8 @@ def _figure_format(out: Path, task: Task) -> str:
 
 def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], device: torch.device, result: Result,
             per_seed: dict[int, Result], extra: dict, *, analysis_seconds: float, train_seconds: float,
-            plan_seconds: float, runs: list[SubRun], memos: list[str], cache: SubRunCache) -> dict[str, Any]:
+            plan_seconds: float, runs: list[SubRun], memos: list[str], cache: SubRunCache,
+            finished: dict[SubRun, Trained]) -> dict[str, Any]:
     """The task's result.json. train_seconds: training of the task's own networks, as recorded when they trained;
     plan_seconds: executing the whole plan (all tasks of the command)."""
     return {
@@ -250,7 +269,8 @@ def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], d
         "analysis_seconds": round(analysis_seconds, 2),
         "plan_seconds": round(plan_seconds, 2),
         "environment": environment(device),
-        "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash} for r in runs]
+        "sub_runs": [{"name": r.label, "kind": r.kind, "hash": r.hash, "threads": finished[r].record.get("threads")}
+                     for r in runs]
                     + [{"name": "memo", "kind": "memo", "hash": h} for h in dict.fromkeys(memos)],
         "cache": {"hits": cache.hits, "misses": cache.misses},
         "metrics": result.metrics,
@@ -261,6 +281,25 @@ def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], d
         "text": result.text,
         "references": result.references + published.references_for(task.name),
     }
+
+
+def _thread_notices(out: Path, task: Task, runs: list[SubRun], finished: dict[SubRun, Trained], cache: SubRunCache,
+                    log) -> None:
+    """One notice per network this run trained again with other thread counts than the network of the same
+    key that the task's previous result used (pruned or damaged since): the two may differ in the last bits."""
+    from mnistlab.cache import thread_notice
+
+    try:
+        previous = read_result(result_path(out, task.name), task.name)
+    except (OSError, MnistlabError):
+        return
+    before = {r.get("hash"): r.get("threads") for r in previous.get("sub_runs", []) if isinstance(r, dict)}
+    for run in runs:
+        old, now = before.get(run.hash), finished[run].record.get("threads")
+        if (finished[run].fresh and old is not None and now is not None and old != now
+                and run.hash not in cache.thread_noticed):
+            cache.thread_noticed.add(run.hash)
+            log(f"mnistlab: {task.name}: {thread_notice(run.label, old, now)}")
 
 
 def _merged(runs) -> list[SubRun]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mnistlab.atomic import atomic_file
+from mnistlab.atomic import NotARegularFile, atomic_file, read_regular
 from mnistlab.errors import MnistlabError
 
 # Part of every stored result's run key (with the package version); sub-runs' keys carry the fingerprint
@@ -73,8 +73,62 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} (the lab never writes one)")
+
+
+def read_json(path: Path, within: Path | None = None) -> Any:
+    """The parsed JSON file at `path`: a regular file (inside `within`, if given; see
+    `atomic.open_regular`), without the non-standard NaN and Infinity (ValueError)."""
+    return json.loads(read_regular(path, within).decode("utf-8"), parse_constant=_no_constant)
+
+
+DIGEST = "digest"
+
+
+def content_digest(data: dict) -> str:
+    """SHA-256 of a stored JSON object's content, its own `digest` field left out: written into
+    record.json and result.json, so that an edited number (a test accuracy set to 1e308) is found."""
+    body = {k: v for k, v in data.items() if k != DIGEST}
+    text = json.dumps(to_jsonable(body), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def with_digest(data: dict) -> dict:
+    """`data` (made JSON-able) with its content digest added."""
+    body = to_jsonable({k: v for k, v in data.items() if k != DIGEST})
+    return {**body, DIGEST: content_digest(body)}
+
+
+# Any number a record or result holds beyond this is damage, not a measurement: float32, in which every
+# network trains, ends at 3.4e38, and no count or time of a run comes near.
+ABSURD = 1e38
+
+
+def absurd_number(value: Any, where: str = "", depth: int = 0) -> str | None:
+    """Where in `value` a number is non-finite or absurdly large (or the nesting absurdly deep), or None."""
+    if depth > 64:
+        return f"{where or 'value'} is nested more than 64 levels deep"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where or 'a number'} is {value}"
+        if abs(value) > ABSURD:
+            size = f"{value:.3g}" if isinstance(value, float) else f"about 10**{int(value.bit_length() * 0.30103)}"
+            return f"{where or 'a number'} is {size}, beyond any real measurement"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        problem = absurd_number(item, f"{where}.{key}" if where else str(key), depth + 1)
+        if problem is not None:
+            return problem
+    return None
 
 
 def check_writable(folder: Path) -> None:
@@ -147,6 +201,9 @@ def _result_problem(data: Any) -> str | None:
             return f"figure file {fig['file'][:80]!r} is not a path inside the task folder"
     if not all(isinstance(p, str) for p in data.get("text", [])):
         return "every paragraph of 'text' should be a string"
+    absurd = absurd_number({k: v for k, v in data.items() if k != DIGEST})
+    if absurd is not None:
+        return absurd
     for ref in data.get("references", []):
         if not (isinstance(ref, dict) and all(isinstance(ref.get(k), str) for k in ("quantity", "published", "source"))
                 and isinstance(ref.get("metric") or "", str)
@@ -155,20 +212,30 @@ def _result_problem(data: Any) -> str | None:
     return None
 
 
-def read_result(path: Path) -> dict:
+def read_result(path: Path, task: str | None = None) -> dict:
     """The parsed OUT/<task>/result.json, or a MnistlabError naming the file and what is wrong with it.
 
-    A missing file is FileNotFoundError (not run yet), not a damaged one.
+    With `task`, a result whose "task" field names another task (one copied over this one) is damaged too.
+    A missing file is FileNotFoundError (not run yet), not a damaged one; a link that leads outside the
+    task folder, or a FIFO, is not read.
     """
     try:
-        data = read_json(path)
+        data = read_json(path, within=path.parent)
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise MnistlabError(f"{path}: cannot read the stored result ({exc.strerror or exc})") from None
+        reason = str(exc) if isinstance(exc, NotARegularFile) else (exc.strerror or str(exc))
+        raise MnistlabError(f"{path}: cannot read the stored result ({reason})") from None
     except (ValueError, RecursionError) as exc:  # bad JSON, or not UTF-8
         raise MnistlabError(f"{path}: damaged stored result, not valid JSON ({str(exc)[:100]})") from None
-    problem = _result_problem(data)
+    try:
+        problem = _result_problem(data)
+        if problem is None and DIGEST in data and data[DIGEST] != content_digest(data):
+            problem = "its content differs from the digest it was written with (edited or damaged)"
+        if problem is None and task is not None and data["task"] != task:
+            problem = f"it is the result of {data['task'][:80]!r}, not of {task!r} (copied over it?)"
+    except Exception as exc:  # whatever else a crafted file provokes: still a damaged result, never a traceback
+        problem = f"unreadable ({type(exc).__name__})"
     if problem is not None:
         raise MnistlabError(f"{path}: damaged stored result: {problem}")
     return data

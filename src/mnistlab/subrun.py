@@ -22,6 +22,7 @@ import importlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,12 @@ def execute(run: SubRun, env: Env) -> Outcome:
     start = time.perf_counter()
     model = run.build().to(env.device)
     record, arrays = run.kind_impl().train(run, model, env)
-    record = {**record, "wall_seconds": time.perf_counter() - start}
+    # The thread counts it trained with (the last bits of some reductions depend on them): recorded, so
+    # that a network retrained with other counts than the one it replaces can be told apart.
+    used = {epoch["threads"] for epoch in record.get("history") or [] if isinstance(epoch, dict)
+            and isinstance(epoch.get("threads"), int)}
+    record = {**record, "wall_seconds": time.perf_counter() - start,
+              "threads": sorted(used) or [torch.get_num_threads()]}
     state = None
     if run.keep_checkpoint:
         # In the layout a loaded checkpoint has, so a first run and a cached rerun compute alike.
@@ -228,7 +234,14 @@ class Trained:
             if self.checkpoint is None:
                 raise MnistlabError(f"sub-run {self.run.label} keeps no checkpoint (plan it with keep_checkpoint)")
             model = self.run.build()
-            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
+            try:
+                with warnings.catch_warnings():  # torch's word on a foreign pickle protocol: the line says enough
+                    warnings.simplefilter("ignore")
+                    state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+                model.load_state_dict(state)
+            except Exception as exc:  # checked when the cache was read; damaged since: one line, no code run
+                raise MnistlabError(f"the checkpoint of {self.run.label} ({self.checkpoint}) cannot be loaded "
+                                    f"({type(exc).__name__}); remove {self.checkpoint.parent} and run again to "
+                                    "retrain it") from None
             self._model = model
         return self._model.to(device).eval()

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
+from mnistlab.atomic import NotARegularFile, read_regular
 from mnistlab.catalog import PROFILES, describe_profile
 from mnistlab.errors import MnistlabError
 from mnistlab.progress import duration_text as _duration
@@ -233,14 +234,29 @@ EMBEDDED = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def _figure(folder: Path, fig: dict, report_dir: Path | None = None) -> dict:
-    """A figure for the page: PNG and SVG embedded as base64; a PDF linked relative to the report's folder."""
+    """A figure for the page: PNG and SVG embedded as base64, a PDF linked relative to the report's folder;
+    each only when it is a regular file inside the task folder once links are resolved: a link in a shared
+    results folder must not carry /etc/shadow into the page. Else one warning line, and the page says the
+    figure is missing."""
     path = folder / fig["file"]
     mime = EMBEDDED.get(path.suffix.lower())
-    data = base64.b64encode(path.read_bytes()).decode("ascii") if mime and path.is_file() else ""
-    link = ""
-    if mime is None and path.is_file():
-        link = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+    data = link = ""
+    try:
+        content = read_regular(path, within=folder)
+        if mime:
+            data = base64.b64encode(content).decode("ascii")
+        else:
+            link = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        reason = str(exc) if isinstance(exc, NotARegularFile) else (exc.strerror or str(exc))
+        print(f"mnistlab: warning: figure {path} skipped: {_one_line(reason)}", file=sys.stderr)
     return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data, "mime": mime or "", "link": link}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def _references(refs: list[dict], metrics: dict) -> list[dict]:
@@ -430,7 +446,7 @@ def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
     """The stored result, or None: not run yet, or damaged (then `damaged[name]` says how, and so does
     a warning on stderr) -- a damaged file is never shown as 'not run' without a word, nor fails the page."""
     try:
-        return read_result(path)
+        return read_result(path, name)
     except FileNotFoundError:
         return None
     except MnistlabError as exc:

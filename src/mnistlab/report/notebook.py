@@ -68,6 +68,10 @@ def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
     if path.is_dir():
         raise MnistlabError(f"cannot write the notebook to {path}: it is a folder; give a file name such as "
                             f"{path / 'mnistlab.ipynb'}")
+    from mnistlab.atomic import check_folder, check_write_target
+
+    check_write_target(path)  # a link, a FIFO or a device is never replaced (nor /dev/null, run as root)
+    check_folder(path.parent, "the notebook's folder")
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise MnistlabError(f"cannot write the notebook to {path}: {blocker} is a file, not a folder")

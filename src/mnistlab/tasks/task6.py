@@ -86,7 +86,8 @@ class Config(Constrained):
                     Each(Interval(0, 1), message="every lambda must be between 0 and 1, got {value}"),
                     Distinct(message="{name} must not repeat, got {value}")],
         "strategies": [Members(LEARNED, message="unknown weighting strategy {item!r}; choose from {choices} "
-                                                "(fixed weighting is set by lambdas)")],
+                                                "(fixed weighting is set by lambdas)"),
+                       Distinct(message="{name} must not repeat, got {value}")],
         "batch_probe": [Each(BATCH_SIZE, message=f"{{name}} sizes must be positive and at most {MAX_BATCH:,}, "
                                                  "got {value}")],
         **rules_of(TrainConfig, "epochs", "batch_size", "lr", "lr_schedule", "augment", "precision", "eval_batch_size"),
