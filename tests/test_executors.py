@@ -398,3 +398,27 @@ def test_local_ray_listens_on_loopback_only(ray_executor):
     started = _listening([me.pid, *(p.pid for p in me.children(recursive=True))])
     outside = {name: ips - {"127.0.0.1", "::1"} for name, ips in started.items() if ips - {"127.0.0.1", "::1"}}
     assert not outside, outside
+
+
+@pytest.mark.parametrize("address", [None, "head:6379"])
+def test_a_local_ray_instance_says_it_listens_on_every_interface(monkeypatch, address):
+    """Ray 2.60 cannot bind to loopback (test_local_ray_listens_on_loopback_only), so the lab says so, once,
+    when it starts its own instance; joining a cluster by --address says nothing (a stand-in for Ray here:
+    what is tested is the executor's own logic, not Ray)."""
+    import types
+
+    import mnistlab.executors as executors
+
+    calls: list[str] = []
+    fake = types.SimpleNamespace(
+        is_initialized=lambda: bool(calls), init=lambda **kw: calls.append("init"),
+        nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2}}], shutdown=lambda: None)
+    monkeypatch.setattr(executors, "_import_ray", lambda: fake)
+    monkeypatch.setattr(executors, "check_reachable", lambda address: None)
+    monkeypatch.setattr(executors, "_join_cluster", lambda ray, address: calls.append("join"))
+    said: list[str] = []
+    executor = executors.RayExecutor(device=CPU, num_cpus=1, address=address, log=said.append)
+    executor.connect()
+    executor.connect()
+    assert calls == (["init"] if address is None else ["join"])
+    assert said == ([executors.LOCAL_RAY_NOTICE] if address is None else [])

@@ -321,6 +321,12 @@ def _train_on_ray(run: SubRun, env: Env, threads: int, settings: dict[str, str])
     return execute(run, env), ray.get_runtime_context().get_node_id()
 
 
+# Said once when the lab starts its own Ray instance: Ray 2.60 cannot be told to listen on loopback only.
+LOCAL_RAY_NOTICE = ("mnistlab: note: a local Ray instance listens on every network interface (Ray 2.60 has no "
+                    "setting for loopback only); on one machine, --executor processes trains the same networks "
+                    "without opening ports")
+
+
 @dataclass
 class RayExecutor:
     """Train each sub-run as a Ray task asking for `cpus_per_job` CPUs (and one GPU on cuda).
@@ -338,6 +344,7 @@ class RayExecutor:
     cpus_per_job: int = 1
     jobs: int | None = None
     num_cpus: int | None = None
+    log: Callable[[str], None] = stderr_line
     node_of: dict[str, str] = field(default_factory=dict, init=False)  # sub-run hash -> Ray node id, for logs
     _ray: Any = field(default=None, init=False, repr=False)
     _owns_ray: bool = field(default=False, init=False, repr=False)
@@ -365,7 +372,9 @@ class RayExecutor:
                 if self.address is None:
                     # No dashboard: nothing outside this machine should reach the lab's own instance.
                     # (Ray 2.60 offers no more: its gRPC servers listen on every interface whatever the
-                    # node address, and ray.init turns _node_ip_address=127.0.0.1 into the node's IP.)
+                    # node address, and ray.init turns _node_ip_address=127.0.0.1 into the node's IP;
+                    # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 does not change that either. So say so.)
+                    self.log(LOCAL_RAY_NOTICE)
                     ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False,
                              log_to_driver=False)
                 else:

@@ -268,14 +268,9 @@ def choose(val_acc: dict[str, list[float]]) -> str:
 def _digit_scores(config: Config, ctx: Context, net: str, seed: int) -> dict[str, dict[str, Any]]:
     """Each arm's scores for one seed of a digit network: trained arms from their records, 'minus-tta' by
     scoring the full network's checkpoint without test-time views, 'minus-select' from its last epoch."""
-    out: dict[str, dict[str, Any]] = {}
-    for arm in trained_arms(config, net):
-        if seed - ctx.seed >= arm_seeds(config, net, arm):
-            continue
-        rec = ctx.trained(run_for(config, net, arm, seed)).record
-        final = _final(rec)
-        out[arm] = {"test_acc": final["test_acc"], "val_acc": final["val_acc"], "seconds": rec["train_seconds"],
-                    "history": rec["history"], "epoch": final["epoch"]}
+    out = {arm: {"test_acc": final["test_acc"], "val_acc": final["val_acc"], "seconds": rec["train_seconds"],
+                 "history": rec["history"], "epoch": final["epoch"]}
+           for arm, rec, final in _trained_records(config, ctx, net, seed)}
     full_run = run_for(config, net, "full", seed)
     full = ctx.trained(full_run)
     cfg = full_run.train
@@ -298,13 +293,17 @@ def _final(rec: dict[str, Any]) -> dict[str, Any]:
     return rec["history"][epoch - 1] if epoch else rec["history"][-1]
 
 
+def _trained_records(config: Config, ctx: Context, net: str, seed: int):
+    """(arm, record, the history entry of the epoch it ended with) of each arm of `net` trained for `seed`."""
+    for arm in trained_arms(config, net):
+        if seed - ctx.seed < arm_seeds(config, net, arm):
+            rec = ctx.trained(run_for(config, net, arm, seed)).record
+            yield arm, rec, _final(rec)
+
+
 def _fashion_scores(config: Config, ctx: Context, net: str, seed: int) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for arm in trained_arms(config, net):
-        if seed - ctx.seed >= arm_seeds(config, net, arm):
-            continue
-        rec = ctx.trained(run_for(config, net, arm, seed)).record
-        final = _final(rec)
+    for arm, rec, final in _trained_records(config, ctx, net, seed):
         if net == "mtl":
             scores = {"test_acc_item": final["test_acc_item"], "test_acc_group": final["test_acc_group"],
                       "val_acc": (final["val_acc_item"] + final["val_acc_group"]) / 2}

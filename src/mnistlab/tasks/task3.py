@@ -258,9 +258,9 @@ def _sweep_text(f: Findings) -> str:
         f"{smallest['name']} ({smallest['params']:,}, {smallest['params'] / biggest['params']:.0%} of the largest), "
         f"{smallest['test_acc']:.2%}; the deepest, {deepest['name']} ({deepest['depth']} weight layers), "
         f"{deepest['test_acc']:.2%}. Training took {per_epoch_seconds(smallest):.1f} s per epoch for the smallest and "
-        f"{per_epoch_seconds(biggest):.1f} s for the largest (a shared, loaded machine: compare times with care; the "
-        f"arithmetic per image is proportional to the parameter count, {biggest['params'] / smallest['params']:.0f}x "
-        f"between these two).")
+        f"{per_epoch_seconds(biggest):.1f} s for the largest (this run's timings, under whatever else the machine "
+        f"ran: compare them with care; the arithmetic per image is proportional to the parameter count, "
+        f"{biggest['params'] / smallest['params']:.0f}x between these two).")
 
 
 def _size(f: Findings) -> str:

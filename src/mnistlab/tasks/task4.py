@@ -304,8 +304,8 @@ def _cnn_vs_mlp(f: Findings) -> str:
         f"many; the best MLP here: {best_mlp['test_acc']:.2%}). {cost}{first['mflops']:.1f} MFLOP per image forward "
         f"against the MLP's {mlp['mflops']:.1f}, and trains at {per_epoch_seconds(first):.1f} s per epoch against "
         f"{per_epoch_seconds(mlp):.1f} s, with {first['infer_images_per_second']:,.0f} against "
-        f"{mlp['infer_images_per_second']:,.0f} test images per second at inference (timings on a shared, loaded "
-        f"machine). {tested}: {f.cnn_vs_mlp.text}{conclusion}")
+        f"{mlp['infer_images_per_second']:,.0f} test images per second at inference (this run's timings, under "
+        f"whatever else the machine ran: the table's caption names it). {tested}: {f.cnn_vs_mlp.text}{conclusion}")
 
 
 TASK = Task(
