@@ -264,3 +264,19 @@ def test_the_public_apis_docstring_example_runs():
         outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert outcome.failed == 0
     assert doctest.testmod(mnistlab).attempted >= 5
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_plan_counts_a_network_two_tasks_share_once_cached_or_not(tmp_path, monkeypatch, cached):
+    """Task 4 plans Task 3's brief MLP for its CNN-vs-MLP comparison: one network, counted once, whether
+    the cache holds it or not (a cached shared network was counted twice)."""
+    from mnistlab.cache import SubRunCache
+    from mnistlab.planning import plan_tasks
+
+    monkeypatch.setattr(SubRunCache, "has", lambda self, run: cached)
+    tasks = [REGISTRY["task3"], REGISTRY["task4"]]
+    plan = plan_tasks(tasks, profile="brief", overrides={}, out=tmp_path, seeds=[0], device=torch.device("cpu"))
+    summary = plan.as_dict()
+    distinct = {r.hash for t in plan.tasks for r in t.runs}
+    assert summary["distinct_sub_runs"] == len(distinct)
+    assert summary["cached" if cached else "to_train"] == len(distinct)

@@ -204,7 +204,8 @@ def plan_tasks(tasks: Sequence[Any], *, profile: str, overrides: dict[str, dict[
             for run in task.sub_runs(config, seed):
                 shared = run.hash in seen
                 seen.add(run.hash)
-                state = "cached" if cache.has(run) else ("planned above" if shared else "to train")
+                # A network another task or seed planned first is counted there, cached or not.
+                state = "planned above" if shared else ("cached" if cache.has(run) else "to train")
                 runs.append(PlannedRun(run.hash, run.kind, run.label, seed, state, training_seconds(run, rates)))
         train = sum(r.seconds or 0.0 for r in runs if r.state == "to train")
         per_seed = task.analysis_cost(config) if task.analysis_cost is not None else 0.0
