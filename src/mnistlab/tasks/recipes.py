@@ -106,7 +106,7 @@ class Config(Constrained):
     mlp_batch_size: int = opt(50, "batch size of the MLP's full recipe")
     cnn_batch_size: int = opt(128, "batch size of CNN-1's full recipe")
     fashion_batch_size: int = opt(100, "batch size of Task 6's networks")
-    lr: float = opt(1e-3, "peak learning rate of the full recipe's one-cycle schedule (Adam)")
+    lr: float = opt(1e-3, "peak learning rate of the full recipe's cosine schedule after warm-up (Adam)")
     warmup: float = opt(0.05, "fraction of the steps spent warming the learning rate up linearly")
     label_smoothing: float = opt(0.1, "label smoothing of the full recipe's cross-entropy")
     ema: float = opt(0.999, "decay of the moving average of the weights that the full recipe scores")
