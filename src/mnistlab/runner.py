@@ -38,21 +38,29 @@ def run_key(task: Task, profile: str, config: Any, seed: int) -> str:
                         "version": __version__})
 
 
-def is_up_to_date(out: Path, task: Task, key: str) -> bool:
+def is_up_to_date(out: Path, task: Task, key: str, figure_format: str = "png") -> bool:
+    """Whether OUT/<task>/result.json is whole, has run key `key`, and has every figure, in `figure_format`
+    (png for results written before the format was recorded)."""
+    return _up_to_date_result(out, task, key, figure_format) is not None
+
+
+def _up_to_date_result(out: Path, task: Task, key: str, figure_format: str) -> dict | None:
+    """The stored result when it is up to date (see `is_up_to_date`), read once; else None."""
     path = result_path(out, task.name)
     try:
         stored = read_result(path, task.name)
     except FileNotFoundError:
-        return False
+        return None
     except MnistlabError as exc:  # a damaged result is not a reason to stop: the run writes a new one
         print(f"mnistlab: warning: {exc}; running {task.name} again", file=sys.stderr, flush=True)
-        return False
+        return None
     if not isinstance(stored, dict):
-        return False
+        return None
     figures = stored.get("figures", [])
     figures_present = isinstance(figures, list) and all(
         isinstance(f, dict) and _figure_readable(path.parent, str(f.get("file", ""))) for f in figures)
-    return stored.get("run_key") == key and figures_present
+    same_format = str(stored.get("figure_format", "png")) == figure_format
+    return stored if stored.get("run_key") == key and figures_present and same_format else None
 
 
 def _figure_readable(folder: Path, name: str) -> bool:
@@ -77,7 +85,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     Each missing sub-run is claimed with its cache lock first: a sub-run that another process is
     training right now is waited for, not trained twice.
     """
-    from mnistlab.executors import InlineExecutor
+    from mnistlab.executors import InlineExecutor, ProcessExecutor
 
     plan = list(dict.fromkeys(plan))
     log = log or stderr_line
@@ -90,8 +98,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
         from mnistlab.planning import check_memory
 
         # Workers of a processes executor train their sub-runs side by side; Ray's are placed by Ray.
-        check_memory(missing, at_once=min(len(missing), int(getattr(executor, "jobs", None) or 1))
-                     if executor is not None and type(executor).__name__ == "ProcessExecutor" else 1)
+        check_memory(missing, at_once=min(len(missing), executor.jobs) if isinstance(executor, ProcessExecutor) else 1)
     claimed, busy = [], []
     for run in missing:
         lock = cache.try_lock(run.hash)
@@ -232,21 +239,13 @@ def _pending(tasks: Sequence[Task], configs: dict[str, Any], profile: str, task_
         seeds = task_seeds[task.name]
         config = for_device(configs[task.name], device)
         key = run_key(task, profile, config, seeds[0] if len(seeds) == 1 else seeds)
-        if not force and is_up_to_date(out, task, key) and _figure_format(out, task) == figure_format:
+        up_to_date = None if force else _up_to_date_result(out, task, key, figure_format)
+        if up_to_date is not None:
             log(f"{task.name}: up to date (same config and seeds); use --force to run again")
-            stored[task.name] = read_result(result_path(out, task.name), task.name)
+            stored[task.name] = up_to_date
         else:
             todo.append((task, config, key))
     return stored, todo
-
-
-def _figure_format(out: Path, task: Task) -> str:
-    """The format of the figures of the stored result (png for results written before it was recorded)."""
-    try:
-        stored = read_result(result_path(out, task.name))
-    except (FileNotFoundError, MnistlabError):
-        return ""
-    return str(stored.get("figure_format", "png")) if isinstance(stored, dict) else ""
 
 
 def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], device: torch.device, result: Result,
