@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,9 @@ def stored_problem(stored: Any) -> str | None:
     tasks = stored.get("tasks", [])
     if not (isinstance(tasks, list) and all(isinstance(t, str) for t in tasks)):
         return f"has a {RECORD} whose task list is of the wrong shape"
-    for field in ("kind", "name"):
-        if not isinstance(stored.get(field, ""), str):
-            return f"has a {RECORD} whose {field} is not a string"
+    for name in ("kind", "name"):
+        if not isinstance(stored.get(name, ""), str):
+            return f"has a {RECORD} whose {name} is not a string"
     absurd = absurd_number(stored)
     if absurd is not None:
         return f"has a {RECORD} where {absurd}"
@@ -144,6 +144,8 @@ class EntryInfo:
     modified: float
     has_model: bool
     tasks: list[str]
+    # The checked record.json (None for a damaged entry), so that readers of every entry read each once.
+    stored: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 class SubRunCache:
@@ -346,13 +348,14 @@ class SubRunCache:
         for folder in sorted(self.root.iterdir()):
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
+            stored: dict[str, Any] | None = None
             try:
                 if folder.is_symlink():  # an entry is a folder of its own; a link is never followed
                     raise DamagedEntry("is a link")
                 stored = read_stored(folder)
                 kind, name, tasks = stored.get("kind", "?"), stored.get("name", ""), stored.get("tasks", [])
             except Exception:  # any damage at all: listed as damaged, and the next run retrains it
-                kind, name, tasks = "damaged", "", []
+                stored, kind, name, tasks = None, "damaged", "", []
             try:
                 size = sum(p.lstat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())
                 modified = folder.stat().st_mtime
@@ -361,7 +364,7 @@ class SubRunCache:
             out.append(EntryInfo(hash=folder.name, kind=str(kind), name=str(name), bytes=size,
                                  modified=modified,
                                  has_model=not folder.is_symlink() and (folder / MODEL).is_file(),
-                                 tasks=[t for t in tasks if t]))
+                                 tasks=[t for t in tasks if t], stored=stored))
         return out
 
     def prune(self, *, keep: set[str] | None = None, checkpoints_only: bool = False) -> tuple[int, int]:

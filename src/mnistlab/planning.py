@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from mnistlab.cache import SubRunCache, read_stored
+from mnistlab.cache import SubRunCache
 from mnistlab.errors import MnistlabError
 from mnistlab.runtime import bf16_is_native
 from mnistlab.subrun import SubRun
@@ -74,9 +74,8 @@ def throughput_table(cache: SubRunCache) -> Throughput:
     rates: dict[str, list[float]] = {}
     classes: dict[str, list[float]] = {}
     for entry in cache.entries():
-        try:
-            stored = read_stored(cache.root / entry.hash)
-        except (OSError, ValueError):  # damaged: no rate from it (a run retrains it)
+        stored = entry.stored
+        if stored is None:  # damaged: no rate from it (a run retrains it)
             continue
         cost, seconds = stored.get("cost", 0), stored.get("record", {}).get("wall_seconds", 0)
         if isinstance(cost, int | float) and isinstance(seconds, int | float) and cost > 0 and seconds > 0:
@@ -95,15 +94,6 @@ def throughput_table(cache: SubRunCache) -> Throughput:
               f"this machine's matmul speed at {TYPICAL_EFFICIENCY:.0%} efficiency, calibrated per "
               "network family")
     return Throughput(per_kind=per_kind, per_class=per_class, fallback=fallback, source=source)
-
-
-def estimate_seconds(run: SubRun, rates: Throughput) -> float | None:
-    """Estimated wall time of `run` on one worker, or None when its cost is unknown."""
-    if run.cost <= 0:
-        return None
-    precision = getattr(run.train, "precision", "fp32")
-    rate = rates.per_kind.get(run.kind) or rates.fallback.get(precision) or rates.fallback.get("fp32", 0.0)
-    return run.cost / rate if rate > 0 else None
 
 
 # Time per step of Task 6's learned weightings over a fixed-lambda network of the same FLOPs (their extra
