@@ -343,7 +343,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mnistlab.executors import make_executor
     from mnistlab.runner import run_tasks
     from mnistlab.runtime import configure_torch, resolve_device
-    from mnistlab.seeds import parse_seeds
     from mnistlab.store import check_writable
     from mnistlab.tasks import resolve_tasks
 
@@ -362,10 +361,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_folder(args.tensorboard, "--tensorboard folder")
         check_writable(args.tensorboard)
     show = False if args.no_progress else None
-    # --seeds, else --seed, else each task's own seeds for the profile (Task.default_seeds)
-    seeds: list[int] | dict[str, list[int]] = (
-        parse_seeds(args.seeds) if args.seeds is not None else [args.seed] if args.seed is not None else
-        {t.name: t.seeds_for(args.profile) for t in tasks})
+    seeds = _seeds_of(args, tasks)
     executor = make_executor(args.executor, device=device, data_dir=args.data_dir, show_progress=show,
                              jobs=args.jobs, address=args.address)
     names = ", ".join(t.name for t in tasks)
@@ -378,6 +374,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     return 0
+
+
+def _seeds_of(args: argparse.Namespace, tasks: list[Task]) -> list[int] | dict[str, list[int]]:
+    """The seeds of `run` and `plan`: --seeds, else one --seed for every task, else each task's own seeds for
+    the profile (Task.default_seeds), by task name."""
+    from mnistlab.seeds import parse_seeds
+
+    if args.seeds is not None:
+        return parse_seeds(args.seeds)
+    if args.seed is not None:
+        return [args.seed]
+    return {t.name: t.seeds_for(args.profile) for t in tasks}
 
 
 def _seeds_words(seeds: list[int] | dict[str, list[int]]) -> str:
@@ -421,14 +429,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from mnistlab.planning import ANALYSIS_SOURCE, plan_tasks
     from mnistlab.progress import duration_text
     from mnistlab.runtime import resolve_device
-    from mnistlab.seeds import parse_seeds
     from mnistlab.tasks import resolve_tasks
 
     tasks = resolve_tasks(args.tasks)
     overrides = parse_overrides(args.overrides, tasks)
-    # --seeds, then one --seed for every task, then each task's own seeds for the profile (Task.default_seeds).
-    seeds = {task.name: (parse_seeds(args.seeds) if args.seeds is not None else
-                         [args.seed] if args.seed is not None else task.seeds_for(args.profile)) for task in tasks}
+    seeds = _seeds_of(args, tasks)
     plan = plan_tasks(tasks, profile=args.profile, overrides=overrides, out=args.out, seeds=seeds,
                       device=resolve_device(args.device))
     if args.json:
