@@ -25,12 +25,13 @@ def _task_list(tasks: str | Sequence[str]) -> list:
     return resolve_tasks([tasks] if isinstance(tasks, str) else list(tasks))
 
 
-def _seed_list(seeds: int | str | Sequence[int] | None) -> list[int]:
-    """None: seed 0; an int n or "n": seeds 0..n-1; "3,7" or [3, 7]: those seeds."""
+def _seed_list(seeds: int | str | Sequence[int] | None, tasks: list, profile: str) -> list[int] | dict[str, list[int]]:
+    """None: each task's own seeds for the profile, as `mnistlab run` (Task.default_seeds); an int n or "n":
+    seeds 0..n-1; "3,7" or [3, 7]: those seeds."""
     from mnistlab.seeds import parse_seeds
 
     if seeds is None:
-        return [0]
+        return {t.name: t.seeds_for(profile) for t in tasks}
     if isinstance(seeds, int):
         return parse_seeds(str(seeds))
     if isinstance(seeds, str):
@@ -40,15 +41,11 @@ def _seed_list(seeds: int | str | Sequence[int] | None) -> list[int]:
 
 def _overrides(tasks: list, overrides: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """{"epochs": 1} for every task that has the field, {"task3.epochs": 1} for one; values typed or text."""
+    from mnistlab.tasks import override_targets
+
     per_task: dict[str, dict[str, Any]] = {t.name: {} for t in tasks}
-    by_name = {t.name: t for t in tasks}
     for key, value in (overrides or {}).items():
-        task_name, _, name = key.rpartition(".")
-        if task_name and task_name not in by_name:
-            raise ConfigError(f"override {key!r}: task {task_name!r} is not among the tasks being run")
-        targets = [by_name[task_name]] if task_name else [t for t in tasks if name in t.field_names()]
-        if not targets:
-            raise ConfigError(f"override {key!r}: none of {', '.join(by_name)} has an option {name!r}")
+        targets, name = override_targets(key, tasks, f"override {key!r}")
         for task in targets:
             per_task[task.name][name] = task.parse_override(name, value) if isinstance(value, str) else value
     return per_task
@@ -80,7 +77,8 @@ def run(tasks: str | Sequence[str], *, profile: str = "quick", out: str | Path =
     resolved = resolve_device(device)
     configure_torch()
     return run_tasks(selected, profile=profile, configs=configs, out=Path(out), device=resolved,
-                     seeds=_seed_list(seeds), data_dir=None if data_dir is None else Path(data_dir), force=force,
+                     seeds=_seed_list(seeds, selected, profile),
+                     data_dir=None if data_dir is None else Path(data_dir), force=force,
                      show_progress=show_progress, figure_format=figure_format)
 
 
@@ -98,8 +96,8 @@ def plan(tasks: str | Sequence[str], *, profile: str = "quick", out: str | Path 
 
     selected = _task_list(tasks)
     per_task = _overrides(selected, overrides)
-    return plan_tasks(selected, profile=profile, overrides=per_task, out=Path(out), seeds=_seed_list(seeds),
-                      device=resolve_device(device))
+    return plan_tasks(selected, profile=profile, overrides=per_task, out=Path(out),
+                      seeds=_seed_list(seeds, selected, profile), device=resolve_device(device))
 
 
 def read_results(out: str | Path = "results") -> dict[str, dict]:

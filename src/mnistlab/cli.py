@@ -180,28 +180,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def parse_overrides(items: list[str], tasks: list[Task]) -> dict[str, dict[str, Any]]:
     """`--set key=value` (every selected task with that option) or `--set task.key=value`."""
+    from mnistlab.tasks import override_targets
+
     per_task: dict[str, dict[str, Any]] = {t.name: {} for t in tasks}
-    by_name = {t.name: t for t in tasks}
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--set expects KEY=VALUE, got {shorten(item)!r}")
         key, raw = item.split("=", 1)
-        key = key.strip()
-        task_name, _, field = key.rpartition(".")
-        if task_name:
-            if task_name not in by_name:
-                raise ConfigError(f"--set {shorten(item)!r}: task {shorten(task_name)!r} is not among the tasks "
-                                  "being run")
-            targets = [by_name[task_name]]
-        else:
-            targets = [t for t in tasks if field in t.field_names()]
-            if not targets:
-                if len(tasks) == 1:
-                    tasks[0].parse_override(field, raw)  # raises with a suggestion
-                raise ConfigError(f"--set {shorten(item)!r}: none of {', '.join(by_name)} has an option "
-                                  f"{shorten(field)!r}")
+        targets, name = override_targets(key.strip(), tasks, f"--set {shorten(item)!r}")
         for task in targets:
-            per_task[task.name][field] = task.parse_override(field, raw)
+            per_task[task.name][name] = task.parse_override(name, raw)
     return per_task
 
 

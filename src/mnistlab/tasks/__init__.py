@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
 from mnistlab.tasks import (
     baselines,
@@ -43,3 +44,20 @@ def resolve_tasks(names: list[str]) -> list[Task]:
         return list(REGISTRY.values())
     wanted = {get_task(n).name for n in names}
     return [t for t in REGISTRY.values() if t.name in wanted]
+
+
+def override_targets(key: str, tasks: list[Task], said: str) -> tuple[list[Task], str]:
+    """(the tasks an override `key` sets, the option's name): "task3.epochs" sets Task 3's, "epochs" every
+    selected task's that has one. `said` is how the error line names the override ("--set 'epochs=1'")."""
+    task_name, _, name = key.rpartition(".")
+    by_name = {t.name: t for t in tasks}
+    if task_name:
+        if task_name not in by_name:
+            raise ConfigError(f"{said}: task {shorten(task_name)!r} is not among the tasks being run")
+        return [by_name[task_name]], name
+    targets = [t for t in tasks if name in t.field_names()]
+    if not targets:
+        if len(tasks) == 1:
+            tasks[0].parse_override(name, "")  # raises with a suggestion of the option meant
+        raise ConfigError(f"{said}: none of {', '.join(by_name)} has an option {shorten(name)!r}")
+    return targets, name
