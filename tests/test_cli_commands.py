@@ -163,7 +163,7 @@ def test_plan_json_counts_seeds_and_analysis(capsys, tmp_path):
 def test_plan_of_the_brief_profile_is_within_30_percent_of_its_measured_times():
     """At the reference machine's throughput (2-core AMD EPYC, AVX512-BF16: its bf16 fallback rate implied by
     the old estimate of Task 6, 960 s for eight networks; fp32 at 0.16 of it), each task of the brief profile
-    is estimated within 30% of the time measured there (README, Performance). The calibration used these
+    is estimated within 30% of the time measured there (docs/performance.md). The calibration used these
     numbers, so this guards the calibration against drifting, not its accuracy elsewhere."""
     from mnistlab import planning
 

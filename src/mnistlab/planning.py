@@ -29,7 +29,7 @@ TYPICAL_EFFICIENCY = 0.33
 
 
 # The matmul fallback's efficiency per network family, relative to TYPICAL_EFFICIENCY: calibrated so that the
-# fallback estimates of the brief profile meet the measured times (README, Performance: 2-core AMD EPYC,
+# fallback estimates of the brief profile meet the measured times (docs/performance.md: 2-core AMD EPYC,
 # AVX512-BF16, idle). The old fallback, at one efficiency for all, estimated Task 6's eight networks at 960 s
 # (120 s each in bf16: the machine's bf16 rate is thus about 4.6e11 FLOP/s at 33%); at that rate Task 3's five
 # bf16 MLPs come to 51 s against 156 s measured (batch 50 keeps a small MLP far from the matmul peak), Task 4's
@@ -97,7 +97,7 @@ def throughput_table(cache: SubRunCache) -> Throughput:
 
 
 # Time per step of Task 6's learned weightings over a fixed-lambda network of the same FLOPs (their extra
-# backward passes or gradient surgery), from the brief run in the README's Performance section: 28.2-29.5 s
+# backward passes or gradient surgery), from the brief run in docs/performance.md: 28.2-29.5 s
 # per epoch fixed/uncertainty, 36.6 s GradNorm, 45.3 s PCGrad (2-core AMD EPYC, AVX512-BF16, idle).
 WEIGHTING_OVERHEAD = {"gradnorm": 36.6 / 28.85, "pcgrad": 45.3 / 28.85}
 
