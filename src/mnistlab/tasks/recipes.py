@@ -41,8 +41,8 @@ Budget of the extended profile: at most two hours of training on a 2-core CPU. I
   - the MTL network's lambda chosen among 0.25, 0.5 and 0.75, one seed each.
 `mnistlab plan recipes --profile extended` says 5.4 h when the cache has no finished sub-runs to measure its
 throughput by (its fallback, a third of this machine's matmul peak, is pessimistic for these networks: it puts
-Task 6's network at 156 s an epoch). From the lab's own idle measurements on this CPU (docs/performance.md: the brief's MLP
-about 3.4 s an epoch in bf16, CNN-1 10.6 s at batch 128, Task 6's network 28-29 s) plus what the recipe adds
+Task 6's network at 156 s an epoch). From the lab's own idle measurements on this CPU (docs/performance.md: the
+brief's MLP about 3.4 s an epoch in bf16, CNN-1 10.6 s at batch 128, Task 6's network 28-29 s) plus what the recipe adds
 (an epoch of the full recipe took 1.5x the brief's for the MLP and about the same for CNN-1 in a 1-epoch timing
 on a busy machine; test-time views on 16,000 validation and test images after each epoch, about 5 s for CNN-1
 and 8 s for Task 6's network): MLP about 1,230 s, CNN-1 about 1,900 s, Task 6's networks about 3,060 s, and
