@@ -581,21 +581,33 @@ def _validation_accuracy(record: dict[str, float], heads: tuple[Head, ...],
     return sum(record[k] for k in keys) / len(keys)
 
 
-class _BestOnValidation:
+class _BestWeights:
+    """A copy of the model's weights at its best epoch so far, restored when training ends."""
+
+    def __init__(self) -> None:
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Tensor] | None = None
+
+    def keep(self, epoch: int, model: nn.Module) -> None:
+        self.best_epoch = epoch
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+class _BestOnValidation(_BestWeights):
     """Keep the weights of the epoch with the best validation accuracy (the first such epoch on a tie)."""
 
     def __init__(self) -> None:
-        self.best, self.best_epoch = -math.inf, None
-        self.state: dict[str, Tensor] | None = None
+        super().__init__()
+        self.best = -math.inf
 
     def offer(self, accuracy: float, epoch: int, model: nn.Module) -> None:
         if accuracy > self.best:
-            self.best, self.best_epoch = accuracy, epoch
-            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-    def restore(self, model: nn.Module) -> None:
-        if self.state is not None:
-            model.load_state_dict(self.state)
+            self.best = accuracy
+            self.keep(epoch, model)
 
 
 def _check_fit(cfg: TrainConfig, heads: tuple[Head, ...], n_targets: int, has_val: bool) -> None:
@@ -636,13 +648,13 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-class _EarlyStopping:
+class _EarlyStopping(_BestWeights):
     """Stop once the validation loss has not improved for `patience` epochs; keep the best epoch's weights."""
 
     def __init__(self, patience: int | None):
+        super().__init__()
         self.patience = patience
-        self.best_loss, self.best_epoch, self.bad_epochs = math.inf, None, 0
-        self.best_state: dict[str, Tensor] | None = None
+        self.best_loss, self.bad_epochs = math.inf, 0
 
     @property
     def enabled(self) -> bool:
@@ -650,15 +662,11 @@ class _EarlyStopping:
 
     def stop(self, val_loss: float, epoch: int, model: nn.Module) -> bool:
         if val_loss < self.best_loss - 1e-6:
-            self.best_loss, self.bad_epochs, self.best_epoch = val_loss, 0, epoch
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.best_loss, self.bad_epochs = val_loss, 0
+            self.keep(epoch, model)
             return False
         self.bad_epochs += 1
         return self.bad_epochs >= self.patience
-
-    def restore(self, model: nn.Module) -> None:
-        if self.best_state is not None:
-            model.load_state_dict(self.best_state)
 
 
 def count_parameters(model: nn.Module) -> int:
