@@ -77,7 +77,7 @@ def test_task_trains_embeds_and_reruns_from_cache(ctx):
     assert 0 <= m["softmax_report_d_test_acc"] <= 1 and m["cnn_report_d_train_seconds"] > 0
     config = for_device(config, ctx.device)  # the config as the runner ran it
     text = prose(compute_findings(config, ctx), config)
-    assert list(text) == ["accuracy", "untangling"] and result.text == list(text.values())
+    assert list(text) == ["accuracy", "untangling"] and list(result.paragraphs.values()) == list(text.values())
     assert [row[0] for row in result.tables["models"].rows][3:] == [
         "softmax regression, Report D's recipe", "MLP 100 sigmoid, Report D's recipe",
         "CNN 5x5 sigmoid, Report D's recipe"]

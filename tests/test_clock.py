@@ -160,12 +160,12 @@ def test_task_end_to_end_on_tiny_settings_and_a_rerun_trains_nothing(ctx, tmp_pa
     best = min(val, key=val.get)
     assert m["n_test"] == 30 and m["best_chosen_on_validation"] == 1.0
     assert m["best_mae_minutes"] == m[f"{best}_mae_minutes"]
-    assert result.text[0].startswith("Best (the lowest error on the validation clocks)")
-    assert result.text == list(prose(compute_findings(config, ctx), config).values())
+    assert result.paragraphs["best"].startswith("Best (the lowest error on the validation clocks)")
+    assert list(result.paragraphs.values()) == list(prose(compute_findings(config, ctx), config).values())
     assert ctx.cache.misses == len(VARIANTS)  # one network per variant (the data live in the local data cache)
     assert len(list((tmp_path / "user-cache" / "mnistlab" / "clocks").iterdir())) == 3  # own, validation, unseen
     assert {"samples.png", "errors.png", "curves.png"} <= {p.name for p in ctx.out_dir.iterdir()}
-    assert len(result.tables["variants"].rows) == len(VARIANTS) and result.text
+    assert len(result.tables["variants"].rows) == len(VARIANTS) and list(result.paragraphs.values())
     again = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == len(VARIANTS) and ctx.cache.hits == len(VARIANTS)
     assert again.metrics == pytest.approx(m)

@@ -359,7 +359,7 @@ def test_fuzzed_set_is_one_line_or_a_valid_config(monkeypatch, capsys, fuzz_out,
 
 def _good_record(name: str = "toy") -> dict:
     return {"task": name, "title": "Toy", "profile": "quick", "seed": 0, "seconds": 1.0, "run_key": "k",
-            "config": {}, "environment": {}, "metrics": {"acc": 0.5}, "tables": {}, "figures": [], "text": [],
+            "config": {}, "environment": {}, "metrics": {"acc": 0.5}, "tables": {}, "figures": [], "paragraphs": [],
             "references": []}
 
 
@@ -374,7 +374,8 @@ RESULT_DAMAGES = {
     "metric-a-dict": json.dumps({**_good_record(), "metrics": {"acc": {"x": 1}}}),
     "table-no-rows": json.dumps({**_good_record(), "tables": {"t": {"columns": ["a"]}}}),
     "figure-outside": json.dumps({**_good_record(), "figures": [{"file": "../../secret.png", "caption": ""}]}),
-    "text-numbers": json.dumps({**_good_record(), "text": [1, 2]}),
+    "paragraphs-numbers": json.dumps({**_good_record(), "paragraphs": [1, 2]}),
+    "paragraph-no-finding": json.dumps({**_good_record(), "paragraphs": [{"id": "a", "text": "b"}]}),
     "references-strings": json.dumps({**_good_record(), "references": ["x"]}),
     "seeds-a-number": json.dumps({**_good_record(), "seeds": 3}),
     "truncated-json": json.dumps(_good_record())[:40],

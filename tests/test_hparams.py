@@ -202,8 +202,8 @@ def test_task_end_to_end_and_a_rerun_trains_nothing(ctx):
     assert "are not judged" in text["report-c cnn"] and "agrees" not in text["report-c cnn"]
     assert text["mnist MLP"].startswith("mnist, MLP: the reference scored")
     assert f"{m['mnist_mlp_reference_test_acc']:.2%}" in text["mnist MLP"]
-    assert result.text[:-1] == list(text.values())
-    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
+    assert list(result.paragraphs.values())[:-1] == list(text.values())
+    assert list(result.paragraphs.values())[-1].startswith("Comparisons")  # the runner's tested contrasts
     again = run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == unique_runs and ctx.cache.hits == unique_runs
     assert again.metrics == result.metrics

@@ -70,8 +70,8 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     text = prose(compute_findings(config, ctx), config)
     assert list(text) == ["mnist mlp", "mnist cnn", "fashion-mnist mlp", "fashion-mnist cnn", "report-c"]
     assert "are not judged" in text["report-c"]  # the context runs the quick profile
-    assert result.text[:-1] == list(text.values())
-    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
+    assert list(result.paragraphs.values())[:-1] == list(text.values())
+    assert list(result.paragraphs.values())[-1].startswith("Comparisons")  # the runner's tested contrasts
     # the CNN named is the one that ran (8k4s2-16k4s2), not the brief's CNN-1
     assert text["fashion-mnist cnn"].startswith("fashion-mnist: CNN 8k4s2-16k4s2 scored")
     assert "CNN-1" not in " ".join(text.values())

@@ -26,7 +26,7 @@ def results(tmp_path):
         "metrics": {"acc": 0.98765, "params": 1796010},
         "tables": {"t": {"columns": ["model", "acc"], "rows": [["<MLP>", 0.5]], "caption": "A table."}},
         "figures": [{"file": "line.png", "caption": "A line."}, {"file": "gone.png", "caption": "Lost."}],
-        "text": ["Plain <b>text</b> is escaped."],
+        "paragraphs": [{"id": "p", "text": "Plain <b>text</b> is escaped.", "finding": ""}],
         "references": [{"quantity": "test accuracy", "published": "97.9%", "source": "https://example.org/sol",
                         "metric": "acc"}],
     })
@@ -108,7 +108,7 @@ def test_published_figures_fill_the_reference_tables_of_tasks_3_4_and_6(tmp_path
     out = tmp_path / "results"
     for name, metrics in ours.items():
         fake = Task(name=name, title=REGISTRY[name].title, config_cls=Cfg, profiles={},
-                    analyse=lambda config, ctx, m=metrics: Result(metrics=dict(m)))
+                    published=REGISTRY[name].published, analyse=lambda config, ctx, m=metrics: Result(metrics=dict(m)))
         run_task(fake, profile="quick", config=Cfg(), out=out, device=torch.device("cpu"), seed=0, log=lambda _: None)
     page = render(out)
 
@@ -164,25 +164,26 @@ def test_published_metrics_name_real_metric_keys():
     }
     assert slug("MLP") == "mlp"
     assert set(PUBLISHED) <= set(REGISTRY)
-    for task, refs in PUBLISHED.items():
+    declared = {name: task.published or PUBLISHED.get(name, []) for name, task in REGISTRY.items()}
+    for task, refs in declared.items():
         for ref in refs:
             assert ref.source in SOURCES
             assert ref.metric == "" or ref.metric in known[task], (task, ref.metric)
 
 
-def test_findings_are_few_short_and_keep_the_conclusion():
-    from mnistlab.report.html import FINDING_CHARS, findings
+def test_findings_are_the_findings_paragraphs_declare_comparisons_first_few_and_short():
+    from mnistlab.report.html import FINDING_CHARS, MAX_FINDINGS, findings
 
-    text = ["Setup: 600 images and 1 epoch. Nothing else.",
-            "Task 3.1: the MLP was trained with Adam. It reaches 98.00% on the test data. More follows.",
-            *[f"Point {i}: a plain statement number {i}. Then detail." for i in range(6)],
-            "Conclusion: depth bought nothing here. " + "Long explanation. " * 40]
-    got = findings(text)
-    assert len(got) == 5
-    assert got[0] == "Task 3.1: It reaches 98.00% on the test data."  # the sentence with a result, with its label
-    assert not any(f.startswith("Setup") for f in got)
-    assert got[-1] == "Conclusion: depth bought nothing here."
-    assert all(len(f) <= FINDING_CHARS for f in findings(["A " * 400 + "end."]))
+    paragraphs = [{"id": "setup", "text": "Setup: 600 images and 1 epoch. It reached 98%.", "finding": ""},
+                  *[{"id": f"p{i}", "text": f"Point {i}. Detail.", "finding": f"Point {i}."} for i in range(6)],
+                  {"id": "comparisons", "text": "Across seeds: A beat B. Comparisons: ...",
+                   "finding": "Across seeds: A beat B."}]
+    got = findings(paragraphs)
+    assert len(got) == MAX_FINDINGS
+    assert got[0] == "Across seeds: A beat B." and got[1:] == [f"Point {i}." for i in range(4)]
+    assert not any("Setup" in f or "98%" in f for f in got)  # a paragraph that declares no finding gives none
+    long = [{"id": "a", "text": "A " * 400, "finding": "A " * 400 + "end."}]
+    assert all(len(f) <= FINDING_CHARS for f in findings(long))
 
 
 def test_reproduce_command_round_trips_through_the_cli():

@@ -103,5 +103,6 @@ def test_a_two_seed_run_writes_per_seed_and_aggregated_results(tmp_path, capsys)
     assert [c["about"] for c in result["comparisons"]] == (
         ["depth and width"] + (["bf16 autocast vs fp32"] if bf16 else []))
     assert all(c["test"] == "paired t" and c["n"] == 2 for c in result["comparisons"])
-    assert "quick profile" in result["text"][-1] and "test the machinery" in result["text"][-1]
+    last = result["paragraphs"][-1]
+    assert last["id"] == "comparisons" and "quick profile" in last["text"] and "test the machinery" in last["text"]
     assert main([*args[:-1]]) == 0 and "up to date" in capsys.readouterr().out  # keyed by the seeds

@@ -211,8 +211,9 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
     assert names == {"pca_scatter.png", "pca_scree.png", "pair_heatmaps.png", "pair_histogram.png",
                      "pair_sorted.png", "tsne_vs_pca.png", "separation_views.png"}
     assert all((ctx.out_dir / f).stat().st_size > 10_000 for f in names)
-    assert len(result.text) == 3 and f"{m['pixel_pair_acc_mean']:.2%}" in result.text[2]
-    assert result.text[0].startswith("Why PCA") and result.text[2].startswith("Which classes")
+    assert list(result.paragraphs) == ["pca", "plots", "pairs"]
+    assert f"{m['pixel_pair_acc_mean']:.2%}" in result.paragraphs["pairs"]
+    assert result.paragraphs["pca"].startswith("Why PCA") and result.paragraphs["pairs"].startswith("Which classes")
     json.dumps(m)  # flat and JSON-able
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 3)  # 2-D SVMs, pixel SVMs, t-SNE
 
@@ -224,7 +225,7 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
 
     config = for_device(config, ctx.device)  # the config as the runner ran it
     findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
-    assert result.text == list(prose(findings, config).values())
+    assert list(result.paragraphs.values()) == list(prose(findings, config).values())
     assert m["pca2d_pairs_separable"] == len(findings.pca2d.at_least(findings.pairs, config.separable_threshold))
 
 

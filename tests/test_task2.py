@@ -213,7 +213,7 @@ def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     assert result.tables["five_pairs"].rows[0][1] == "0 vs 1"
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).stat().st_size > 5000
-    assert any("0 vs 1" in t for t in result.text)
+    assert any("0 vs 1" in t for t in list(result.paragraphs.values()))
 
     misses = ctx.cache.misses
     again = analyse(config, ctx)
@@ -222,7 +222,7 @@ def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     assert again.metrics["pair_test_acc_0_1"] == m["pair_test_acc_0_1"]
 
     findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
-    assert result.text == list(prose(findings, config).values())
+    assert list(result.paragraphs.values()) == list(prose(findings, config).values())
     assert list(prose(findings, config)) == ["detail", "weights", "pairs", "pocket", "sklearn"]
 
 

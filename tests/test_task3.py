@@ -12,9 +12,12 @@ from mnistlab.errors import ConfigError
 from mnistlab.runner import run_in_context
 from mnistlab.runtime import environment, machine_text
 from mnistlab.tasks import get_task
-from mnistlab.tasks.base import for_device
+from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.common import Verdict, curve_summary
-from mnistlab.tasks.task3 import PRECISION_QUESTION, TASK, Findings, compute_findings, fp32_twin, prose
+from mnistlab.tasks.task3 import TASK
+from mnistlab.tasks.task3.findings import Findings, compute_findings
+from mnistlab.tasks.task3.plan import PRECISION_QUESTION, fp32_twin
+from mnistlab.tasks.task3.prose import prose
 
 TINY = {"models": ("32", "16-16"), "epochs": 1, "train_limit": 400, "test_limit": 200}
 
@@ -38,7 +41,7 @@ def test_runs_reports_and_skips_cached_sub_runs(ctx):
     assert len(result.tables["epochs"].rows) == 1
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).is_file()
-    assert "MLP 32" in result.text[0]  # the Task 3.1 paragraph names the network that ran
+    assert "MLP 32" in result.paragraphs["model"]  # the Task 3.1 paragraph names the network that ran
     # the times' caption names the machine they were measured on, from the environment the runner records
     assert machine_text(environment(ctx.device)) in result.tables["sweep"].caption
 
@@ -78,7 +81,8 @@ def test_bf16_is_compared_with_fp32_on_the_same_network(ctx):
     assert outcome.contrast.about == PRECISION_QUESTION and outcome.comparison.test == "McNemar"
     config = for_device(config, ctx.device)  # the config as the runner ran it
     text = prose(compute_findings(config, ctx), config)
-    assert list(text)[-1] == "precision" and result.text[-2] == text["precision"]  # then the runner's contrasts
+    assert list(text)[-1] == "precision" and list(result.paragraphs)[-2:] == ["precision", "comparisons"]
+    assert result.paragraphs["precision"] == text["precision"]
     assert outcome.text in text["precision"] and "tested on this seed's test predictions" in text["precision"]
     for accuracy in (m["mlp_32_test_acc"], m["mlp_32_fp32_test_acc"]):
         assert f"{accuracy:.2%}" in text["precision"]
@@ -130,12 +134,18 @@ def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
     f, config = _findings(), TASK.config("brief")
     text = prose(f, config)
     assert list(text) == ["model", "curves", "sweep", "size"]
-    assert "MLP 1000-1000 (1,990,010 parameters)" in text["model"] and "98.00% on the test data" in text["model"]
+    assert "MLP 1000-1000 (1,990,010 parameters)" in text["model"] and "98.00% accuracy on the test" in text["model"]
     assert "6 epoch(s)" in text["model"] and f"lr {config.lr:g}, batch {config.batch_size}" in text["model"]
     assert "best 98.00% at epoch 5" in text["curves"] and "lowest at epoch 3 (0.075)" in text["curves"]
     assert "spans 2.20 percentage points" in text["sweep"]
-    assert "The best is MLP 1000-1000-1000 (98.20%" in text["sweep"] and "smallest, MLP 64 (50,890" in text["sweep"]
+    assert "the best is MLP 1000-1000-1000 (98.20%" in text["sweep"] and "smallest, MLP 64 (50,890" in text["sweep"]
     assert f.size.text in text["size"] and "tested on this seed's test predictions" in text["size"]
+    # the findings the report lists: each a result stated by its paragraph, led by it; the size conclusion
+    # compares one network of each size (one seed) and is discussion only
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert found["model"].startswith("Task 3.1: MLP 1000-1000") and "98.00%" in found["model"]
+    assert text["model"].startswith(found["model"]) and found["size"] == ""
+    assert "spans 2.20 percentage points" in found["sweep"] and "best 98.00% at epoch 5" in found["curves"]
 
 
 def test_precision_paragraph_quotes_the_verdict_the_accuracies_and_the_computed_speedup():
@@ -147,8 +157,8 @@ def test_precision_paragraph_quotes_the_verdict_the_accuracies_and_the_computed_
     assert list(text) == ["model", "curves", "sweep", "size", "precision"]
     paragraph = text["precision"]
     assert verdict.text in paragraph and "98.00%" in paragraph and "97.90%" in paragraph
-    assert "at 12 s per epoch" in paragraph and "at 30 s per epoch" in paragraph
-    assert "2.50x as fast as fp32" in paragraph
+    assert "(12 against 30 s per epoch" in paragraph
+    assert "2.50x as fast as fp32" in finding_of(paragraph) and verdict.text not in finding_of(paragraph)
     slower = prose(replace(f, fp32={**fp32, "train_seconds": 6.0 * 6}, precision=verdict), config)["precision"]
     assert "at 0.50x the speed of fp32, slower" in slower and "as fast as" not in slower
 

@@ -60,8 +60,10 @@ def test_runs_and_compares_with_mlps(ctx):
     for fig in result.figures:
         assert (ctx.out_dir / fig.file).is_file()
     # the networks named are the ones that ran: neither is the brief's, so neither is called so
-    assert result.text[0].startswith("Task 4.1: CNN 8k4s2 (")
-    assert "CNN-1" not in result.text[-2] and "the first MLP, MLP 32," in result.text[-2]  # before the contrasts
+    assert result.paragraphs["model"].startswith("Task 4.1: CNN 8k4s2 (")
+    assert list(result.paragraphs)[-2:] == ["cnn_vs_mlp", "comparisons"]
+    last = result.paragraphs["cnn_vs_mlp"]
+    assert "CNN-1" not in last and "the first MLP, MLP 32," in last
 
 
 @pytest.mark.parametrize(("override", "match"), [

@@ -197,7 +197,7 @@ def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx):
     assert all((ctx.out_dir / n).stat().st_size > 1000 for n in names)
     config = for_device(config, ctx.device)  # the config as the runner ran it
     findings = task5.compute_findings(config, ctx)  # the report is the prose of the findings, in id order
-    assert result.text == list(task5.prose(findings, config).values())
+    assert result.paragraphs == task5.prose(findings, config)
     assert findings.network.reused and "loaded from the sub-run cache" in task5.prose(findings, config)["network"]
     assert result.metrics == task5.metrics(findings)
     assert [len(t.rows) for t in (result.tables["filters"], result.tables["feature_maps"])] == [3, 3]

@@ -359,7 +359,7 @@ def test_task_runs_end_to_end_and_reruns_from_cache(ctx):
     assert 1 <= m["mtl_lambda_1_untrained_head_classes_used"] <= 3  # the group head has 3 classes
     assert {"accuracy", "parameters"} <= set(result.tables)
     assert (ctx.out_dir / "accuracy_vs_lambda.png").is_file()
-    assert any("lambda = 1" in p for p in result.text)
+    assert any("lambda = 1" in p for p in list(result.paragraphs.values()))
     # the engine records each task by name, and the arrays the contrasts read carry the same names
     trained = ctx.trained(TASK.sub_runs(for_device(config, ctx.device), 0)[0])
     assert set(trained.record["history"][0]) == {
@@ -417,8 +417,9 @@ def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
     assert text["recipe"].startswith("Training recipe") and text["batch"].startswith("Batch size")
     assert "mirrored" not in text["recipe"] and "shifted" not in text["recipe"]  # augment is "none"
     # the report's paragraphs are the prose's, in its order (the speed paragraph quotes the load average of the moment)
-    assert [p for p in result.text if not p.startswith("Speed")][:-1] == [v for k, v in text.items() if k != "speed"]
-    assert result.text[-1].startswith("Comparisons")  # the runner's tested contrasts
+    assert [k for k in result.paragraphs if k != "comparisons"] == list(text)
+    assert all(result.paragraphs[k] == v for k, v in text.items() if k != "speed")
+    assert list(result.paragraphs.values())[-1].startswith("Comparisons")  # the runner's tested contrasts
 
 
 def test_cross_group_errors_count_only_errors_between_groups():

@@ -113,7 +113,7 @@ class _NoOptions:
 def _fake_task(n: int, values) -> Task:
     """A task whose metrics are given per seed (nothing trained): `n` contrasts acc_i_a against acc_i_b."""
     def analyse(config, ctx):
-        return Result(metrics=values(ctx.seed), text=[f"Task X: a result of {ctx.seed}%."])
+        return Result(metrics=values(ctx.seed), paragraphs={"x": f"Task X: a result of {ctx.seed}%."})
 
     def contrasts(config):
         return [Contrast(Arm(f"config {i} A", f"acc_{i}_a"), Arm(f"config {i} B", f"acc_{i}_b"), "null family")
@@ -135,9 +135,9 @@ def test_twenty_null_comparisons_report_no_finding(tmp_path):
     assert all(c["adjustment"] == "Benjamini-Hochberg" and c["family"] == 20 for c in record["comparisons"])
     assert [c["p"] for c in record["comparisons"]] == pytest.approx(raw)
     assert not any(c["finding"] for c in record["comparisons"])
-    found = findings(record["text"], comparisons=record["comparisons"])
+    found = findings(record["paragraphs"])
     assert not any("beat" in f or "config" in f for f in found)
-    assert "beat" not in " ".join(record["text"])
+    assert "beat" not in " ".join(p["text"] for p in record["paragraphs"])
 
 
 def test_a_clear_difference_across_seeds_is_a_finding(tmp_path):
@@ -148,7 +148,7 @@ def test_a_clear_difference_across_seeds_is_a_finding(tmp_path):
     first, second = record["comparisons"]
     assert first["finding"] and first["verdict"].startswith("config 0 A beat config 0 B") and "Holm" in first["verdict"]
     assert not second["finding"] and "no difference" in second["verdict"]
-    found = findings(record["text"], comparisons=record["comparisons"])
+    found = findings(record["paragraphs"])
     assert found[0].startswith("Across seeds (Holm-adjusted over 2 comparisons): config 0 A beat config 0 B")
 
 
@@ -162,20 +162,20 @@ def test_a_one_seed_run_never_says_beat_and_a_two_seed_run_does(tmp_path):
     two = json.loads((out / "task3" / "result.json").read_text())
     (c,) = two["comparisons"]
     assert c["test"] == "paired t" and c["finding"] and c["verdict"].startswith("MLP 64 beat MLP 1")
-    assert any("MLP 64 beat MLP 1" in f for f in findings(two["text"], comparisons=two["comparisons"]))
+    assert any("MLP 64 beat MLP 1" in f for f in findings(two["paragraphs"]))
 
     assert main(["run", "task3", "--out", str(out), "--seed", "0", *TINY]) == 0
     one = json.loads((out / "task3" / "result.json").read_text())
     (c,) = one["comparisons"]
     assert c["test"] == "McNemar" and c["p"] < 0.001  # the two networks clearly differ on the test set ...
     assert not c["finding"] and "beat" not in c["verdict"] and ONE_RUN in c["verdict"]  # ... said of the networks
-    text = " ".join(one["text"])
+    text = " ".join(p["text"] for p in one["paragraphs"])
     assert not re.search(r"\bbeat\b(?! another)", text)  # only the caveat's "beats another" uses the word
     assert text.count("cannot separate the configurations from run-to-run spread") == 1
     # the spread quoted comes from the cache, which now holds seeds 0 and 1 of both MLPs
     accs = [two["per_seed_metrics"][s]["mlp_1_test_acc"] for s in ("0", "1")]
     assert f"MLP 1: {100 * accs[0]:.2f}%, {100 * accs[1]:.2f}% over seeds 0, 1" in text
-    found = findings(one["text"], comparisons=one["comparisons"])
+    found = findings(one["paragraphs"])
     assert found and not any("beat" in f or ONE_RUN in f for f in found)
 
 

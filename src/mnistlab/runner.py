@@ -26,7 +26,7 @@ from mnistlab.progress import progress, stderr_line
 from mnistlab.runtime import configure_torch, environment, seed_everything
 from mnistlab.store import config_hash, read_result, to_jsonable, with_digest, write_json
 from mnistlab.subrun import Outcome, SubRun, Trained
-from mnistlab.tasks.base import Context, Figure, Result, Task, for_device
+from mnistlab.tasks.base import Context, Figure, Paragraph, Result, Task, finding_of, for_device
 
 
 def result_path(out: Path, task_name: str) -> Path:
@@ -277,8 +277,11 @@ def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], d
         "comparisons": extra,
         "tables": result.tables,
         "figures": result.figures,
-        "text": result.text,
-        "references": result.references + published.references_for(task.name),
+        "key_table": task.key_table,
+        "key_figure": task.key_figure,
+        "paragraphs": [{"id": pid, "text": str(text), "finding": finding_of(text)}
+                       for pid, text in result.paragraphs.items()],
+        "references": result.references + list(task.published or published.references_for(task.name)),
     }
 
 
@@ -324,7 +327,7 @@ def _analyse(task: Task, config: Any, base: Context, plans: dict[int, list[SubRu
         ctx = replace(base, out_dir=base.out_dir if len(seeds) == 1 else base.out_dir / f"seed-{s}", seed=s,
                       finished={run: finished[run] for run in plans[s]}, memos=[])
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
-        per_seed[s] = task.analyse(config, ctx)
+        per_seed[s] = task.analysis(config, ctx)
         memos += ctx.memos
     if len(seeds) == 1:
         return per_seed[seeds[0]], per_seed, memos
@@ -381,8 +384,9 @@ def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list
     for name, table in first.tables.items():
         result.tables[name] = Table(table.columns, table.rows, f"Seed {seeds[0]}: {table.caption}")
     result.figures += [Figure(f"seed-{seeds[0]}/{f.file}", f"Seed {seeds[0]}: {f.caption}") for f in first.figures]
-    result.text = [f"The metrics of this section are means over {len(seeds)} seeds (their intervals: the 'seeds' "
-                   f"table and figure); the discussion below describes seed {seeds[0]}.", *first.text]
+    result.paragraphs = {"seeds": f"The metrics of this section are means over {len(seeds)} seeds (their intervals: "
+                                  f"the 'seeds' table and figure); the discussion below describes seed {seeds[0]}.",
+                         **first.paragraphs}
     return result
 
 
@@ -431,12 +435,17 @@ def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed
     lead = f"{COMPARISONS_LABEL}, tested by {how}{adjusted}"
     texts = "; ".join(o.text for o in outcomes)
     if profile == "quick":
-        result.text.append(f"{lead} (quick profile: {PROFILES['quick'].summary}, so these verdicts test the machinery, "
-                           f"not the networks): {texts}.")
+        result.paragraphs["comparisons"] = (f"{lead} (quick profile: {PROFILES['quick'].summary}, so these verdicts "
+                                            f"test the machinery, not the networks): {texts}.")
     elif one_seed:
-        result.text.append(f"{lead}: {texts}. {_one_seed_caveat(outcomes, seeds[0], cache)}")
+        result.paragraphs["comparisons"] = f"{lead}: {texts}. {_one_seed_caveat(outcomes, seeds[0], cache)}"
     else:
-        result.text.append(f"{lead}: {texts}.")
+        # The comparisons that survive the section's adjustment across seeds are its one finding here.
+        found = [o.text for o in outcomes if o.finding]
+        how_found = (f"{family.adjustment}-adjusted over {family.family} comparisons" if family is not None
+                     else "tested")
+        finding = f"Across seeds ({how_found}): {'; '.join(found)}." if found else ""
+        result.paragraphs["comparisons"] = Paragraph(finding, f"{lead}: {texts}.") if found else f"{lead}: {texts}."
     return stored
 
 

@@ -20,7 +20,8 @@ from mnistlab.errors import MnistlabError
 
 # Part of every stored result's run key (with the package version); sub-runs' keys carry the fingerprint
 # of their code instead (mnistlab.subrun.code_version).
-RESULTS_VERSION = 1
+# 2: the discussion is stored as "paragraphs" by id, each with the finding it states.
+RESULTS_VERSION = 2
 
 
 def to_jsonable(value: Any) -> Any:
@@ -153,7 +154,9 @@ _RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "metrics": (dict, "an object of numbers"),
     "tables": (dict, "an object of tables"),
     "figures": (list, "a list of figures"),
-    "text": (list, "a list of paragraphs"),
+    "paragraphs": (list, "a list of paragraphs"),
+    "key_table": (str, "a table id"),
+    "key_figure": (str, "a figure name"),
     "references": (list, "a list of references"),
     "seeds": (list, "a list of seeds"),
     "per_seed_metrics": (dict, "an object"),
@@ -199,8 +202,9 @@ def _result_problem(data: Any) -> str | None:
         where = PurePosixPath(fig["file"])
         if not fig["file"] or where.is_absolute() or ".." in where.parts or "\\" in fig["file"]:
             return f"figure file {fig['file'][:80]!r} is not a path inside the task folder"
-    if not all(isinstance(p, str) for p in data.get("text", [])):
-        return "every paragraph of 'text' should be a string"
+    if not all(isinstance(p, dict) and all(isinstance(p.get(k), str) for k in ("id", "text", "finding"))
+               for p in data.get("paragraphs", [])):
+        return "every paragraph should have a string id, text and finding"
     absurd = absurd_number({k: v for k, v in data.items() if k != DIGEST})
     if absurd is not None:
         return absurd

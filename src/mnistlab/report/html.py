@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shlex
 import sys
 from collections.abc import Iterable
@@ -33,16 +32,6 @@ from mnistlab.store import atomic_write_text, read_result, to_jsonable
 
 MAX_FINDINGS = 5
 FINDING_CHARS = 320
-
-# The table and figure that answer each task's main question; a section without them opens with its first.
-KEY_TABLE = {"task1": "pairs", "task2": "five_pairs", "task3": "sweep", "task4": "cnn_vs_mlp", "task6": "accuracy",
-             "permutation": "accuracy", "baselines": "models", "hparams": "summary", "clock": "variants",
-             "recipes": "ablation"}
-KEY_FIGURE = {"task3": "accuracy_vs_size.png", "task4": "accuracy_vs_size.png", "task6": "accuracy_vs_lambda.png",
-              "recipes": "curves.png"}
-
-# Paragraphs that describe how a run was made rather than what it found; they stay in the full discussion.
-METHOD_LABELS = ("setup", "training recipe", "batch size", "speed", "method", "data")
 
 CSS = """
 :root { --ink:#1d2330; --muted:#5b6475; --rule:#d9dee7; --accent:#0b5fa5; --bg:#fbfcfe; --theirs:#6a4c93; }
@@ -266,12 +255,18 @@ def _references(refs: list[dict], metrics: dict) -> list[dict]:
             for r in refs]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_LABEL = re.compile(r"^([A-Z][\w .,'=-]{0,60}):\s")
+def findings(paragraphs: Iterable[dict], limit: int = MAX_FINDINGS) -> list[str]:
+    """At most `limit` short findings: the `finding` each stored paragraph declares, in the section's order.
 
-
-def _sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(paragraph.strip()) if s.strip()]
+    A task writes, beside each paragraph that states a result, the one sentence of it that is the finding
+    (`mnistlab.tasks.base.Paragraph`); paragraphs about how a run was made declare none, nor does a sentence
+    about one pair of trained networks, which cannot tell configurations apart. The runner's paragraph of
+    comparisons declares those that survive the section's adjustment across seeds, and leads the list.
+    """
+    stated = [(p.get("id"), str(p["finding"])) for p in paragraphs
+              if isinstance(p, dict) and isinstance(p.get("finding"), str) and p["finding"]]
+    across = [text for pid, text in stated if pid == "comparisons"]
+    return [_shorten(text) for text in across + [text for pid, text in stated if pid != "comparisons"]][:limit]
 
 
 def _shorten(text: str, limit: int = FINDING_CHARS) -> str:
@@ -279,45 +274,6 @@ def _shorten(text: str, limit: int = FINDING_CHARS) -> str:
         return text
     cut = text.rfind(" ", 0, limit - 1)
     return text[: cut if cut > 0 else limit - 1].rstrip(",;: ") + " …"
-
-
-def findings(paragraphs: Iterable[str], limit: int = MAX_FINDINGS, comparisons: Iterable[dict] = ()) -> list[str]:
-    """At most `limit` short findings from a task's discussion paragraphs and its tested comparisons.
-
-    Tasks write a discussion, not a summary, so one sentence per paragraph stands for it: the first
-    sentence that states a result (one with a percentage), else the first sentence, led by the paragraph's
-    label ('Task 3.2:') so it reads on its own. Paragraphs about how the run was made are left out, and a
-    'Conclusion' paragraph is kept even when it comes after the limit. A sentence about one pair of trained
-    networks (one seed: `mnistlab.seeds.ONE_RUN`) is never a finding: it cannot tell configurations apart.
-    The runner's paragraph of comparisons is not mined; instead the stored comparisons that may stand as
-    findings (across seeds, surviving the section's adjustment) make one finding together.
-    """
-    from mnistlab.seeds import COMPARISONS_LABEL, ONE_RUN
-
-    picked: list[tuple[bool, str]] = []
-    for paragraph in paragraphs:
-        label_match = _LABEL.match(paragraph)
-        label = label_match.group(1) if label_match else ""
-        if label.lower().startswith(METHOD_LABELS) or paragraph.startswith(COMPARISONS_LABEL + ","):
-            continue
-        sentences = [s for s in _sentences(paragraph) if ONE_RUN not in s]
-        if not sentences:
-            continue
-        chosen = next((s for s in sentences if "%" in s), sentences[0])
-        if label and not chosen.startswith(label):
-            chosen = f"{label}: {chosen}"
-        picked.append((label.lower().startswith("conclusion"), _shorten(chosen)))
-    found = [c for c in comparisons if isinstance(c, dict) and c.get("finding") is True and c.get("verdict")]
-    across: list[str] = []
-    if found:
-        family = found[0].get("family") or len(found)
-        how = f"{found[0]['adjustment']}-adjusted over {family} comparisons" if found[0].get("adjustment") else "tested"
-        across = [_shorten(f"Across seeds ({how}): " + "; ".join(str(c["verdict"]) for c in found) + ".")]
-        limit -= 1
-    if len(picked) > limit:
-        conclusion = [text for is_conclusion, text in picked if is_conclusion][:1]
-        return across + [text for _, text in picked[: limit - len(conclusion)]] + conclusion
-    return across + [text for _, text in picked]
 
 
 def _set_value(value: Any) -> str:
@@ -423,20 +379,21 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
             f"({env.get('cores', '?')} cores, torch {env.get('torch', '?')})"
             + (f" · precision {precision}" if precision else "") + f" · finished {record.get('finished_at', '?')}")
     tables = [{**_table(t, f"{name}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
-    key_table, other_tables = _pick(tables, KEY_TABLE.get(name), "key")
+    # The task declared which table and figure answer its main question; the result carries them.
+    key_table, other_tables = _pick(tables, record.get("key_table") or None, "key")
     figures = [_figure(folder, f, report_dir) for f in record.get("figures", [])]
-    key_stem = Path(KEY_FIGURE.get(name, "")).stem  # whichever format the figures were saved in
+    key_stem = Path(str(record.get("key_figure") or "")).stem  # whichever format the figures were saved in
     key_figure, other_figures = _pick(figures, next((f["file"] for f in figures if Path(f["file"]).stem == key_stem),
                                                     None), "file")
     metrics = record.get("metrics", {})
+    paragraphs = [p for p in record.get("paragraphs", []) if isinstance(p, dict)]
     return {
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
         "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
         "quick": record.get("profile") == "quick",
-        "findings": [] if record.get("profile") == "quick" else findings(
-            record.get("text", []), comparisons=record.get("comparisons", []) or []),
+        "findings": [] if record.get("profile") == "quick" else findings(paragraphs),
         "references": _references(record.get("references", []), metrics),
-        "text": record.get("text", []), "tables": other_tables, "figures": other_figures,
+        "text": [str(p.get("text", "")) for p in paragraphs], "tables": other_tables, "figures": other_figures,
         "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],
         "config": json.dumps(record.get("config", {}), indent=2),
     }

@@ -1,31 +1,39 @@
-"""The registry of experiments. Add a task by importing its TASK here; the CLI and report pick it up."""
+"""The registry of experiments: one folder per task (`mnistlab/tasks/<name>/`, see tasks/base.py for its
+layout), listed once by name in `mnistlab.catalog.TASK_NAMES`; each folder's `TASK` declaration carries
+everything the runner, the report and the CLI need (its key table and figure, its published numbers,
+its networks' kinds). An experiment outside the package joins through `register`.
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 
+from mnistlab.catalog import TASK_NAMES
 from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
-from mnistlab.tasks import (
-    baselines,
-    clock,
-    data_overview,
-    hparams,
-    permutation,
-    recipes,
-    task1,
-    task2,
-    task3,
-    task4,
-    task5,
-    task6,
-)
 from mnistlab.tasks.base import Task
 
-REGISTRY: dict[str, Task] = {
-    t.name: t for t in (data_overview.TASK, task1.TASK, task2.TASK, task3.TASK, task4.TASK, task5.TASK, task6.TASK,
-              permutation.TASK, baselines.TASK, hparams.TASK, clock.TASK, recipes.TASK)
-}
+
+def module_name(task_name: str) -> str:
+    """The module of a task of the package: `mnistlab.tasks.<name with '-' as '_'>`."""
+    return f"{__name__}.{task_name.replace('-', '_')}"
+
+
+REGISTRY: dict[str, Task] = {name: importlib.import_module(module_name(name)).TASK for name in TASK_NAMES}
+
+
+def register(task: Task) -> Task:
+    """Add an experiment defined outside the package (after the lab's own), so that `run`, `plan`, `report`
+    and `show` know it; returns it, so a module may write `TASK = register(Task(...))`. A name already taken
+    by another experiment is refused."""
+    if not isinstance(task, Task):
+        raise ConfigError(f"register() takes a mnistlab Task, not {type(task).__name__}")
+    known = REGISTRY.get(task.name)
+    if known is not None and known is not task:
+        raise ConfigError(f"an experiment named {task.name!r} is already registered")
+    REGISTRY[task.name] = task
+    return task
 
 
 def get_task(name: str) -> Task:

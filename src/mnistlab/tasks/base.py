@@ -75,14 +75,38 @@ class Figure:
     caption: str = ""
 
 
+class Paragraph(str):
+    """A paragraph of a task's discussion that states a result: its text, and `finding`, the one sentence
+    of it that the report lists among the section's findings (the paragraph's lead, written by the task
+    from its numbers, so the report never has to pick a sentence out of English). A plain `str`
+    paragraph (how a run was made, a caveat) is discussion only. Being a `str`, it reads and compares
+    as its text."""
+
+    finding: str
+
+    def __new__(cls, finding: str, detail: str = "") -> Paragraph:
+        paragraph = super().__new__(cls, f"{finding} {detail}".strip() if detail else finding)
+        paragraph.finding = finding
+        return paragraph
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (executors, memo) as what it is, finding and all
+        return Paragraph, (self.finding, str(self)[len(self.finding):].strip())
+
+
+def finding_of(paragraph: str) -> str:
+    """The finding a paragraph states ("" for a discussion-only paragraph)."""
+    return getattr(paragraph, "finding", "")
+
+
 @dataclass
 class Result:
-    """What a task returns: flat metrics, tables, figures, prose answers and published reference numbers."""
+    """What a task returns: flat metrics, tables, figures, its discussion as paragraphs by id (each a `str`,
+    a `Paragraph` where it states a finding) and published reference numbers."""
 
     metrics: dict[str, float] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+    paragraphs: dict[str, str] = field(default_factory=dict)
     references: list[Reference] = field(default_factory=list)
 
 
@@ -150,10 +174,21 @@ class Task:
     title: str
     config_cls: type
     profiles: dict[str, dict[str, Any]]
-    analyse: Callable[[Any, Context], Result]
+    # The analysis, in three steps that read the trained networks and train nothing: `findings(config, ctx)`
+    # measures (numbers only), `present(findings, config, ctx)` turns them into metrics, tables and figures
+    # (a Result), `prose(findings, config)` into the discussion's paragraphs by id.
+    findings: Callable[[Any, Context], Any] | None = None
+    present: Callable[[Any, Any, Context], Result] | None = None
+    prose: Callable[[Any, Any], dict[str, str]] | None = None
     plan: Callable[[Any, int], list[SubRun]] | None = None
     contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.seeds)
     description: str = ""
+    # What a reader wants first: the id of the table (in Result.tables) and the stem of the figure file that
+    # answer the task's main question; the report opens the section with them (else with its first of each).
+    key_table: str = ""
+    key_figure: str = ""
+    # The numbers published solutions reported for this task (mnistlab.published), beside our metrics.
+    published: tuple[Reference, ...] = ()
     # With several seeds, the task's key figures drawn from every seed (means with 95% t-intervals):
     # (config, {seed: that seed's metrics}, ctx) -> figures saved through ctx.figure. ctx.out_dir is the
     # task folder and ctx.finished holds every seed's sub-runs. Each replaces the first seed's figure of the
@@ -172,6 +207,18 @@ class Task:
     # figures) takes for one seed of `config` on the reference machine (2-core AMD EPYC, AVX512-BF16), for
     # `mnistlab plan`; calibrated on the brief profile's measured time. None: about nothing.
     analysis_cost: Callable[[Any], float] | None = None
+
+    # A task not yet split into findings, present and prose analyses in one function.
+    analyse: Callable[[Any, Context], Result] | None = None
+
+    def analysis(self, config: Any, ctx: Context) -> Result:
+        """Analyse one seed's trained networks: findings -> metrics, tables, figures -> paragraphs by id."""
+        if self.analyse is not None:
+            return self.analyse(config, ctx)
+        measured = self.findings(config, ctx)
+        result = self.present(measured, config, ctx)
+        result.paragraphs = {**self.prose(measured, config), **result.paragraphs}
+        return result
 
     def sub_runs(self, config: Any, seed: int) -> list[SubRun]:
         """The networks this task trains for `config` and `seed`, each once."""

@@ -292,7 +292,7 @@ def figures(f: Findings, ctx: Context) -> list[Figure]:
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, ctx),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ------------------------------------------------------------------------------------------- prose
@@ -339,6 +339,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
 TASK = Task(
     name="baselines",
     title="Extension: classic baselines and manifold untangling",
+    key_table="models",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

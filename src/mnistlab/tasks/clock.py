@@ -546,7 +546,7 @@ def analyse(config: Config, ctx: Context) -> Result:
     """Tables, figures and prose from the trained readers' records and test readings (trains nothing)."""
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, config, ctx),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ------------------------------------------------------------------------------------------- prose
@@ -735,6 +735,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
 TASK = Task(
     name="clock",
     title="Extension: tell the time from analogue clocks",
+    key_table="variants",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

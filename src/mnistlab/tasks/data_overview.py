@@ -80,7 +80,7 @@ def run(config: Config, ctx: Context) -> Result:
           int(group_counts[i])] for i, g in enumerate(FASHION_GROUP_NAMES)],
         "The brief's three Fashion-MNIST groups for Task 6: shoes {5,7,9}, gendered {3,6,8}, unisex {0,1,2,4}.")
     mnist_train = counts[("mnist", "train")]
-    result.text.append(
+    result.paragraphs["balance"] = (
         f"MNIST's training classes are not perfectly balanced: from {mnist_train.min():,} to "
         f"{mnist_train.max():,} images per digit (class {int(mnist_train.argmin())} is rarest), so chance accuracy "
         f"is about 10-11%. Fashion-MNIST has exactly 6,000 training and 1,000 test images per class. The "

@@ -564,7 +564,7 @@ def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ct
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f, config), tables=tables(f, config), figures=figures(f, config, ctx),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ------------------------------------------------------------------------------------------- discussion
@@ -858,6 +858,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
 TASK = Task(
     name="hparams",
     title="Extension: hyperparameter studies, one variable at a time",
+    key_table="summary",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

@@ -302,7 +302,7 @@ def seed_figures(config: Config, per_seed_metrics: dict[int, dict[str, Any]], ct
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, ctx),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ------------------------------------------------------------------------------------------- prose
@@ -400,6 +400,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
 TASK = Task(
     name="permutation",
     title="Extension: a fixed pixel permutation, MLP vs CNN",
+    key_table="accuracy",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

@@ -426,7 +426,7 @@ def analyse(config: Config, ctx: Context) -> Result:
     mtl = _mtl_findings(config, ctx, nets["mtl"], nets) if "mtl" in nets else None
     smoke = ctx.profile == "quick"
     metrics: dict[str, float] = {}
-    rows, choice_rows, text = [], [], []
+    rows, choice_rows = [], []
     for net, f in nets.items():
         for arm in f.scores[f.seeds[0]]:
             test = f.values(arm) if net != "mtl" else f.values(arm, "test_acc_item")
@@ -504,9 +504,9 @@ def analyse(config: Config, ctx: Context) -> Result:
                               "not judged (quick profile)" if smoke else judged])
     tables["goals"] = Table(["goal (issue 28)", "measured (recipe chosen on validation)", "verdict"], goal_rows,
                             "The goals as means over the seeds on the untouched test set.")
-    text.append(_ingredients_text(nets, smoke))
     figures = [_curves_figure(config, ctx, nets)]
-    return Result(metrics=metrics, tables=tables, figures=figures, text=text)
+    return Result(metrics=metrics, tables=tables, figures=figures,
+                  paragraphs={"ingredients": _ingredients_text(nets, smoke)})
 
 
 def _ingredients_text(nets: dict[str, NetFindings], smoke: bool) -> str:
@@ -557,6 +557,8 @@ def contrasts(config: Config) -> list[Contrast]:
 TASK = Task(
     name="recipes",
     title="Extension: the brief's networks with a modern training recipe",
+    key_table="ablation",
+    key_figure="curves",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

@@ -530,13 +530,14 @@ def analyse(config: Config, ctx: Context) -> Result:
     result.tables.update(pair_tables(f, config))
     result.tables["separation"] = separation_table(f, config)
     result.figures += pca_figures(ctx, f, config) + pair_figures(ctx, f, config) + tsne_figures(ctx, f, config)
-    result.text = list(prose(f, config).values())
+    result.paragraphs = prose(f, config)
     return result
 
 
 TASK = Task(
     name="task1",
     title="Task 1: PCA, t-SNE and linear separability",
+    key_table="pairs",
     config_cls=Config,
     profiles=PROFILES,
     analyse=analyse,

@@ -526,12 +526,13 @@ def _sklearn_text(f: Findings) -> str:
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(ctx, f, config),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 TASK = Task(
     name="task2",
     title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
+    key_table="five_pairs",
     config_cls=Config,
     profiles=PROFILES,
     analyse=analyse,

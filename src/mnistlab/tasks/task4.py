@@ -202,7 +202,7 @@ def _tables(f: Findings, config: Config, machine: str) -> dict[str, Table]:
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     result = Result(metrics=_metrics(f.cnns, f.mlps), tables=_tables(f, config, machine_text(environment(ctx.device))),
-                    text=list(prose(f, config).values()))
+                    paragraphs=prose(f, config))
     result.figures += sweep_curve_figures(ctx, list(f.cnns), "CNN")
     result.figures.append(_size_figure(ctx, [_runs(config, ctx.seed)]))
     return result
@@ -311,6 +311,8 @@ def _cnn_vs_mlp(f: Findings) -> str:
 TASK = Task(
     name="task4",
     title="Task 4: convolutional networks, and CNNs vs MLPs",
+    key_table="cnn_vs_mlp",
+    key_figure="accuracy_vs_size",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,

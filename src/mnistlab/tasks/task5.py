@@ -514,7 +514,7 @@ def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     figures = _filter_figures(f, config, ctx) + _map_figures(f, config, ctx) + _dream_figures(f, config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures,
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ---- prose: the brief's questions, answered from the findings ---------------------------------------------

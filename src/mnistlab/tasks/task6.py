@@ -605,7 +605,7 @@ def figures(f: Findings, config: Config, ctx: Context) -> list[Figure]:
 def analyse(config: Config, ctx: Context) -> Result:
     f = compute_findings(config, ctx)
     return Result(metrics=metrics(f), tables=tables(f, config), figures=figures(f, config, ctx),
-                  text=list(prose(f, config).values()))
+                  paragraphs=prose(f, config))
 
 
 # ---- prose: paragraph id -> text, each sentence computed from the findings and the config -------------
@@ -833,6 +833,8 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
 TASK = Task(
     name="task6",
     title="Task 6: multi-task learning on Fashion-MNIST (lambda study and learned loss weighting)",
+    key_table="accuracy",
+    key_figure="accuracy_vs_lambda",
     config_cls=Config,
     profiles=PROFILES,
     plan=plan,
