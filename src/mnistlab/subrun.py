@@ -57,7 +57,9 @@ def code_version(kind: str, *values: Any) -> str:
     types: set[type] = set()
     for value in values:
         _dataclass_types(value, types)
-    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types)]
+    # A value whose code lives outside its class (a network class of the user's, named by a spec) says where.
+    extra = [root for value in values for root in getattr(value, "code_roots", lambda: [])()]
+    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types), *extra]
     return code_fingerprint(roots)
 
 
