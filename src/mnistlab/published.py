@@ -103,19 +103,6 @@ PUBLISHED: dict[str, list[Published]] = {
         cite("perceptron, pair 7-8: test accuracy", "96.9%", "Report B", "pair_test_acc_7_8", "1,000 iterations"),
         cite("perceptron, pair 2-9: test accuracy", "98.3%", "Report B", "pair_test_acc_2_9", "1,000 iterations"),
     ],
-    "task4": [
-        cite(f"{CNN1}: train accuracy", "99.87%", "Report B", "first_train_acc", "batch and epochs not stated"),
-        cite(f"{CNN1}: test accuracy", "99.08%", "Report B", "first_test_acc", "batch and epochs not stated"),
-        cite(f"{CNN1}: training time", "183 s", "Report B", "first_train_seconds", "their hardware and epochs",
-           unit="s"),
-        cite("CNN [128, 128, 128]: test accuracy", "99.25%", "Report B", "", "not one of our networks"),
-        cite("CNN [16, 32] (71,226 parameters): test accuracy", "98.84%", "Report B", "",
-           "not one of our networks"),
-        cite("max-pool variant (185,066 parameters): test accuracy", "98.61%", "Report A", "",
-           "not one of our networks"),
-        cite("two conv layers (85,226 parameters): test accuracy", "98.72%", "Report A", "",
-           "their two-layer net; ours (CNN 32k4s1-64k4s2) has a different size"),
-    ],
     "task6": [
         cite("single-task CNN, items: test accuracy", "90.85%", "Report B", "single_item_test_acc"),
         cite("single-task CNN, groups: test accuracy", "94.70%", "Report B", "single_group_test_acc"),
@@ -198,15 +185,6 @@ PUBLISHED: dict[str, list[Published]] = {
            "item_chosen_test_acc", "published reference, not ours: another network"),
         cite("Fashion-MNIST items, ResNet18 to WRN40-4 (with augmentation)", "94.9-96.7%", "zalando", "",
            "published reference, not ours: residual networks far deeper than the brief's"),
-    ],
-    "permutation": [
-        cite("MLP: change in test accuracy when the pixels are permuted", "unaffected", "Report C", "mlp_change_pp",
-           QUALITATIVE, unit="pp"),
-        cite("CNN: change in test accuracy when the pixels are permuted",
-           "degrades on MNIST and Fashion-MNIST, well above chance", "Report C", "cnn_change_pp",
-           QUALITATIVE, unit="pp"),
-        cite("CNN on permuted pixels: test accuracy", "well above chance", "Report C", "cnn_permuted_test_acc",
-           QUALITATIVE),
     ],
 }
 
