@@ -75,33 +75,6 @@ THEIR_CLOCKS = "their own 18,000 clock images of 150x150 pixels, not our generat
 QUALITATIVE = "qualitative; their networks and epochs differ from ours"
 
 PUBLISHED: dict[str, list[Published]] = {
-    "task1": [
-        cite("2-D PCA, linear SVM per digit pair: mean test accuracy over the 45 pairs", "0.841", "Report B",
-           "pca2d_pair_acc_mean", "LinearSVC", unit=""),
-        cite("2-D PCA, linear SVM: pair 0-1", "near 1.0", "Report B", "pca2d_pair_acc_0_1", unit=""),
-        cite("2-D PCA, linear SVM: pair 0-7", "near 1.0", "Report B", "pca2d_pair_acc_0_7", unit=""),
-        cite("2-D PCA, linear SVM: pair 1-4", "near 1.0", "Report B", "pca2d_pair_acc_1_4", unit=""),
-        cite("2-D PCA, linear SVM: pair 3-5", "about 0.6", "Report B", "pca2d_pair_acc_3_5", unit=""),
-        cite("2-D PCA, linear SVM: pair 3-8", "about 0.6", "Report B", "pca2d_pair_acc_3_8", unit=""),
-        cite("2-D PCA, linear SVM: pair 7-9", "about 0.6", "Report B", "pca2d_pair_acc_7_9", unit=""),
-        cite("neighbourhood hit, t-SNE", "77.92%", "Report D", "tsne_neighbourhood_hit",
-           "first 1,000 test images, k not stated (ours: k and images in the separation table)"),
-        cite("neighbourhood hit, PCA", "36.72%", "Report D", "pca_neighbourhood_hit",
-           "first 1,000 test images, k not stated (ours: k and images in the separation table)"),
-    ],
-    "task2": [
-        cite("perceptron, pair 0-1: test accuracy", "99.8%", "Report A", "pair_test_acc_0_1",
-           "train 100%, 9 iterations to a training error of 0.003"),
-        cite("perceptron, pair 1-9: test accuracy", "99.5%", "Report A", "pair_test_acc_1_9"),
-        cite("perceptron, pair 2-8: test accuracy", "96.2%", "Report A", "pair_test_acc_2_8"),
-        cite("perceptron, pair 3-6: test accuracy", "99.3%", "Report A", "pair_test_acc_3_6"),
-        cite("perceptron, pair 4-5: test accuracy", "98.1%", "Report A", "pair_test_acc_4_5"),
-        cite("perceptron, pair 0-9: test accuracy", "99.0%", "Report A", "pair_test_acc_0_9"),
-        cite("perceptron, pair 0-1: test accuracy", "99.9%", "Report B", "pair_test_acc_0_1", "781 iterations"),
-        cite("perceptron, pair 3-8: test accuracy", "96.7%", "Report B", "pair_test_acc_3_8", "1,000 iterations"),
-        cite("perceptron, pair 4-9: test accuracy", "96.9%", "Report B", "pair_test_acc_4_9", "1,000 iterations"),
-        cite("perceptron, pair 7-8: test accuracy", "96.9%", "Report B", "pair_test_acc_7_8", "1,000 iterations"),
-        cite("perceptron, pair 2-9: test accuracy", "98.3%", "Report B", "pair_test_acc_2_9", "1,000 iterations"),
     ],
     "task6": [
         cite("single-task CNN, items: test accuracy", "90.85%", "Report B", "single_item_test_acc"),
