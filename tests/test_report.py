@@ -138,11 +138,13 @@ def test_published_imports_first_in_a_fresh_interpreter():
 def test_published_metrics_name_real_metric_keys():
     """Each published figure points at a metric key that its task really produces (or at none)."""
     from mnistlab.published import PUBLISHED, SOURCES
-    from mnistlab.tasks import baselines, clock, hparams, task6
+    from mnistlab.tasks import baselines, clock, hparams
     from mnistlab.tasks.common import slug
+    from mnistlab.tasks.task6.config import Config as Task6Config
+    from mnistlab.tasks.task6.config import lam_name
 
     sweep = {f"first_{m}" for m in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds")}
-    lambdas = [task6.lam_name(x) for x in task6.Config().lambdas]
+    lambdas = [lam_name(x) for x in Task6Config().lambdas]
     pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
     known = {
         "task1": {f"pca2d_pair_acc_{a}_{b}" for a, b in pairs} | {"pca2d_pair_acc_mean", "tsne_neighbourhood_hit",

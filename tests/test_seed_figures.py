@@ -16,6 +16,7 @@ from mnistlab.runner import run_tasks
 from mnistlab.stats import t_interval
 from mnistlab.tasks import REGISTRY, hparams, task6
 from mnistlab.tasks.hparams import metric_slug
+from mnistlab.tasks.task6.config import Config as Task6Config
 
 SEEDS = [0, 1]
 TINY = {
@@ -127,7 +128,7 @@ def test_one_seed_keeps_the_tasks_own_figures(tmp_path):
 # ---- Task 6 and the hyperparameter studies draw from the seeds' metrics ---------------------------------
 
 def test_task6_draws_accuracy_against_lambda_with_intervals(ctx, drawn):
-    config = task6.Config(lambdas=(0.0, 0.5, 1.0), strategies=("uncertainty",), epochs=1)
+    config = Task6Config(lambdas=(0.0, 0.5, 1.0), strategies=("uncertainty",), epochs=1)
     rng = np.random.default_rng(0)
     per_seed = {}
     for s in range(3):

@@ -75,25 +75,6 @@ THEIR_CLOCKS = "their own 18,000 clock images of 150x150 pixels, not our generat
 QUALITATIVE = "qualitative; their networks and epochs differ from ours"
 
 PUBLISHED: dict[str, list[Published]] = {
-    ],
-    "task6": [
-        cite("single-task CNN, items: test accuracy", "90.85%", "Report B", "single_item_test_acc"),
-        cite("single-task CNN, groups: test accuracy", "94.70%", "Report B", "single_group_test_acc"),
-        cite("MTL lambda 0.25, items", "91.95%", "Report B", "mtl_lambda_0.25_item_test_acc"),
-        cite("MTL lambda 0.25, groups", "95.16%", "Report B", "mtl_lambda_0.25_group_test_acc"),
-        cite("MTL lambda 0.5, items", "91.39%", "Report B", "mtl_lambda_0.5_item_test_acc"),
-        cite("MTL lambda 0.5, groups", "94.74%", "Report B", "mtl_lambda_0.5_group_test_acc"),
-        cite("MTL lambda 0.75, items", "91.23%", "Report B", "mtl_lambda_0.75_item_test_acc"),
-        cite("MTL lambda 0.75, groups", "94.48%", "Report B", "mtl_lambda_0.75_group_test_acc"),
-        cite("MTL lambda 0, items (untrained head)", "13.75%", "Report B", "mtl_lambda_0_item_test_acc"),
-        cite("MTL lambda 1, groups (untrained head)", "24.87%", "Report B", "mtl_lambda_1_group_test_acc"),
-        cite("training time per network (single-task items here)", "about 310-340 s", "Report B",
-           "single_item_train_seconds", "their hardware, batch and epochs", unit="s"),
-        cite("single-task CNN, items: test accuracy", "91.4%", "Report A", "single_item_test_acc"),
-        cite("single-task CNN, groups: test accuracy", "92.9%", "Report A", "single_group_test_acc"),
-        cite("MTL weight 0.5, items", "89.9%", "Report A", "mtl_lambda_0.5_item_test_acc"),
-        cite("MTL weight 0.5, groups", "94.0%", "Report A", "mtl_lambda_0.5_group_test_acc"),
-    ],
     "baselines": [
         cite("softmax regression (7,850 parameters): test accuracy", "92.31%", "Report D", "softmax_report_d_test_acc",
            BASELINES_RECIPE),

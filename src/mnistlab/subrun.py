@@ -39,7 +39,7 @@ from mnistlab.fingerprint import code_fingerprint, root_of
 # is found from its code (`code_version`), not declared here.
 KINDS: dict[str, str] = {
     "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
-    "mtl": "mnistlab.tasks.task6",              # Task 6's hard-sharing network and its weightings
+    "mtl": "mnistlab.tasks.task6.networks",     # Task 6's hard-sharing network and its weightings
     "hparams": "mnistlab.tasks.hparams",        # one recipe of the hyperparameter studies
     "clock": "mnistlab.tasks.clock",            # tell-the-time readers on generated clocks
 }
