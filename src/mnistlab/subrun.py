@@ -40,7 +40,7 @@ from mnistlab.fingerprint import code_fingerprint, root_of
 KINDS: dict[str, str] = {
     "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
     "mtl": "mnistlab.tasks.task6.networks",     # Task 6's hard-sharing network and its weightings
-    "hparams": "mnistlab.tasks.hparams",        # one recipe of the hyperparameter studies
+    "hparams": "mnistlab.tasks.hparams.networks",  # one recipe of the hyperparameter studies
     "clock": "mnistlab.tasks.clock",            # tell-the-time readers on generated clocks
 }
 
