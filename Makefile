@@ -30,7 +30,7 @@ report: $(VENV)/.installed
 # One part of the committed example report (the brief profile): make example TASKS="task3 task4"; without
 # TASKS it only rebuilds examples/brief/index.html from the parts committed.
 example: $(VENV)/.installed
-	$(BIN)/mnistlab example $(TASKS)
+	$(BIN)/mnistlab example $(TASKS) --readme README.md
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -170,6 +170,8 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="working results folder, with the networks' cache (default: runs/example)")
     example.add_argument("--dest", type=_path, default=Path("examples/brief"), metavar="DIR",
                          help="the committed example folder (default: examples/brief)")
+    example.add_argument("--readme", type=_path, default=None, metavar="FILE",
+                         help="also rewrite the results table of this README from the example")
 
     notebook = sub.add_parser("notebook", help="write a Jupyter notebook that reproduces the tasks")
     notebook.add_argument("--path", type=_path, default=Path("report/mnistlab.ipynb"))
@@ -498,13 +500,16 @@ def _used_entries(out: Path) -> set[str]:
 
 
 def _cmd_example(args: argparse.Namespace) -> int:
-    from mnistlab.example import run_part, write_page
+    from mnistlab.example import run_part, update_readme, write_page
 
     if args.tasks:
-        run_part(args.tasks, runs=args.runs, dest=args.dest)
+        run_part(args.tasks, runs=args.runs, dest=args.dest, command=main)
     elif not args.dest.is_dir():
         raise MnistlabError(f"{args.dest} holds no example yet; name the tasks of a part: mnistlab example task3 task4")
     print(f"example report written to {write_page(args.dest)}")
+    if args.readme is not None:
+        changed = update_readme(args.readme, args.dest)
+        print(f"{args.readme}: results table {'rewritten' if changed else 'already up to date'}")
     return 0
 
 

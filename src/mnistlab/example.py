@@ -28,18 +28,18 @@ PARTS_FILE = "parts.json"
 SIZE_LIMIT = 10 * 2**20  # the committed folder stays small enough to clone without noticing
 
 
-def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, extra_args: Sequence[str] = (),
+def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, command: Callable[[list[str]], int],
              log: Callable[[str], None] = print) -> list[str]:
-    """Run the brief profile of `tasks` into `runs`, time it, and keep its results in `dest`; returns the task
-    names whose results were copied. A task already up to date in `runs` is copied without running again
-    (its part keeps the wall time it had)."""
-    from mnistlab.cli import main as cli_main
+    """Run the brief profile of `tasks` into `runs` through `command` (the `mnistlab` command line's main,
+    given the arguments of `mnistlab run`), time it, and keep its results in `dest`; returns the task names
+    whose results were copied. A task already up to date in `runs` is copied without running again (its part
+    keeps the wall time it had)."""
     from mnistlab.tasks import resolve_tasks
 
     names = [t.name for t in resolve_tasks(list(tasks))]
     started = datetime.now(UTC)
     start = time.perf_counter()
-    code = cli_main(["run", *names, "--profile", EXAMPLE_PROFILE, "--out", str(runs), *extra_args])
+    code = command(["run", *names, "--profile", EXAMPLE_PROFILE, "--out", str(runs)])
     wall = time.perf_counter() - start
     if code != 0:
         raise MnistlabError(f"the example run of {', '.join(names)} failed (exit {code}); nothing was copied")
@@ -143,3 +143,72 @@ def write_page(dest: Path) -> Path:
         print(f"mnistlab: warning: {dest} holds {size / 2**20:.1f} MB, more than the {SIZE_LIMIT / 2**20:.0f} MB the "
               "committed example may take")
     return page
+
+
+README_START = "<!-- results table: written by `mnistlab example --readme` from examples/brief; do not edit -->"
+README_END = "<!-- end of results table -->"
+
+
+def _percent_or_value(value: float, metric: str) -> str:
+    if metric.endswith(("_pp", "_minutes", "_seconds")) or not 0 <= value <= 1:
+        return f"{value:.2f}"
+    return f"{100 * value:.2f}%"
+
+
+def headline_value(record: dict[str, Any], metric: str) -> str:
+    """The example's number for `metric`: the mean with its 95% t-interval over the seeds where it ran
+    several, else the one value and its seed."""
+    from mnistlab.stats import t_interval
+
+    per_seed = [m[metric] for m in (record.get("per_seed_metrics") or {}).values()
+                if isinstance(m, dict) and isinstance(m.get(metric), int | float)]
+    if len(per_seed) > 1:
+        interval = t_interval(per_seed)
+        scale = 1 if metric.endswith(("_pp", "_minutes", "_seconds")) else 100
+        unit = "%" if scale == 100 else ""
+        return f"{scale * interval.mean:.2f}{unit} ± {scale * interval.half_width:.2f} ({len(per_seed)} seeds)"
+    value = record.get("metrics", {}).get(metric)
+    if not isinstance(value, int | float):
+        return "–"
+    return f"{_percent_or_value(float(value), metric)} (1 seed)"
+
+
+def results_table(dest: Path) -> str:
+    """The README's results table: each task's headline quantity, ours from the example (mean ± 95% interval
+    over its seeds) beside the published figures of the same quantity, linked to the example's sections."""
+    from mnistlab.tasks import REGISTRY
+
+    rows = ["| task | quantity | ours (brief profile, example run) | published |", "|---|---|---|---|"]
+    for name, task in REGISTRY.items():
+        if not task.headline:
+            continue
+        what, metric = task.headline
+        try:
+            record = read_result(dest / name / "result.json", name)
+        except (OSError, MnistlabError):
+            ours = "not run yet"
+        else:
+            ours = headline_value(record, metric)
+        published = "; ".join(f"{r.published} ({r.source})" for r in task.published if r.metric == metric) or "–"
+        link = f"[{name}]({dest.as_posix()}/index.html#{name})"
+        rows.append(f"| {link} | {what} | {ours} | {published} |")
+    return "\n".join(rows)
+
+
+def update_readme(readme: Path, dest: Path) -> bool:
+    """Rewrite the results table between README's markers; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise MnistlabError(f"{readme} has no results-table markers ({README_START} ... {README_END})")
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    new = f"{head}{README_START}\n{results_table(dest)}\n{README_END}{tail}"
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text
+
+
+def readme_table(readme: Path) -> str:
+    """The table the README holds now, between its markers."""
+    text = readme.read_text(encoding="utf-8")
+    return text.partition(README_START)[2].partition(README_END)[0].strip("\n")

@@ -189,6 +189,9 @@ class Task:
     key_figure: str = ""
     # The numbers published solutions reported for this task (mnistlab.published), beside our metrics.
     published: tuple[Reference, ...] = ()
+    # The one number that answers the task's main question, for the README's results table: (what it is, the
+    # key of Result.metrics that holds it); published figures of the same metric stand beside it.
+    headline: tuple[str, str] = ()
     # With several seeds, the task's key figures drawn from every seed (means with 95% t-intervals):
     # (config, {seed: that seed's metrics}, ctx) -> figures saved through ctx.figure. ctx.out_dir is the
     # task folder and ctx.finished holds every seed's sub-runs. Each replaces the first seed's figure of the

@@ -27,6 +27,8 @@ TASK = Task(
     prose=prose,
     key_table="five_pairs",
     published=PUBLISHED,
+    headline=("perceptron per digit pair: test accuracy, mean of the 45 pairs",
+              "pair_test_acc_mean"),
     # Brief (45 pairs, up to 1,000 passes over about 6,000 images per digit): 33 s measured, 3 s of it figures.
     analysis_cost=lambda config: 3.0 + 30.0 * config.max_iter / 1000 * (config.train_per_class or 6000) / 6000,
 )

@@ -28,6 +28,8 @@ TASK = Task(
     key_table="cnn_vs_mlp",
     key_figure="accuracy_vs_size",
     published=PUBLISHED,
+    headline=("CNN-1 [32, 64, 128]: test accuracy",
+              "first_test_acc"),
     seed_figures=seed_figures,
     default_seeds={"brief": 3},
     # Figures and tables; the brief's 386 s are its networks'.

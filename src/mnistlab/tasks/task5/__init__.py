@@ -23,6 +23,8 @@ TASK = Task(
     present=present,
     prose=prose,
     published=PUBLISHED,
+    headline=("deep dream from noise: CNN-1's confidence in the dreamt class, mean of 10",
+              "dream_all_mean_confidence_noise"),
     # Brief: 4 s measured (3 octaves of 50 dream steps per class, and the filter and map grids).
     analysis_cost=lambda config: 1.0 + 3.0 * config.octaves * config.steps_per_octave / 150,
 )
