@@ -20,8 +20,7 @@ FILES = {"__init__.py", "config.py", "plan.py", "findings.py", "present.py", "pr
 OPTIONAL = {"networks.py"}
 MAX_LINES = 400
 # Tasks still one module, being split into folders (issue 25); emptied as each lands.
-NOT_YET_FOLDERS = {"data-overview", "task1", "task2", "task4", "task5", "task6", "permutation", "baselines",
-                   "hparams", "clock", "recipes"}
+NOT_YET_FOLDERS = {"data-overview", "task1", "task2", "task4", "task5", "task6", "permutation", "hparams"}
 
 
 def test_the_registry_is_the_catalog_s_names_in_order():
@@ -34,7 +33,7 @@ def test_each_task_is_a_folder_of_the_same_files(name):
         pytest.skip(f"{name} is not yet a folder")
     folder = TASKS_DIR / module_name(name).rpartition(".")[2]
     files = {p.name for p in folder.glob("*.py")}
-    assert FILES <= files, f"{name} lacks {sorted(FILES - files)}"
+    assert files >= FILES, f"{name} lacks {sorted(FILES - files)}"
     assert files <= FILES | OPTIONAL, f"{name} has files outside the layout: {sorted(files - FILES - OPTIONAL)}"
     # the declaration is the whole __init__: a docstring, imports and TASK = Task(...)
     tree = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
