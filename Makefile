@@ -11,7 +11,7 @@ EXECUTOR ?= inline
 RUN_OPTS = --executor $(EXECUTOR) $(if $(JOBS),--jobs $(JOBS)) $(if $(ADDRESS),--address $(ADDRESS)) \
            $(if $(SEEDS),--seeds $(SEEDS))
 
-.PHONY: report test lint bench clean
+.PHONY: report test lint bench clean example
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ report: $(VENV)/.installed
 	$(BIN)/mnistlab run all --profile $(PROFILE) --out $(OUT) $(RUN_OPTS)
 	$(BIN)/mnistlab report --results $(OUT) --report-dir report
 	@echo "open report/index.html"
+
+# One part of the committed example report (the brief profile): make example TASKS="task3 task4"; without
+# TASKS it only rebuilds examples/brief/index.html from the parts committed.
+example: $(VENV)/.installed
+	$(BIN)/mnistlab example $(TASKS)
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -21,9 +21,9 @@ from mnistlab.models.perceptron import (
     fit_perceptron,
     initial_parameters,
     optimise_pairs,
-    pair_labels_first_negative,
+    pair_labels_second_positive,
 )
-from mnistlab.tasks.task2 import load_pm1_flat
+from mnistlab.tasks.task2.findings import load_pm1_flat
 
 
 def naive_online_pass(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, lr: float, order: np.ndarray) -> float:
@@ -54,12 +54,12 @@ def main() -> None:
     def loop_over_pairs() -> list:
         out = []
         for a, b in pairs:
-            rows, y = pair_labels_first_negative(labels, (a, b))
+            rows, y = pair_labels_second_positive(labels, (a, b))
             w0, b0 = initial_parameters(784, np.random.default_rng((0, a, b)), 0.01, np.float32)
             out.append(fit_perceptron(x[rows], y, w0, b0, max_iter=args.iters, tol=0.0).errors)
         return out
 
-    rows, y = pair_labels_first_negative(labels, (3, 5))
+    rows, y = pair_labels_second_positive(labels, (3, 5))
     y = y.astype(np.float32)
     orders = [np.random.default_rng(k).permutation(len(rows)) for k in range(args.passes)]
     xp = np.ascontiguousarray(x[rows])

@@ -159,11 +159,11 @@ def test_the_real_kinds_reach_their_engine_and_not_their_prose() -> None:
         return {f"{m}:{n}" for m, i in walk.statements for n, where in fingerprint._parsed(m).defines.items()
                 if i in where}
 
-    mtl = reached("mnistlab.tasks.task6", "KIND_MTL")
+    mtl = reached("mnistlab.tasks.task6.networks", "KIND_MTL")
     assert {"mnistlab.train:fit", "mnistlab.models.mtl:build_mtl", "mnistlab.weighting.gradnorm:GradNormWeighting",
             "mnistlab.weighting.pcgrad:PCGradWeighting", "mnistlab.augment:augment_batch"} <= mtl
-    assert not any(name.startswith(("mnistlab.tasks.task6:analyse", "mnistlab.viz", "mnistlab.tasks.common"))
-                   for name in mtl)
+    analysis = tuple(f"mnistlab.tasks.task6.{m}:" for m in ("findings", "present", "prose", "plan"))
+    assert not any(name.startswith((*analysis, "mnistlab.viz", "mnistlab.tasks.common")) for name in mtl)
     assert "mnistlab.tasks.task6:TASK" not in mtl
     classifier = reached("mnistlab.tasks.common", "ImageData")
     assert "mnistlab.data:load" in classifier and "mnistlab.tasks.common:KIND_CLASSIFIER" not in classifier

@@ -15,24 +15,15 @@ from mnistlab.data import load
 from mnistlab.errors import ConfigError
 from mnistlab.models import MLPSpec
 from mnistlab.runner import run_in_context
+from mnistlab.seeds import ONE_RUN
 from mnistlab.stats import Comparison
-from mnistlab.tasks.base import for_device
-from mnistlab.tasks.hparams import (
-    CNN_REFERENCE,
-    CNN_STUDIES,
-    MLP_REFERENCE,
-    MLP_STUDIES,
-    REPORT_C_CLAIMS,
-    TASK,
-    Config,
-    FamilyFindings,
-    Findings,
-    StoppingFindings,
-    compute_findings,
-    fit_recipe,
-    metric_slug,
-    prose,
-)
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.hparams import TASK
+from mnistlab.tasks.hparams.config import CNN_REFERENCE, CNN_STUDIES, MLP_REFERENCE, MLP_STUDIES, Config
+from mnistlab.tasks.hparams.findings import FamilyFindings, Findings, StoppingFindings, compute_findings
+from mnistlab.tasks.hparams.networks import fit_recipe
+from mnistlab.tasks.hparams.plan import metric_slug
+from mnistlab.tasks.hparams.prose import REPORT_C_CLAIMS, prose
 from mnistlab.train import count_parameters
 
 ALL_STUDIES = [*MLP_STUDIES.values(), *CNN_STUDIES.values()]
@@ -270,6 +261,17 @@ def test_hparams_prose_quotes_the_findings():
     assert text["datasets"] == ("Across datasets: the median absolute change from the reference was 0.35 pp on "
                                 "fashion-mnist and 0.12 pp on mnist. For the MLP the study with the widest spread was "
                                 "the same on both (init).")
+    # the findings the report lists: each family's reference and the typical change per dataset, each leading its
+    # paragraph; what moved accuracy rests on one seed's networks (one training run each) and stays in the detail,
+    # and how the runs stopped is method, no finding
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert found["mnist MLP"] == ("mnist, MLP: the reference scored 98.10% on the test set (best epoch 12 of 17; one "
+                                  "accuracy on 10,000 test images carries a 95% sampling interval of about +-0.27 pp).")
+    assert ONE_RUN in mlp and ONE_RUN not in found["mnist MLP"] and "mattered most" not in found["mnist MLP"]
+    assert found["datasets"] == ("Across datasets: the median absolute change from the reference was 0.35 pp on "
+                                 "fashion-mnist and 0.12 pp on mnist.")
+    assert found["stopping"] == "" and found["fashion-mnist MLP"].startswith("fashion-mnist, MLP: the reference")
+    assert all(text[key].startswith(finding) for key, finding in found.items())
 
 
 def test_hparams_prose_claims_follow_their_conditions():
@@ -338,6 +340,7 @@ def test_report_c_zero_init_agrees_only_when_our_zero_init_is_detectably_worse()
                      "(reference), 'glorot', 'he', 'N(0, 1)', 'zeros'), without a constant non-zero initialisation. "
                      "mnist: agrees, 'zeros' 11.35% vs 'default' 98.00%: -86.65 +- 0.20 pp (McNemar, adjusted "
                      "p < 0.001). ")
+    assert finding_of(worse) == ""  # verdicts on one seed's networks: discussion, not a finding
     alike = _report_c(_study_rows(MLP_STUDIES["init"], changes={"zeros": (0.979, 0.31)}))
     assert ("mnist: differs, 'zeros' 97.90% vs 'default' 98.00%: -0.10 +- 0.20 pp (McNemar, adjusted p = 0.310)."
             in _sentence(alike, "zero or constant weight initialisation fails"))

@@ -25,7 +25,7 @@ from mnistlab.models import (
 from mnistlab.models.cnn import Flatten
 from mnistlab.models.mlp import INITS
 from mnistlab.tasks.common import MLP_SWEEP
-from mnistlab.tasks.task4 import DEFAULT_MODELS as CNN_SWEEP
+from mnistlab.tasks.task4.config import DEFAULT_MODELS as CNN_SWEEP
 from mnistlab.train import count_parameters
 
 

@@ -12,18 +12,19 @@ from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError, DataError
 from mnistlab.models import MLPSpec, build_mlp
 from mnistlab.runner import run_in_context
+from mnistlab.seeds import ONE_RUN
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.base import for_device
-from mnistlab.tasks.permutation import (
-    TASK,
-    Config,
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.permutation import TASK
+from mnistlab.tasks.permutation.config import Config
+from mnistlab.tasks.permutation.findings import (
     DatasetFindings,
     Findings,
     NetFindings,
     compute_findings,
-    prose,
     rewired_mlp_accuracy,
 )
+from mnistlab.tasks.permutation.prose import prose
 from mnistlab.train import TrainConfig, evaluate
 
 
@@ -75,6 +76,9 @@ def test_task_trains_both_networks_on_both_pixel_orders_and_reruns_from_cache(ct
     # the CNN named is the one that ran (8k4s2-16k4s2), not the brief's CNN-1
     assert text["fashion-mnist cnn"].startswith("fashion-mnist: CNN 8k4s2-16k4s2 scored")
     assert "CNN-1" not in " ".join(text.values())
+    # each network's paragraph leads with its accuracies; the one-seed tests stay out of the findings
+    assert [key for key, paragraph in text.items() if finding_of(paragraph)] == list(text)[:-1]
+    assert not any(ONE_RUN in finding_of(paragraph) for paragraph in result.paragraphs.values())
     run_in_context(TASK, config, ctx)
     assert ctx.cache.misses == 8 and ctx.cache.hits == 8
 
@@ -112,12 +116,24 @@ def test_permutation_prose_quotes_the_findings():
                                         "(-2.00 pp). Tested on this seed's test predictions: CNN verdict (the MLP: "
                                         "MLP verdict).")
     assert "its 4x4 kernels" in text["mnist cnn"] and "each kernel sees 16 scattered pixels" in text["mnist cnn"]
+    # the findings the report lists: each network's accuracies on both pixel orders, leading its paragraph; the
+    # McNemar verdicts (this seed, one trained network each) and Report C's verdicts built on them are discussion
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert found["mnist mlp"] == ("mnist: the MLP scored 98.10% on original and 98.05% on permuted pixels (-0.05 pp; "
+                                  "the 95% sampling interval of one such accuracy on 10,000 test images is about "
+                                  "+/-0.3 pp).")
+    assert found["mnist cnn"] == "mnist: CNN-1 scored 99.00% on original and 97.00% on permuted pixels (-2.00 pp)."
+    assert found["report-c"] == "" and all(text[key].startswith(found[key]) for key in text)
+    assert not any("verdict" in finding for finding in found.values())
 
 
 def test_permutation_prose_claims_follow_their_conditions():
     config = Config(datasets=("mnist",))
     detected = prose(Findings([_dataset(mlp_p=0.01)]), config)["mnist mlp"]
     assert "As it should be" not in detected and "The difference is detectable on this seed" in detected
+    assert "detectable" not in finding_of(detected)  # a one-seed test: discussion, not a finding
+    claims = prose(_both(_dataset()), Config())["report-c"]
+    assert ONE_RUN in claims and finding_of(claims) == ""
     rounded = prose(Findings([_dataset(rewired=0.9780)]), config)["mnist mlp"]
     assert "the same function up to the rounding" in rounded
     other = replace(config, cnn="8k5s2-16k3s2")

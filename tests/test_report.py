@@ -138,13 +138,16 @@ def test_published_imports_first_in_a_fresh_interpreter():
 def test_published_metrics_name_real_metric_keys():
     """Each published figure points at a metric key that its task really produces (or at none)."""
     from mnistlab.published import PUBLISHED, SOURCES
-    from mnistlab.tasks import hparams, task6
     from mnistlab.tasks.baselines.config import MODELS as BASELINES
     from mnistlab.tasks.clock.config import Config as ClockConfig
     from mnistlab.tasks.common import slug
+    from mnistlab.tasks.hparams.config import CNN_STUDIES, MLP_STUDIES
+    from mnistlab.tasks.hparams.plan import metric_slug
+    from mnistlab.tasks.task6.config import Config as Task6Config
+    from mnistlab.tasks.task6.config import lam_name
 
     sweep = {f"first_{m}" for m in ("train_acc", "test_acc", "train_loss", "test_loss", "params", "train_seconds")}
-    lambdas = [task6.lam_name(x) for x in task6.Config().lambdas]
+    lambdas = [lam_name(x) for x in Task6Config().lambdas]
     pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
     known = {
         "task1": {f"pca2d_pair_acc_{a}_{b}" for a, b in pairs} | {"pca2d_pair_acc_mean", "tsne_neighbourhood_hit",
@@ -156,10 +159,9 @@ def test_published_metrics_name_real_metric_keys():
         "baselines": {f"{name.split()[0].lower()}_{recipe}test_acc" for name in BASELINES
                       for recipe in ("", "report_d_")},
         "clock": {f"{v}_mae_minutes" for v in ClockConfig().variants} | {"classes24_bin_accuracy"},
-        "hparams": {hparams.metric_slug("mnist", s.family, s.name) + "_spread_pp"
-                    for s in [*hparams.MLP_STUDIES.values(), *hparams.CNN_STUDIES.values()]}
-        | {hparams.metric_slug("mnist", "MLP", "init", label) + "_test_acc"
-           for label in hparams.MLP_STUDIES["init"].values},
+        "hparams": {metric_slug("mnist", s.family, s.name) + "_spread_pp"
+                    for s in [*MLP_STUDIES.values(), *CNN_STUDIES.values()]}
+        | {metric_slug("mnist", "MLP", "init", label) + "_test_acc" for label in MLP_STUDIES["init"].values},
         "permutation": {"mlp_change_pp", "cnn_change_pp", "cnn_permuted_test_acc"},
         "recipes": {f"{net}_chosen_test_acc" for net in ("mlp", "cnn1", "item", "group")}
         | {"mtl_chosen_group_test_acc"},

@@ -15,7 +15,9 @@ from mnistlab.report.html import render
 from mnistlab.runner import run_tasks
 from mnistlab.stats import t_interval
 from mnistlab.tasks import REGISTRY, hparams, task6
-from mnistlab.tasks.hparams import metric_slug
+from mnistlab.tasks.hparams.config import Config as HparamsConfig
+from mnistlab.tasks.hparams.plan import metric_slug
+from mnistlab.tasks.task6.config import Config as Task6Config
 
 SEEDS = [0, 1]
 TINY = {
@@ -127,7 +129,7 @@ def test_one_seed_keeps_the_tasks_own_figures(tmp_path):
 # ---- Task 6 and the hyperparameter studies draw from the seeds' metrics ---------------------------------
 
 def test_task6_draws_accuracy_against_lambda_with_intervals(ctx, drawn):
-    config = task6.Config(lambdas=(0.0, 0.5, 1.0), strategies=("uncertainty",), epochs=1)
+    config = Task6Config(lambdas=(0.0, 0.5, 1.0), strategies=("uncertainty",), epochs=1)
     rng = np.random.default_rng(0)
     per_seed = {}
     for s in range(3):
@@ -148,7 +150,7 @@ def test_task6_draws_accuracy_against_lambda_with_intervals(ctx, drawn):
 
 
 def test_hparams_draws_each_change_from_its_reference_with_intervals(ctx, drawn):
-    config = hparams.Config(datasets=("mnist",), mlp_studies=("dropout",), cnn_studies=())
+    config = HparamsConfig(datasets=("mnist",), mlp_studies=("dropout",), cnn_studies=())
     study = config.studies()[0]
     per_seed = {s: {metric_slug("mnist", "MLP", "dropout", label) + "_test_acc": 0.95 + 0.01 * s * i
                     for i, label in enumerate(study.values)} for s in range(2)}

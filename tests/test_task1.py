@@ -11,13 +11,16 @@ import pytest
 import torch
 from sklearn.svm import LinearSVC
 
-from mnistlab.data import load_arrays
+from mnistlab.data import load_arrays, pm1_flat
 from mnistlab.errors import ConfigError, MnistlabError
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
 from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.base import for_device
-from mnistlab.tasks.task1 import TASK, Config, Findings, PairScores, compute_findings, fit_pca, pm1_flat, project, prose
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.task1 import TASK
+from mnistlab.tasks.task1.config import Config
+from mnistlab.tasks.task1.findings import Findings, PairScores, compute_findings, fit_pca, project
+from mnistlab.tasks.task1.prose import prose
 from mnistlab.viz.embedding import (
     Gaussian2D,
     class_hull,
@@ -213,7 +216,12 @@ def test_task_runs_end_to_end_and_reruns_from_the_cache(ctx):
     assert all((ctx.out_dir / f).stat().st_size > 10_000 for f in names)
     assert list(result.paragraphs) == ["pca", "plots", "pairs"]
     assert f"{m['pixel_pair_acc_mean']:.2%}" in result.paragraphs["pairs"]
-    assert result.paragraphs["pca"].startswith("Why PCA") and result.paragraphs["pairs"].startswith("Which classes")
+    # each paragraph leads with its finding; the method ("Why PCA", the question) follows it
+    found = {key: finding_of(paragraph) for key, paragraph in result.paragraphs.items()}
+    assert all(found.values()) and all(result.paragraphs[key].startswith(found[key]) for key in found)
+    assert "Why PCA" in result.paragraphs["pca"] and "Why PCA" not in found["pca"]
+    assert "Which classes" in result.paragraphs["pairs"] and "Which classes" not in found["pairs"]
+    assert f"{m['pixel_pairs_separable']} of the 45 digit pairs" in found["pairs"] or m["pixel_pairs_separable"] == 45
     json.dumps(m)  # flat and JSON-able
     assert (ctx.cache.hits, ctx.cache.misses) == (0, 3)  # 2-D SVMs, pixel SVMs, t-SNE
 
@@ -255,6 +263,24 @@ def test_prose_has_its_three_paragraphs_by_id():
     assert list(prose(fake_findings(), Config())) == ["pca", "plots", "pairs"]
 
 
+def test_every_paragraph_leads_with_its_finding():
+    """The findings the report lists: each paragraph's lead, a result with its numbers, never its method."""
+    f, config = fake_findings(), Config()
+    text = prose(f, config)
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert all(found.values()), "each of the three answers states a finding"
+    assert all(text[key].startswith(found[key]) and len(found[key]) <= 320 for key in text)
+    assert f"{f.ev[0]:.1%} + {f.ev[1]:.1%} = {f.cum[1]:.1%}" in found["pca"] and "Why PCA" not in found["pca"]
+    assert found["plots"].startswith(f"On the first {len(f.y_sub)} training images t-SNE separates the digits")
+    assert f"from {f.pca_sep.mean_hit:.3f} for PCA to {f.tsne_sep.mean_hit:.3f} for t-SNE" in found["plots"]
+    assert "What the plots show" not in found["plots"] and "What the plots show" in text["plots"]
+    sepp = f.pixels.at_least(f.pairs, config.separable_threshold)
+    sep2 = f.pca2d.at_least(f.pairs, config.separable_threshold)
+    assert found["pairs"].startswith(f"{len(sepp)} of the 45 digit pairs are (near-)linearly separable")
+    assert f"but only {len(sep2)} in the 2-D PCA projection" in found["pairs"]
+    assert "Which classes" not in found["pairs"]
+
+
 def test_prose_quotes_the_findings_numbers():
     f, config = fake_findings(), Config()
     text = prose(f, config)
@@ -292,7 +318,8 @@ def test_pixel_space_claims_follow_the_pair_accuracies():
     assert "better on every pair" in text and "the rest come within" in text and "but only" in text
     perfect = dataclasses.replace(f.pixels, test_acc=np.full(45, 0.999))
     text = prose(dataclasses.replace(f, pixels=perfect), config)["pairs"]
-    assert "So all 45 digit pairs" in text and "the rest" not in text and "the pairs below" not in text
+    assert finding_of(text).startswith("All 45 digit pairs are (near-)linearly separable in pixel space")
+    assert "the rest" not in text and "the pairs below" not in text
     worse = dataclasses.replace(f.pixels, test_acc=f.pca2d.test_acc - 0.01)
     text = prose(dataclasses.replace(f, pixels=worse), config)["pairs"]
     assert "no better on average" in text and "but only" not in text

@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 
 from mnistlab.errors import ConfigError
-from mnistlab.models.perceptron import initial_parameters, optimise, optimise_pairs, pair_labels_first_negative, predict
-from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.task2 import (
-    TASK,
-    Config,
-    Findings,
-    OtherRule,
-    SklearnCheck,
-    analyse,
-    compute_findings,
-    load_pm1_flat,
-    prose,
+from mnistlab.models.perceptron import (
+    initial_parameters,
+    optimise,
+    optimise_pairs,
+    pair_labels_second_positive,
+    predict,
 )
+from mnistlab.tasks import REGISTRY
+from mnistlab.tasks.base import finding_of
+from mnistlab.tasks.task2 import TASK
+from mnistlab.tasks.task2.config import Config
+from mnistlab.tasks.task2.findings import Findings, OtherRule, SklearnCheck, compute_findings, load_pm1_flat
+from mnistlab.tasks.task2.prose import prose
 
 
 def separable(n: int = 200, m: int = 20, margin: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ def test_optimise_pairs_matches_optimise_on_each_pair(rule):
     pairs = [(0, 1), (0, 2), (1, 2)]
     fits = optimise_pairs(x, labels, pairs, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3, init_scale=0.1)
     for (a, b), fit in zip(pairs, fits, strict=True):
-        rows, y = pair_labels_first_negative(labels, (a, b))
+        rows, y = pair_labels_second_positive(labels, (a, b))
         w0, b0 = initial_parameters(12, np.random.default_rng((3, a, b)), 0.1)
         w, bias, errors = optimise(x[rows], y, w0, b0, lr=0.05, max_iter=25, tol=1e-3, rule=rule, seed=3)
         assert fit.errors == errors
@@ -165,13 +165,13 @@ def test_optimise_pairs_matches_optimise_on_each_pair(rule):
 
 def test_pair_labels_follow_the_briefs_order():
     labels = np.array([3, 7, 1, 7, 3, 0])
-    rows, y = pair_labels_first_negative(labels, (3, 7))
+    rows, y = pair_labels_second_positive(labels, (3, 7))
     assert rows.tolist() == [0, 1, 3, 4]
     assert y.tolist() == [-1, 1, 1, -1]  # the first digit of the pair is -1, the second +1
-    rows, y = pair_labels_first_negative(labels, (7, 3))
+    rows, y = pair_labels_second_positive(labels, (7, 3))
     assert y.tolist() == [1, -1, -1, 1]
     with pytest.raises(ConfigError):
-        pair_labels_first_negative(labels, (3, 3))
+        pair_labels_second_positive(labels, (3, 3))
 
 
 def test_pm1_data_is_the_briefs():
@@ -200,7 +200,7 @@ def test_task_is_registered_with_both_profiles():
 def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     config = Config(digits=(0, 1, 7), train_per_class=80, test_per_class=40, max_iter=30, sklearn_max_iter=10,
                     weight_images=3)
-    result = analyse(config, ctx)
+    result = TASK.analysis(config, ctx)
     m = result.metrics
     for a, b in [(0, 1), (0, 7), (1, 7)]:
         assert 0.8 < m[f"pair_test_acc_{a}_{b}"] <= 1.0  # far above chance (0.5) on these easy pairs
@@ -216,7 +216,7 @@ def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     assert any("0 vs 1" in t for t in list(result.paragraphs.values()))
 
     misses = ctx.cache.misses
-    again = analyse(config, ctx)
+    again = TASK.analysis(config, ctx)
     assert ctx.cache.misses == misses  # sweep, online comparison and sklearn check all came from the cache
     assert ctx.cache.hits >= 3
     assert again.metrics["pair_test_acc_0_1"] == m["pair_test_acc_0_1"]
@@ -248,6 +248,24 @@ def fake_findings(**changes) -> Findings:
 def test_prose_has_its_paragraphs_by_id():
     assert list(prose(fake_findings(), Config())) == ["detail", "weights", "pairs", "pocket", "sklearn"]
     assert "sklearn" not in prose(fake_findings(sklearn=None), Config(sklearn_check=False))
+
+
+def test_each_paragraph_leads_with_its_finding_and_method_sentences_follow():
+    f, config = fake_findings(), Config(digits=(3, 4, 5, 9), detail_pair=(3, 5))
+    text = prose(f, config)
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert all(found.values()), "every paragraph states a result here (pocket parameters, scikit-learn check)"
+    assert all(text[key].startswith(found[key]) and len(found[key]) <= 320 for key in text)
+    assert found["detail"].startswith("Pair 3 vs 5 (labels -1 and +1") and "test accuracy 93.00%" in found["detail"]
+    assert "online rule" not in found["detail"] and "convergence theorem" not in found["detail"]
+    assert found["weights"].startswith("The learned w of pair 3 vs 5 is a template") and "0.80" in found["weights"]
+    assert f"mean test accuracy is {f.mean_test_acc():.2%}" in found["pairs"]
+    assert "The whole sweep took" not in found["pairs"] and "The whole sweep took" in text["pairs"]  # speed: method
+    assert f"{f.mean_test_acc(last=True):.2%}" in found["pocket"] and f"{f.mean_test_acc():.2%}" in found["pocket"]
+    assert "The accuracies above are those" not in found["pocket"]
+    assert found["sklearn"].startswith("Cross-check: scikit-learn's Perceptron") and "schedules" not in found["sklearn"]
+    # without pocket parameters the last iterate is what 'pairs' reports already: no finding of its own
+    assert finding_of(prose(f, Config(pocket=False))["pocket"]) == ""
 
 
 def test_prose_quotes_the_findings_numbers_and_names_the_rules_that_ran():

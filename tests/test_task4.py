@@ -11,10 +11,13 @@ from mnistlab import runtime
 from mnistlab.errors import ConfigError
 from mnistlab.models import CNN1
 from mnistlab.runner import run_in_context
+from mnistlab.seeds import ONE_RUN
 from mnistlab.tasks import get_task, permutation, task3, task5
-from mnistlab.tasks.base import for_device
+from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.common import Verdict, curve_summary
-from mnistlab.tasks.task4 import TASK, Findings, prose
+from mnistlab.tasks.task4 import TASK
+from mnistlab.tasks.task4.findings import Findings
+from mnistlab.tasks.task4.prose import prose
 
 TINY = {"models": ("8k4s2", "8k4s1-16k4s2"), "mlp_models": ("32",), "epochs": 1, "train_limit": 400,
         "test_limit": 200}
@@ -64,6 +67,11 @@ def test_runs_and_compares_with_mlps(ctx):
     assert list(result.paragraphs)[-2:] == ["cnn_vs_mlp", "comparisons"]
     last = result.paragraphs["cnn_vs_mlp"]
     assert "CNN-1" not in last and "the first MLP, MLP 32," in last
+    # the one-seed verdict is quoted in the discussion, never in the finding the report lists
+    assert ONE_RUN in last and finding_of(last) and ONE_RUN not in finding_of(last)
+    # the timings' tables name the machine they were measured on
+    assert "Times measured on" in result.tables["cnn_vs_mlp"].caption
+    assert "Times measured on" in result.tables["sweep"].caption
 
 
 @pytest.mark.parametrize(("override", "match"), [
@@ -129,6 +137,16 @@ def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
     assert "24.4 MFLOP per image forward against the MLP's 4.0" in text["cnn_vs_mlp"]
     assert f.cnn_vs_mlp.text in text["cnn_vs_mlp"] and "8.8x fewer parameters" in text["cnn_vs_mlp"]
     assert "curves" not in prose(replace(f, curve=replace(f.curve, epochs=1)), config)
+    # the findings the report lists: each paragraph states one, led by it; the CNN-vs-MLP verdict (one trained
+    # network of each family) and the conclusion drawn from it stay in the detail
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert all(found.values()) and all(text[key].startswith(found[key]) for key in text)
+    assert found["model"].startswith("Task 4.1: CNN 32k4s1-64k4s2-128k4s2") and "99.00% accuracy on the test" in \
+        found["model"]
+    assert "peaks at 98.80% (epoch 4)" in found["curves"] and "over-fitting" not in found["curves"]
+    assert "range from 98.30% (CNN 16k4s1-32k4s2-64k4s2" in found["sweep"]
+    assert found["cnn_vs_mlp"].startswith("CNN vs MLP: CNN 32k4s1-64k4s2-128k4s2 reaches 99.00%")
+    assert f.cnn_vs_mlp.text not in found["cnn_vs_mlp"] and "fewer parameters" not in found["cnn_vs_mlp"]
 
 
 def test_the_networks_named_are_the_ones_that_ran():

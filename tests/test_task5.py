@@ -28,7 +28,19 @@ from mnistlab.models.inspect import (
 )
 from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY, task4, task5
-from mnistlab.tasks.base import for_device
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.task5.findings import (
+    DreamGrid,
+    DreamRow,
+    FilterLayer,
+    Findings,
+    MapLayer,
+    Network,
+    Probe,
+    compute_findings,
+    metrics,
+)
+from mnistlab.tasks.task5.prose import prose
 from mnistlab.train import TrainConfig, fit
 from mnistlab.viz.cnn_inside import mosaic
 
@@ -196,18 +208,18 @@ def test_task5_reuses_task4s_cnn1_and_writes_its_report(ctx):
             "dream_all_classes.png"} <= names
     assert all((ctx.out_dir / n).stat().st_size > 1000 for n in names)
     config = for_device(config, ctx.device)  # the config as the runner ran it
-    findings = task5.compute_findings(config, ctx)  # the report is the prose of the findings, in id order
-    assert result.paragraphs == task5.prose(findings, config)
-    assert findings.network.reused and "loaded from the sub-run cache" in task5.prose(findings, config)["network"]
-    assert result.metrics == task5.metrics(findings)
+    findings = compute_findings(config, ctx)  # the report is the prose of the findings, in id order
+    assert result.paragraphs == prose(findings, config)
+    assert findings.network.reused and "loaded from the sub-run cache" in prose(findings, config)["network"]
+    assert result.metrics == metrics(findings)
     assert [len(t.rows) for t in (result.tables["filters"], result.tables["feature_maps"])] == [3, 3]
 
 
 # ---- prose by paragraph id, against hand-made findings ------------------------------------------------
 
-def _dream(target: int, kind: str, regularised: bool = True, **changes) -> task5.DreamRow:
+def _dream(target: int, kind: str, regularised: bool = True, **changes) -> DreamRow:
     other = 9 if target == 2 else 2
-    row = task5.DreamRow(
+    row = DreamRow(
         target=target, kind=kind, regularised=regularised,
         start="noise" if kind == "noise" else f"test #{7 if other == 9 else 1} ('{other}')", steps=(0, 75, 150),
         confidence=(0.1, 0.5, 0.95), images=np.zeros((3, 28, 28)), start_logit=0.0,
@@ -217,31 +229,31 @@ def _dream(target: int, kind: str, regularised: bool = True, **changes) -> task5
     return replace(row, **changes)
 
 
-def _findings(**changes) -> task5.Findings:
-    network = task5.Network(params=227_306, train_acc=0.995, test_acc=0.9903, n_train=60000, n_test=10000, epochs=10,
+def _findings(**changes) -> Findings:
+    network = Network(params=227_306, train_acc=0.995, test_acc=0.9903, n_train=60000, n_test=10000, epochs=10,
                             batch_size=128, lr=1e-3, reused=True, task4_recipe=True, profile="brief")
     edges = np.concatenate([np.full((2, 4), 0.1), np.full((2, 4), -0.1)])  # a positive lobe beside a negative one
-    filters = tuple(task5.FilterLayer(layer=i + 1, weight=np.tile(edges, (o, c, 1, 1)), tiles=np.zeros((o, 4, 4)),
+    filters = tuple(FilterLayer(layer=i + 1, weight=np.tile(edges, (o, c, 1, 1)), tiles=np.zeros((o, 4, 4)),
                                       smoothness=s, smoothness_init=0.01, strongest_share=share)
                     for i, (o, c, s, share) in enumerate([(32, 1, 0.45, None), (64, 32, 0.2, 0.08),
                                                           (128, 64, 0.1, 0.04)]))
-    maps = tuple(task5.MapLayer(layer=i + 1, maps=np.zeros((2, c, h, h)), zero=zero, silent=(0, 1), cosine=cos)
+    maps = tuple(MapLayer(layer=i + 1, maps=np.zeros((2, c, h, h)), zero=zero, silent=(0, 1), cosine=cos)
                  for i, (c, h, zero, cos) in enumerate([(32, 28, (0.5, 0.55), 0.7), (64, 14, (0.6, 0.65), 0.5),
                                                         (128, 7, (0.7, 0.75), 0.3)]))
-    probe = task5.Probe(index={2: 1, 9: 7}, images=np.zeros((2, 28, 28)), predicted=(2, 9), confidence=(0.99, 0.98))
+    probe = Probe(index={2: 1, 9: 7}, images=np.zeros((2, 28, 28)), predicted=(2, 9), confidence=(0.99, 0.98))
     dreams = (_dream(2, "noise"), _dream(2, "image"), _dream(9, "noise"), _dream(9, "image"),
               _dream(2, "noise", False), _dream(9, "noise", False))
     confidence = np.full((2, 10), 0.97)
     confidence[0, 1] = 0.6
     penalty = np.ones((2, 10))
     penalty[0, 1] = 3.0
-    grid = task5.DreamGrid(source_index=61, starts=np.zeros((2, 28, 28)), images=np.zeros((2, 10, 28, 28)),
+    grid = DreamGrid(source_index=61, starts=np.zeros((2, 28, 28)), images=np.zeros((2, 10, 28, 28)),
                            confidence=confidence, penalty=penalty)
-    base = task5.Findings(network=network, filters=filters, probe=probe, maps=maps, dreams=dreams, grid=grid, seed=0)
+    base = Findings(network=network, filters=filters, probe=probe, maps=maps, dreams=dreams, grid=grid, seed=0)
     return replace(base, **changes)
 
 
-def _with(f: task5.Findings, key: str, **changes) -> task5.Findings:
+def _with(f: Findings, key: str, **changes) -> Findings:
     """`f` with one dream row changed."""
     return replace(f, dreams=tuple(replace(d, **changes) if d.key == key else d for d in f.dreams))
 
@@ -250,7 +262,7 @@ CONFIG = task5.TASK.config("brief")
 
 
 def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
-    text = task5.prose(_findings(), CONFIG)
+    text = prose(_findings(), CONFIG)
     assert list(text) == ["network", "filters", "feature_maps", "dreams"]
     assert "(227,306 parameters" in text["network"] and "test accuracy 99.03% on 10,000 test images" in text["network"]
     assert "60,000 training images, 10 epoch(s), batch 128, Adam lr 0.001" in text["network"]
@@ -262,62 +274,79 @@ def test_prose_has_every_paragraph_by_id_and_quotes_the_findings():
     assert "p(2) rises from 0.100 to 0.950 and p(9) from 0.100 to 0.950" in text["dreams"]
     assert "at logit 8.0 / 8.0 against 5.0 / 5.0 with them" in text["dreams"]
     assert "3.0x / 3.0x the total variation and 2.0x / 2.0x the ink" in text["dreams"]
+    # the findings the report lists: what each of the brief's three questions found, leading its paragraph; the
+    # network paragraph says which network and how it was obtained (setup) and states none
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert found["network"] == ""
+    assert found["filters"] == ("Filters: training made conv1's kernels smooth: adjacent weights now correlate at "
+                                "0.45 against 0.01 for the same kernels at initialisation, so they have become "
+                                "oriented edge and stroke detectors (a positive lobe beside a negative one) rather "
+                                "than pixel noise.")
+    assert found["feature_maps"] == ("Feature maps: the similarity of the two digits' maps decreases with depth "
+                                     "(cosine conv1 0.70, conv2 0.50, conv3 0.30); the activations get sparser with "
+                                     "depth.")
+    assert found["dreams"] == ("Deep dream: from noise, p(2) rises from 0.100 to 0.950 and p(9) from 0.100 to 0.950; "
+                               "from a real image of the other digit, the '9' reaches p(2) = 0.950 (from 0.1000) and "
+                               "the '2' reaches p(9) = 0.950 (from 0.1000).")
+    assert all(text[key].startswith(finding) for key, finding in found.items())
+    assert "all 32 conv1 kernels" not in found["filters"] and "test images #1" not in found["feature_maps"]
 
 
 def test_network_paragraph_says_how_the_network_was_obtained():
     f = _findings()
-    loaded = task5.prose(f, CONFIG)["network"]
+    loaded = prose(f, CONFIG)["network"]
     assert "loaded from the sub-run cache" in loaded and "Task 4's recipe" in loaded and "trained here" not in loaded
-    other = task5.prose(replace(f, network=replace(f.network, task4_recipe=False)), CONFIG)["network"]
+    other = prose(replace(f, network=replace(f.network, task4_recipe=False)), CONFIG)["network"]
     assert "loaded from the sub-run cache" in other and "Task 4" not in other.split("dense 10)")[1]
-    fresh = task5.prose(replace(f, network=replace(f.network, reused=False)), CONFIG)["network"]
+    fresh = prose(replace(f, network=replace(f.network, reused=False)), CONFIG)["network"]
     assert "trained here, once; Task 4 will load the same checkpoint" in fresh and "loaded from" not in fresh
-    own = task5.prose(replace(f, network=replace(f.network, reused=False, task4_recipe=False)), CONFIG)["network"]
+    own = prose(replace(f, network=replace(f.network, reused=False, task4_recipe=False)), CONFIG)["network"]
     assert "trained here, once" in own and "Task 4 will load" not in own and "brief profile" in own
 
 
 def test_filter_claims_follow_the_measurements():
     f = _findings()
-    assert "training made conv1's kernels smooth" in task5.prose(f, CONFIG)["filters"]
-    assert f.filters[0].two_signed == 1 and "edge and stroke detectors" in task5.prose(f, CONFIG)["filters"]
+    assert "training made conv1's kernels smooth" in prose(f, CONFIG)["filters"]
+    assert f.filters[0].two_signed == 1 and "edge and stroke detectors" in prose(f, CONFIG)["filters"]
     blobs = replace(f, filters=(replace(f.filters[0], weight=np.abs(f.filters[0].weight)), *f.filters[1:]))
-    text = task5.prose(blobs, CONFIG)["filters"]
+    text = prose(blobs, CONFIG)["filters"]
     assert "edge and stroke detectors" not in text and "only 0% of them set a positive lobe" in text
     unsmooth = replace(f, filters=(replace(f.filters[0], smoothness=0.05), *f.filters[1:]))
-    text = task5.prose(unsmooth, CONFIG)["filters"]
+    text = prose(unsmooth, CONFIG)["filters"]
     assert "smooth:" not in text and "still close to their random initialisation" in text
-    assert "spread over many input channels" in task5.prose(f, CONFIG)["filters"]
+    assert finding_of(text).startswith("Filters: conv1's kernels are still close to their random initialisation")
+    assert "spread over many input channels" in prose(f, CONFIG)["filters"]
     concentrated = replace(f, filters=(*f.filters[:2], replace(f.filters[2], strongest_share=0.9)))
-    assert "spread over many input channels" not in task5.prose(concentrated, CONFIG)["filters"]
-    mean = task5.prose(f, task5.TASK.config("brief", {"filter_summary": "mean"}))["filters"]
+    assert "spread over many input channels" not in prose(concentrated, CONFIG)["filters"]
+    mean = prose(f, task5.TASK.config("brief", {"filter_summary": "mean"}))["filters"]
     assert "the mean over input channels" in mean and "largest L2 norm" not in mean
 
 
 def test_feature_map_trends_are_claimed_only_when_measured():
     f = _findings()
-    text = task5.prose(f, CONFIG)["feature_maps"]
+    text = prose(f, CONFIG)["feature_maps"]
     assert "decreases with depth" in text and "get sparser with depth" in text
     maps = (f.maps[0], replace(f.maps[1], cosine=0.8, zero=(0.6, 0.5)), f.maps[2])
-    text = task5.prose(replace(f, maps=maps), CONFIG)["feature_maps"]  # the '9' is less sparse in conv2
+    text = prose(replace(f, maps=maps), CONFIG)["feature_maps"]  # the '9' is less sparse in conv2
     assert "decreases with depth" not in text and "does not fall steadily" in text
     assert "get sparser" not in text and "does not grow monotonically" in text
 
 
 def test_dream_claims_follow_the_measurements():
     f = _findings()
-    text = task5.prose(f, CONFIG)["dreams"]
+    text = prose(f, CONFIG)["dreams"]
     assert "so small, local edits suffice" in text and "removed where the source digit's strokes" in text
     assert "the unregularised ascent buys its extra score" in text
     assert "class(es) 1 stay below 0.9, the ones whose evidence the regularisers price highest" in text
-    falls = task5.prose(_with(f, "9_noise", confidence=(0.3, 0.2, 0.1)), CONFIG)["dreams"]
+    falls = prose(_with(f, "9_noise", confidence=(0.3, 0.2, 0.1)), CONFIG)["dreams"]
     assert "p(2) rises from 0.100 to 0.950 and p(9) falls from 0.300 to 0.100" in falls
-    stays = task5.prose(_with(f, "9_image", predicted=2), CONFIG)["dreams"]
+    stays = prose(_with(f, "9_image", predicted=2), CONFIG)["dreams"]
     assert "suffice" not in stays and "do not make the network predict the target class" in stays
-    kept = task5.prose(_with(f, "9_image", ink_removed=0.0), CONFIG)["dreams"]
+    kept = prose(_with(f, "9_image", ink_removed=0.0), CONFIG)["dreams"]
     assert "removed where" not in kept and "little of the source digit's ink is removed" in kept
-    no_gain = task5.prose(_with(f, "2_noise_unregularised", final_logit=4.0), CONFIG)["dreams"]
+    no_gain = prose(_with(f, "2_noise_unregularised", final_logit=4.0), CONFIG)["dreams"]
     assert "buys its extra score" not in no_gain and "do not show their usual effect" in no_gain
     cheap = replace(f, grid=replace(f.grid, penalty=np.ones((2, 10))))
-    assert "price highest" not in task5.prose(cheap, CONFIG)["dreams"]
+    assert "price highest" not in prose(cheap, CONFIG)["dreams"]
     all_high = replace(f, grid=replace(f.grid, confidence=np.full((2, 10), 0.97)))
-    assert "stay below 0.9" not in task5.prose(all_high, CONFIG)["dreams"]
+    assert "stay below 0.9" not in prose(all_high, CONFIG)["dreams"]

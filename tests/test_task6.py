@@ -18,19 +18,12 @@ from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
 from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
-from mnistlab.tasks.base import for_device
-from mnistlab.tasks.task6 import (
-    MTL_FORWARD_MACS,
-    MTL_HEADS,
-    TASK,
-    Config,
-    ErrorFindings,
-    Findings,
-    bar_text,
-    compute_findings,
-    cross_group_errors,
-    prose,
-)
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.task6 import TASK
+from mnistlab.tasks.task6.config import Config
+from mnistlab.tasks.task6.findings import ErrorFindings, Findings, compute_findings, cross_group_errors
+from mnistlab.tasks.task6.networks import MTL_FORWARD_MACS, MTL_HEADS
+from mnistlab.tasks.task6.prose import bar_text, prose
 from mnistlab.train import TrainConfig, count_parameters, fit
 from mnistlab.weighting import (
     LEARNED,
@@ -390,7 +383,9 @@ def test_a_learned_weighting_gets_its_row_text_and_metrics_from_the_registry(ctx
     assert any(row[0] == "MTL GradNorm (Chen et al. 2018)" for row in result.tables["accuracy"].rows)
     assert [row[0] for row in result.tables["strategies"].rows] == ["GradNorm (Chen et al. 2018)"]
     text = _prose(config, ctx)
-    assert text["learned_gradnorm"].startswith("GradNorm (alpha 1.5) ended with weights")
+    assert finding_of(text["learned_gradnorm"]).startswith("MTL with GradNorm (Chen et al. 2018) reached items ")
+    assert "GradNorm (alpha 1.5) ended with weights" in text["learned_gradnorm"]
+    assert "GradNorm (alpha 1.5)" not in finding_of(text["learned_gradnorm"])
     assert "GradNorm equalises" in text["considerations"]
     assert [c.a.label for c in TASK.contrasts(config)] == ["MTL gradnorm", "MTL gradnorm"]
 
@@ -411,7 +406,7 @@ def test_probes_train_the_half_lambda_network_with_each_variant(ctx):
     assert (ctx.out_dir / "confusions.png").is_file()
     assert 0 <= result.metrics["best_mixed_item_errors_crossing_groups_pct"] <= 100
     text = _prose(config, ctx)
-    assert list(text) == ["setup", "best_mixed", "recipe", "batch", "speed", "errors", "considerations"]
+    assert list(text) == ["setup", "best_mixed", "errors", "recipe", "batch", "speed", "considerations"]
     assert text["errors"].startswith("Where the errors are (MTL lambda = 0.5)")
     assert f"{result.metrics['best_mixed_item_errors']} of 100 test items" in text["errors"]
     assert text["recipe"].startswith("Training recipe") and text["batch"].startswith("Batch size")
@@ -525,9 +520,35 @@ BRIEF = Config(epochs=5)
 
 def test_prose_has_every_paragraph_in_report_order():
     text = prose(_findings(), BRIEF)
-    assert list(text) == ["setup", "extremes", "best_mixed", "learned_gradnorm", "recipe", "batch", "speed", "errors",
+    assert list(text) == ["setup", "best_mixed", "extremes", "learned_gradnorm", "errors", "recipe", "batch", "speed",
                           "considerations"]
     assert all(text.values())
+
+
+def test_results_lead_with_their_findings_and_method_paragraphs_declare_none():
+    """The report lists the findings the paragraphs declare, in their order (the first five): the results
+    come first, each led by a short sentence with its numbers; how the run was made declares none."""
+    text = prose(_findings(), BRIEF)
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    assert [key for key, finding in found.items() if finding] == ["best_mixed", "extremes", "learned_gradnorm",
+                                                                   "errors"]
+    assert all(text[key].startswith(finding) and len(finding) <= 320 for key, finding in found.items() if finding)
+    assert all(found[key] == "" for key in ("setup", "recipe", "batch", "speed", "considerations"))
+    assert found["best_mixed"] == ("Best mixed lambda, chosen on validation: 0.5, with test accuracies of items 91.50% "
+                                   "(+0.50 pp against the single-task CNN) and groups 95.50% (+0.50 pp).")
+    assert found["extremes"] == ("At lambda = 0 and lambda = 1 the head whose loss has weight 0 is never trained: the "
+                                 "item head at lambda = 0 scores 3.00% (item chance 10%); the group head at lambda = 1 "
+                                 "scores 30.00% (group chance 33%, majority class 40%).")
+    assert found["learned_gradnorm"] == ("MTL with GradNorm (Chen et al. 2018) reached items 91.20% (+0.20 pp vs "
+                                         "single) and groups 95.30% (+0.30 pp).")
+    assert found["errors"] == ("Where the errors are (MTL lambda = 0.5): 850 of 10,000 test items are misclassified, "
+                               "and 300 of those (35%) land in another group, so they are group errors too.")
+    # the bar and how the lambda was chosen are the detail, after the finding
+    assert "bar this lab sets" not in found["best_mixed"] and "validation accuracies" not in found["best_mixed"]
+    # a run without the untrained extremes, the errors or learned weightings declares fewer findings
+    f = _findings()
+    mixed_only = replace(f, rows=[r for r in f.rows if r["name"] in ("lambda_0.25", "lambda_0.5")], errors=None)
+    assert [k for k, p in prose(mixed_only, BRIEF).items() if finding_of(p)] == ["best_mixed"]
 
 
 def test_prose_credits_only_the_recipe_that_ran():
@@ -562,8 +583,8 @@ def test_prose_quotes_the_findings_numbers():
     assert "above the single-task item CNN at lambda = 0.25, 0.5 and above the single-task group CNN at lambda = " \
         "0.25, 0.5" in text["best_mixed"]
     assert "gets 94.80% on groups against 95.00%" in text["best_mixed"]
-    assert "items 91.20% (+0.20 pp vs single) and groups 95.30% (+0.30 pp), at 40 s per epoch against 25 s for " \
-        "fixed lambda = 0.5" in text["learned_gradnorm"]
+    assert "items 91.20% (+0.20 pp vs single) and groups 95.30% (+0.30 pp)." in text["learned_gradnorm"]
+    assert "It trained at 40 s per epoch against 25 s for fixed lambda = 0.5." in text["learned_gradnorm"]
     assert "batch 10: items 91.70%, groups 95.60%, 90 s per epoch (3.6x the time of batch 100)" in text["batch"]
     assert "At batch 10 a 26 M-parameter network" in text["batch"]
     assert "850 of 10,000 test items are misclassified, and 300 of those (35%)" in text["errors"]

@@ -105,7 +105,7 @@ def read_results(out: str | Path = "results") -> dict[str, dict]:
     tasks not run yet are absent, a damaged result raises a MnistlabError naming its file.
 
     >>> results = mnistlab.read_results("results")                                       # doctest: +SKIP
-    >>> results["task6"]["metrics"]["best_lambda"]                                       # doctest: +SKIP
+    >>> results["task6"]["metrics"]["best_mixed_lambda"]                                 # doctest: +SKIP
     """
     from mnistlab.store import read_result
     from mnistlab.tasks import REGISTRY

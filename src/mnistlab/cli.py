@@ -1,4 +1,4 @@
-"""The `mnistlab` command: list, show, run, plan, status, report, notebook, cache, data verify.
+"""The `mnistlab` command: list, show, run, plan, status, report, example, notebook, cache, data verify.
 
 Every mistake a user can make ends in one line on stderr and exit code 2, never a traceback. Building the
 parser imports neither torch nor a task module (their names come from mnistlab.catalog), so `--help` is fast;
@@ -162,6 +162,14 @@ def _build_parser() -> argparse.ArgumentParser:
     _results_option(report, "results folder to read")
     report.add_argument("--report-dir", type=_path, default=Path("report"), help="where index.html goes")
     report.add_argument("--open", action="store_true", help="open the written page in a web browser")
+
+    example = sub.add_parser("example", help="run one part of the committed example report (the brief profile) "
+                                              "and rebuild examples/brief/index.html from all parts")
+    example.add_argument("tasks", nargs="*", metavar="TASK", help="the part's tasks (none: only rebuild the page)")
+    example.add_argument("--runs", type=_path, default=Path("runs/example"), metavar="DIR",
+                         help="working results folder, with the networks' cache (default: runs/example)")
+    example.add_argument("--dest", type=_path, default=Path("examples/brief"), metavar="DIR",
+                         help="the committed example folder (default: examples/brief)")
 
     notebook = sub.add_parser("notebook", help="write a Jupyter notebook that reproduces the tasks")
     notebook.add_argument("--path", type=_path, default=Path("report/mnistlab.ipynb"))
@@ -489,6 +497,17 @@ def _used_entries(out: Path) -> set[str]:
     return used
 
 
+def _cmd_example(args: argparse.Namespace) -> int:
+    from mnistlab.example import run_part, write_page
+
+    if args.tasks:
+        run_part(args.tasks, runs=args.runs, dest=args.dest)
+    elif not args.dest.is_dir():
+        raise MnistlabError(f"{args.dest} holds no example yet; name the tasks of a part: mnistlab example task3 task4")
+    print(f"example report written to {write_page(args.dest)}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from mnistlab.atomic import check_folder, check_write_target, clean_stale_temps
     from mnistlab.report.html import write_report
@@ -574,6 +593,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "notebook":
             return _cmd_notebook(args)
+        if args.command == "example":
+            return _cmd_example(args)
         return _cmd_data_verify(args)
     except MnistlabError as exc:
         print(f"mnistlab: error: {_error_line(str(exc))}", file=sys.stderr)

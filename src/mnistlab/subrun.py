@@ -39,8 +39,8 @@ from mnistlab.fingerprint import code_fingerprint, root_of
 # is found from its code (`code_version`), not declared here.
 KINDS: dict[str, str] = {
     "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
-    "mtl": "mnistlab.tasks.task6",              # Task 6's hard-sharing network and its weightings
-    "hparams": "mnistlab.tasks.hparams",        # one recipe of the hyperparameter studies
+    "mtl": "mnistlab.tasks.task6.networks",     # Task 6's hard-sharing network and its weightings
+    "hparams": "mnistlab.tasks.hparams.networks",  # one recipe of the hyperparameter studies
     "clock": "mnistlab.tasks.clock.networks",   # tell-the-time readers on generated clocks
 }
 
@@ -57,7 +57,9 @@ def code_version(kind: str, *values: Any) -> str:
     types: set[type] = set()
     for value in values:
         _dataclass_types(value, types)
-    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types)]
+    # A value whose code lives outside its class (a network class of the user's, named by a spec) says where.
+    extra = [root for value in values for root in getattr(value, "code_roots", lambda: [])()]
+    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types), *extra]
     return code_fingerprint(roots)
 
 

@@ -41,7 +41,7 @@ FASHION_GROUP_OF_ITEM = np.array([2, 2, 2, 1, 2, 0, 1, 0, 1, 0], dtype=np.int64)
 __all__ = [
     "CLASS_NAMES", "DATASETS", "FASHION_GROUP_NAMES", "FASHION_GROUP_OF_ITEM", "SPLITS", "check_array_caches",
     "fashion_groups", "load", "load_arrays", "normalise_images", "permute_pixels", "pixel_permutation",
-    "verify_all",
+    "pm1_flat", "verify_all",
 ]
 
 
@@ -174,6 +174,11 @@ def normalise_images(images: np.ndarray | torch.Tensor, normalise: Normalise):
     if normalise == "none":
         return images * 1.0
     raise DataError(f"unknown normalisation {normalise!r}; choose pm1, unit or none")
+
+
+def pm1_flat(images: np.ndarray) -> np.ndarray:
+    """The brief's input of Tasks 1-2: images (n, 28, 28) as x/127.5 - 1, flat (n, 784) float32."""
+    return normalise_images(images.reshape(len(images), 784).astype(np.float32), "pm1")
 
 
 def load(

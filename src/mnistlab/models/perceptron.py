@@ -214,7 +214,7 @@ def fit_perceptron(
     return PerceptronFit(w, b, error_list, error <= tol, best_w, best_b, best_error)
 
 
-def pair_labels_first_negative(labels: np.ndarray, pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def pair_labels_second_positive(labels: np.ndarray, pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The brief's binary labels for a digit pair (a, b): the rows of a or b, and -1 for a, +1 for b."""
     a, b = pair
     if a == b:
@@ -255,7 +255,7 @@ def optimise_pairs(
     if rule == "online":
         fits = []
         for p, pair in enumerate(pairs):
-            rows, y = pair_labels_first_negative(labels, pair)
+            rows, y = pair_labels_second_positive(labels, pair)
             fits.append(fit_perceptron(x[rows], y, inits[p][0], inits[p][1], lr=lr, max_iter=max_iter, tol=tol,
                                        rule="online", seed=seed))
             if callback is not None:
@@ -267,7 +267,7 @@ def optimise_pairs(
 def _batch_pairs(x, labels, pairs, inits, lr, max_iter, tol, callback) -> list[PerceptronFit]:
     n_pairs = len(pairs)
     for pair in pairs:
-        pair_labels_first_negative(labels, pair)  # validates the pair
+        pair_labels_second_positive(labels, pair)  # validates the pair
     classes = sorted({c for pair in pairs for c in pair})
     blocks = {c: np.ascontiguousarray(x[labels == c]) for c in classes}
     sizes = np.array([len(blocks[a]) + len(blocks[b]) for a, b in pairs])
@@ -327,4 +327,4 @@ def _batch_pairs(x, labels, pairs, inits, lr, max_iter, tol, callback) -> list[P
 
 
 __all__ = ["RULES", "PerceptronFit", "fit_perceptron", "initial_parameters", "optimise", "optimise_pairs",
-           "pair_labels_first_negative", "predict"]
+           "pair_labels_second_positive", "predict"]

@@ -75,6 +75,9 @@ details.discussion p { max-width: 75ch; }
 pre { background: #f1f4f9; padding: .6rem .8rem; overflow-x: auto; font-size: .82rem; }
 .notrun { color: #a33; }
 p.banner { background: #fff4d6; border-left: 4px solid #e69f00; padding: .45rem .7rem; margin: .6rem 0; }
+.example { border-left: 4px solid #2e8b57; background: #f0f8f3; padding: .2rem .9rem .4rem; margin: .8rem 0; }
+.example h3 { color: var(--ink); margin-top: .6rem; }
+p.intro { font-size: 1.02rem; max-width: 75ch; }
 dl.sources dt { font-weight: 600; color: var(--theirs); } dl.sources dd { margin: 0 0 .4rem 1.2rem; }
 """
 
@@ -83,6 +86,7 @@ TEMPLATE = """<!doctype html>
 <title>mnistlab report</title><style>{{ css }}</style></head>
 <body><main>
 <h1 id="contents">mnistlab report</h1>
+{%- if intro %}<p class="intro">{{ intro }}</p>{% endif %}
 <p class="runline">{{ header }}</p>
 {%- if quick %}
 <p class="banner">{{ quick_banner }} (sections: {{ quick | join(", ") }}). Run <code>make report PROFILE=brief</code>
@@ -109,6 +113,14 @@ tables headed "Beside published solutions", which quotes what written solutions 
 {%- else %}
 <p class="meta">{{ s.meta }}</p>
 {%- if s.quick %}<p class="banner">{{ quick_banner }}.</p>{% endif %}
+{%- if s.example %}
+<div class="example"><h3>The answers at the assignment's settings (<a href="{{ s.example.href }}">committed example
+report</a>: {{ s.example.label }})</h3>
+{%- if s.example.key_table %}{{ table(s.example.key_table) }}{% endif %}
+{%- if s.example.findings %}<ul class="findings">{% for f in s.example.findings %}<li>{{ f }}</li>{% endfor %}</ul>
+{%- endif %}
+<p class="meta">Numbers of the example's run, not of this one; this run's own smoke-test numbers follow.</p></div>
+{%- endif %}
 <p class="cmd">Reproduce: <code>{{ s.command }}</code></p>
 {%- if s.key_table %}{{ table(s.key_table) }}{% endif %}
 {%- if s.key_figure %}{{ figure(s.key_figure) }}{% endif %}
@@ -156,6 +168,8 @@ MACROS = """{% macro table(t) -%}
 {%- endmacro %}
 {% macro figure(f) -%}
 {% if f.data %}<figure><img alt="{{ f.caption }}" src="data:{{ f.mime }};base64,{{ f.data }}">
+<figcaption>{{ f.caption }}</figcaption></figure>
+{%- elif f.src %}<figure><img alt="{{ f.caption }}" src="{{ f.src }}" loading="lazy">
 <figcaption>{{ f.caption }}</figcaption></figure>
 {%- elif f.link %}<figure><p><a href="{{ f.link }}">{{ f.file }}</a> (PDF)</p>
 <figcaption>{{ f.caption }}</figcaption></figure>
@@ -222,26 +236,30 @@ def _table(table: dict, table_id: str) -> dict:
 EMBEDDED = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
-def _figure(folder: Path, fig: dict, report_dir: Path | None = None) -> dict:
-    """A figure for the page: PNG and SVG embedded as base64, a PDF linked relative to the report's folder;
-    each only when it is a regular file inside the task folder once links are resolved: a link in a shared
-    results folder must not carry /etc/shadow into the page. Else one warning line, and the page says the
-    figure is missing."""
+def _figure(folder: Path, fig: dict, report_dir: Path | None = None, embed: bool = True) -> dict:
+    """A figure for the page: PNG and SVG embedded as base64 (or, with `embed` False, shown from their file
+    relative to the report's folder), a PDF linked; each only when it is a regular file inside the task folder
+    once links are resolved: a link in a shared results folder must not carry /etc/shadow into the page. Else
+    one warning line, and the page says the figure is missing."""
     path = folder / fig["file"]
     mime = EMBEDDED.get(path.suffix.lower())
-    data = link = ""
+    data = link = src = ""
     try:
         content = read_regular(path, within=folder)
-        if mime:
+        relative = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+        if mime and embed:
             data = base64.b64encode(content).decode("ascii")
+        elif mime:
+            src = relative
         else:
-            link = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+            link = relative
     except FileNotFoundError:
         pass
     except OSError as exc:
         reason = str(exc) if isinstance(exc, NotARegularFile) else (exc.strerror or str(exc))
         print(f"mnistlab: warning: figure {path} skipped: {_one_line(reason)}", file=sys.stderr)
-    return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data, "mime": mime or "", "link": link}
+    return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data, "mime": mime or "", "link": link,
+            "src": src}
 
 
 def _one_line(text: str) -> str:
@@ -365,7 +383,8 @@ def _pick(items: list[dict], wanted: str | None, key: str) -> tuple[dict | None,
     return items[index], items[:index] + items[index + 1:]
 
 
-def _section(name: str, title: str, folder: Path, record: dict | None, report_dir: Path | None = None) -> dict:
+def _section(name: str, title: str, folder: Path, record: dict | None, report_dir: Path | None = None,
+             embed: bool = True) -> dict:
     if record is None:
         return {"name": name, "title": title, "record": None}
     env = record.get("environment", {})
@@ -381,7 +400,7 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
     tables = [{**_table(t, f"{name}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
     # The task declared which table and figure answer its main question; the result carries them.
     key_table, other_tables = _pick(tables, record.get("key_table") or None, "key")
-    figures = [_figure(folder, f, report_dir) for f in record.get("figures", [])]
+    figures = [_figure(folder, f, report_dir, embed) for f in record.get("figures", [])]
     key_stem = Path(str(record.get("key_figure") or "")).stem  # whichever format the figures were saved in
     key_figure, other_figures = _pick(figures, next((f["file"] for f in figures if Path(f["file"]).stem == key_stem),
                                                     None), "file")
@@ -412,25 +431,64 @@ def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
         return None
 
 
-def render(out: Path, report_dir: Path | None = None) -> str:
-    """The page for the results in `out`; `report_dir`, where it will be written, is what links start from."""
+# The committed example report of the brief profile (`make example`), in a checkout of the repository.
+EXAMPLE_DIR = Path(__file__).resolve().parents[3] / "examples" / "brief"
+
+
+def example_label(record: dict) -> str:
+    """'brief profile, 3 seeds, AMD EPYC, 2026-12-07': how a number of the committed example is labelled."""
+    seeds = record.get("seeds") or [record.get("seed", 0)]
+    cpu = record.get("environment", {}).get("cpu_model") or record.get("environment", {}).get("device", "?")
+    return (f"{record.get('profile', '?')} profile, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, {cpu}, "
+            f"{str(record.get('finished_at', '?'))[:10]}")
+
+
+def _example_answer(name: str, example: Path, report_dir: Path | None) -> dict | None:
+    """For a quick-profile section: the committed example's key table and findings for the same task,
+    labelled with its profile, seeds, CPU and date, and a link to its section; None where it has none."""
+    try:
+        record = read_result(example / name / "result.json", name)
+    except (OSError, MnistlabError):
+        return None
+    if record.get("profile") == "quick":
+        return None
+    tables = [{**_table(t, f"{name}-example-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
+    key_table, _ = _pick(tables, record.get("key_table") or None, "key")
+    page = example / "index.html"
+    href = Path(os.path.relpath(page.resolve(), (report_dir or Path.cwd()).resolve())).as_posix() + f"#{name}"
+    return {"label": example_label(record), "href": href, "key_table": key_table,
+            "findings": findings([p for p in record.get("paragraphs", []) if isinstance(p, dict)])}
+
+
+def render(out: Path, report_dir: Path | None = None, *, embed: bool = True, example: Path | None = EXAMPLE_DIR,
+           intro: str = "") -> str:
+    """The page for the results in `out`; `report_dir`, where it will be written, is what links start from.
+    `embed` puts the figures in the page (else it shows them from their files); a quick-profile section shows,
+    beside its own smoke-test numbers, the answers of the committed example in `example`; `intro` is a line
+    the page opens with."""
     from mnistlab.published import SOURCES
     from mnistlab.tasks import REGISTRY  # names, titles and profile defaults only; task code is not run
 
     damaged: dict[str, str] = {}
     records = {name: r for name in REGISTRY if (r := _read(out / name / "result.json", damaged, name)) is not None}
-    sections = [{**_section(name, task.title, out / name, records.get(name), report_dir),
-                 "damage": damaged.get(name, "")}
-                for name, task in REGISTRY.items()]
+    same = example is not None and out.resolve() == example.resolve()
+    sections = []
+    for name, task in REGISTRY.items():
+        section = {**_section(name, task.title, out / name, records.get(name), report_dir, embed),
+                   "damage": damaged.get(name, ""), "example": None}
+        if section.get("quick") and example is not None and not same:
+            section["example"] = _example_answer(name, example, report_dir)
+        sections.append(section)
     cited = {r.get("source") for rec in records.values() for r in rec.get("references", [])}
     sources = [(label, text) for label, text in SOURCES.items() if label in cited] or list(SOURCES.items())
     quick = [name for name, r in records.items() if r.get("profile") == "quick"]
     return _PAGE.render(css=CSS, header=_header(records, len(REGISTRY)) + _profiles_text(records),
-                        version=__version__, out=str(out),
+                        version=__version__, out=str(out), intro=intro,
                         quick=quick, quick_banner=QUICK_BANNER,
                         now=datetime.now(UTC).isoformat(timespec="seconds"), sections=sections, sources=sources)
 
 
-def write_report(out: Path, target: Path) -> Path:
-    atomic_write_text(target, render(out, target.parent))
+def write_report(out: Path, target: Path, **options: Any) -> Path:
+    """Write the page for the results in `out` to `target` (atomically); `options` as `render` takes them."""
+    atomic_write_text(target, render(out, target.parent, **options))
     return target

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 
 from mnistlab.catalog import TASK_NAMES
 from mnistlab.constraints import shorten
@@ -34,6 +35,22 @@ def register(task: Task) -> Task:
         raise ConfigError(f"an experiment named {task.name!r} is already registered")
     REGISTRY[task.name] = task
     return task
+
+
+# Experiments of your own: MNISTLAB_EXPERIMENTS names modules (comma-separated) that call `register`.
+EXPERIMENTS_VARIABLE = "MNISTLAB_EXPERIMENTS"
+
+
+def load_experiments(names: str | None = None) -> list[str]:
+    """Import the modules that MNISTLAB_EXPERIMENTS (or `names`) lists, each registering its experiments;
+    returns the names of the tasks they added. A module that cannot be imported is one clear line."""
+    before = set(REGISTRY)
+    for name in filter(None, (part.strip() for part in (names or os.environ.get(EXPERIMENTS_VARIABLE, "")).split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"{EXPERIMENTS_VARIABLE}: cannot import {shorten(name)!r} ({exc})") from None
+    return [name for name in REGISTRY if name not in before]
 
 
 def get_task(name: str) -> Task:
@@ -69,3 +86,7 @@ def override_targets(key: str, tasks: list[Task], said: str) -> tuple[list[Task]
             tasks[0].parse_override(name, "")  # raises with a suggestion of the option meant
         raise ConfigError(f"{said}: none of {', '.join(by_name)} has an option {shorten(name)!r}")
     return targets, name
+
+
+# Last, so that their modules find `register` and the lab's own tasks in place.
+load_experiments()

@@ -1,0 +1,145 @@
+"""The committed example report: the brief profile of the assignment, run in parts, kept in examples/brief/.
+
+`make example TASKS="task3 task4"` (or `mnistlab example task3 task4`) runs one part: the brief profile of
+those tasks with their own default seeds, into a working folder (runs/example/, with the networks' cache;
+not committed), then copies each task's result.json and the figures it names into examples/brief/<task>/,
+records the part (its tasks, date, wall time and machine) in examples/brief/parts.json, and writes
+examples/brief/index.html from every part committed so far. Each task's result stands alone, so the parts
+may run on different days; the page says which machine and date each came from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mnistlab.atomic import read_regular
+from mnistlab.errors import MnistlabError
+from mnistlab.progress import duration_text
+from mnistlab.store import atomic_write_text, read_result
+
+EXAMPLE_PROFILE = "brief"
+PARTS_FILE = "parts.json"
+SIZE_LIMIT = 10 * 2**20  # the committed folder stays small enough to clone without noticing
+
+
+def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, extra_args: Sequence[str] = (),
+             log: Callable[[str], None] = print) -> list[str]:
+    """Run the brief profile of `tasks` into `runs`, time it, and keep its results in `dest`; returns the task
+    names whose results were copied. A task already up to date in `runs` is copied without running again
+    (its part keeps the wall time it had)."""
+    from mnistlab.cli import main as cli_main
+    from mnistlab.tasks import resolve_tasks
+
+    names = [t.name for t in resolve_tasks(list(tasks))]
+    started = datetime.now(UTC)
+    start = time.perf_counter()
+    code = cli_main(["run", *names, "--profile", EXAMPLE_PROFILE, "--out", str(runs), *extra_args])
+    wall = time.perf_counter() - start
+    if code != 0:
+        raise MnistlabError(f"the example run of {', '.join(names)} failed (exit {code}); nothing was copied")
+    fresh = [n for n in names if _finished_at(runs / n / "result.json") >= started]
+    for name in names:
+        copy_result(runs / name, dest / name)
+    if fresh:
+        record_part(dest, fresh, started, wall)
+    log(f"example: {len(names)} task(s) copied to {dest} ({len(fresh)} run now, in {duration_text(wall)})")
+    return names
+
+
+def _finished_at(path: Path) -> datetime:
+    try:
+        return datetime.fromisoformat(str(read_result(path).get("finished_at")))
+    except (OSError, MnistlabError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def copy_result(source: Path, target: Path) -> None:
+    """Copy a task's result.json and the figures it names (only those, each a regular file inside the task
+    folder), replacing what `target` held; PNGs are re-compressed losslessly."""
+    record = read_result(source / "result.json", source.name)
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "result.json").write_bytes(read_regular(source / "result.json", within=source))
+    for figure in record.get("figures", []):
+        path = staging / figure["file"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(read_regular(source / figure["file"], within=source))
+        if path.suffix.lower() == ".png":
+            _optimise_png(path)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def _optimise_png(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        image.save(path, optimize=True)
+
+
+def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float) -> None:
+    """Add a part to dest/parts.json; a task run again leaves the part that ran it before."""
+    from mnistlab.runtime import environment
+
+    parts = [p for p in load_parts(dest) if not set(p["tasks"]) <= set(tasks)]
+    for part in parts:
+        part["tasks"] = [t for t in part["tasks"] if t not in tasks]
+    import torch
+
+    env = environment(torch.device("cpu"))
+    parts.append({"tasks": tasks, "started": started.isoformat(timespec="seconds"),
+                  "wall_seconds": round(wall_seconds, 1), "cpu": env.get("cpu_model", ""),
+                  "cores": env.get("cores"), "command": f"make example TASKS=\"{' '.join(tasks)}\""})
+    atomic_write_text(dest / PARTS_FILE, json.dumps([p for p in parts if p["tasks"]], indent=2) + "\n")
+
+
+def load_parts(dest: Path) -> list[dict[str, Any]]:
+    """The parts recorded in dest/parts.json ([] where none is)."""
+    try:
+        parts = json.loads((dest / PARTS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise MnistlabError(f"{dest / PARTS_FILE} cannot be read ({exc}); run a part again to rewrite it") from None
+    return [p for p in parts if isinstance(p, dict) and isinstance(p.get("tasks"), list)]
+
+
+def intro(dest: Path) -> str:
+    """The example page's first line: what it is, and each part's tasks, date, wall time and machine."""
+    from mnistlab.tasks import REGISTRY
+
+    parts = load_parts(dest)
+    seeds = []
+    for name in REGISTRY:
+        try:
+            record = read_result(dest / name / "result.json", name)
+        except (OSError, MnistlabError):
+            continue
+        run = record.get("seeds") or [record.get("seed", 0)]
+        seeds.append(f"{name} {run[0]}" if len(run) == 1 else f"{name} {run[0]}-{run[-1]}")
+    described = "; ".join(
+        f"{', '.join(p['tasks'])}: {str(p.get('started', '?'))[:10]}, {duration_text(float(p.get('wall_seconds', 0)))}"
+        f" wall time on a {p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}" for p in parts)
+    return (f"The committed example report: the {EXAMPLE_PROFILE} profile of the assignment, run with `make example` "
+            f"in {len(parts)} part{'s' if len(parts) != 1 else ''} ({described}). Seeds per task: "
+            f"{', '.join(seeds) or 'none yet'}. Every number below was computed by those runs.")
+
+
+def write_page(dest: Path) -> Path:
+    """Write dest/index.html from the results kept in `dest`, figures shown from their files."""
+    from mnistlab.report.html import write_report
+
+    page = write_report(dest, dest / "index.html", embed=False, example=None, intro=intro(dest))
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    if size > SIZE_LIMIT:
+        print(f"mnistlab: warning: {dest} holds {size / 2**20:.1f} MB, more than the {SIZE_LIMIT / 2**20:.0f} MB the "
+              "committed example may take")
+    return page

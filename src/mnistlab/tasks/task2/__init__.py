@@ -1,0 +1,32 @@
+"""Task 2: the single-layer perceptron from scratch (NumPy), on pair (0, 1) in full and on all 45 digit pairs.
+
+The algorithm lives in `mnistlab.models.perceptron` (predict, optimise, optimise_pairs); this task
+prepares the brief's data (pm1, flat 784, label -1 for the first digit of a pair and +1 for the
+second), trains every pair in one batched sweep (cached as one sub-run: plan.py), cross-checks each
+pair against scikit-learn's Perceptron on the same split, and writes the figures, tables and answers.
+The folder's layout is every task's (`mnistlab.tasks.base`): config, plan, findings, present, prose,
+and this declaration.
+"""
+
+from mnistlab.tasks.base import Task
+from mnistlab.tasks.task2.config import PROFILES, Config
+from mnistlab.tasks.task2.findings import compute_findings
+from mnistlab.tasks.task2.plan import plan
+from mnistlab.tasks.task2.present import PUBLISHED, present
+from mnistlab.tasks.task2.prose import prose
+
+TASK = Task(
+    name="task2",
+    title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
+    description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
+    config_cls=Config,
+    profiles=PROFILES,
+    plan=plan,
+    findings=compute_findings,
+    present=present,
+    prose=prose,
+    key_table="five_pairs",
+    published=PUBLISHED,
+    # Brief (45 pairs, up to 1,000 passes over about 6,000 images per digit): 33 s measured, 3 s of it figures.
+    analysis_cost=lambda config: 3.0 + 30.0 * config.max_iter / 1000 * (config.train_per_class or 6000) / 6000,
+)

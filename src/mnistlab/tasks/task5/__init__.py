@@ -1,0 +1,28 @@
+"""Task 5: seeing inside CNN-1: its learned filters, its feature maps for a '2' and a '9', and deep dreams.
+
+The network is Task 4.1's CNN-1, trained with exactly Task 4's recipe (the `cnn_*` fields follow
+`common.CNN1_TRAINING` per profile): both tasks plan one sub-run, trained once for both. The folder's
+layout is every task's (`mnistlab.tasks.base`): config, plan, findings, present, prose, and this declaration.
+"""
+
+from mnistlab.tasks.base import Task
+from mnistlab.tasks.task5.config import PROFILES, Config
+from mnistlab.tasks.task5.findings import compute_findings
+from mnistlab.tasks.task5.plan import plan
+from mnistlab.tasks.task5.present import PUBLISHED, present
+from mnistlab.tasks.task5.prose import prose
+
+TASK = Task(
+    name="task5",
+    title="Task 5: seeing inside the CNN (filters, feature maps, deep dream)",
+    description="CNN-1's filters and feature maps for a '2' and a '9', and class visualisations (deep dream)",
+    config_cls=Config,
+    profiles=PROFILES,
+    plan=plan,
+    findings=compute_findings,
+    present=present,
+    prose=prose,
+    published=PUBLISHED,
+    # Brief: 4 s measured (3 octaves of 50 dream steps per class, and the filter and map grids).
+    analysis_cost=lambda config: 1.0 + 3.0 * config.octaves * config.steps_per_octave / 150,
+)
