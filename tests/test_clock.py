@@ -24,18 +24,13 @@ from mnistlab.errors import ConfigError
 from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
 from mnistlab.runner import run_in_context
 from mnistlab.subrun import Env, execute
-from mnistlab.tasks.base import for_device
-from mnistlab.tasks.clock import (
-    TASK,
-    Config,
-    Findings,
-    VariantFindings,
-    compute_findings,
-    metrics,
-    plan,
-    prose,
-    tables,
-)
+from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.clock import TASK
+from mnistlab.tasks.clock.config import Config
+from mnistlab.tasks.clock.findings import Findings, VariantFindings, compute_findings, metrics
+from mnistlab.tasks.clock.plan import plan
+from mnistlab.tasks.clock.present import variants_table
+from mnistlab.tasks.clock.prose import prose
 from mnistlab.viz.clock import clock_text
 
 
@@ -359,10 +354,39 @@ def _clock_findings(**readers: VariantFindings) -> Findings:
 
 def test_clock_prose_has_every_paragraph_in_report_order():
     text = prose(_clock_findings(), QUICK)
-    assert list(text) == ["best", "mirror", "unseen", "runner-up", "classes24", "classes720", "multihead",
-                          "regression", "regression-result", "curves", "rotation"]
+    assert list(text) == ["best", "unseen", "mirror", "rotation", "runner-up", "classes24", "classes720", "multihead",
+                          "regression", "regression-result", "curves"]
     assert all(text.values()) and "nan" not in " ".join(text.values())
     assert text["best"].startswith("Best (the lowest error on the validation clocks): 720 classes (minutes), 8.0 ")
+
+
+def test_clock_paragraphs_declare_their_findings_and_the_one_seed_order_declares_none():
+    text = prose(_clock_findings(), QUICK)
+    found = {key: finding_of(paragraph) for key, paragraph in text.items()}
+    # every result paragraph leads with its finding; the method ('regression': why the wrapped loss) and the order
+    # of readers trained once each ('runner-up': one seed, cannot tell the variants apart) declare none
+    assert {key for key, finding in found.items() if not finding} == {"runner-up", "regression"}
+    assert all(text[key].startswith(finding) for key, finding in found.items())
+    assert found["best"].startswith("Best (the lowest error on the validation clocks): 720 classes (minutes), 8.0 ")
+    assert "A constant guess" not in found["best"] and "A constant guess" in text["best"]
+    assert "30.0 minutes off on average" in found["unseen"] and "numerals" not in found["unseen"]
+    assert "gave 7.00 minutes against 8.00 from one reading (1.00 minutes better)" in found["mirror"]
+    assert found["rotation"].startswith("Where the large errors are: 720 classes (minutes) was more than 15 minutes")
+    assert "margin" not in found["rotation"] and "margin of 15 degrees" in text["rotation"]
+    assert "scored 20.0 minutes" in found["classes24"] and "cannot beat" not in found["classes24"]
+    assert found["classes720"] == ("720 classes with soft targets (a circular Gaussian of 5 minutes around the true "
+                                   "minute) scored 8.0 minutes (median " + found["classes720"].split("(median ")[1])
+    assert found["multihead"].startswith("Hour class + minute regression scored 12.0 minutes.")
+    assert found["curves"] == "Learning curves over 3 epoch(s): every variant left chance (a test mean error below " \
+        "135 minutes, three quarters of chance)."
+    assert "one seed" not in " ".join(found.values())
+    assert all(len(finding) <= 320 for finding in found.values())
+    stuck = _clock_findings(regression=_reader("regression", 170.0, val=171.0), sincos=_reader("sincos", 15.0))
+    stuck_found = {key: finding_of(paragraph) for key, paragraph in prose(stuck, QUICK).items()}
+    assert stuck_found["regression-result"] == "In this run the regression stayed close to chance (170.0 minutes " \
+        "against 180)."
+    assert stuck_found["curves"] == "Learning curves over 3 epoch(s): 1 of the 2 variants left chance (a test mean " \
+        "error below 135 minutes). Still near chance: regression, cyclic loss."
 
 
 def test_the_best_variant_named_is_the_one_with_the_lowest_validation_error():
@@ -389,9 +413,9 @@ def test_clock_paragraphs_whose_subject_did_not_run_are_left_out():
     no_mirror = replace(f, variants={v: replace(r, mirrored=None, unseen=None) for v, r in f.variants.items()})
     text = prose(no_mirror, QUICK)
     assert "mirror" not in text and "unseen" not in text
-    assert "mean error with mirror, min" not in tables(no_mirror, QUICK)["variants"].columns
+    assert "mean error with mirror, min" not in variants_table(no_mirror, QUICK).columns
     only = _clock_findings(sincos=_reader("sincos", 15.0, val=16.0))
-    assert list(prose(only, QUICK)) == ["best", "curves", "rotation"]
+    assert list(prose(only, QUICK)) == ["best", "rotation", "curves"]
 
 
 def test_a_regression_at_chance_is_called_so():

@@ -138,7 +138,8 @@ def test_published_imports_first_in_a_fresh_interpreter():
 def test_published_metrics_name_real_metric_keys():
     """Each published figure points at a metric key that its task really produces (or at none)."""
     from mnistlab.published import PUBLISHED, SOURCES
-    from mnistlab.tasks import baselines, clock
+    from mnistlab.tasks.baselines.config import MODELS as BASELINES
+    from mnistlab.tasks.clock.config import Config as ClockConfig
     from mnistlab.tasks.common import slug
     from mnistlab.tasks.hparams.config import CNN_STUDIES, MLP_STUDIES
     from mnistlab.tasks.hparams.plan import metric_slug
@@ -155,9 +156,9 @@ def test_published_metrics_name_real_metric_keys():
         "task3": sweep, "task4": sweep,
         "task6": {f"single_{t}_{m}" for t in ("item", "group") for m in ("test_acc", "train_seconds")}
         | {f"mtl_lambda_{x}_{t}_test_acc" for x in lambdas for t in ("item", "group")},
-        "baselines": {f"{name.split()[0].lower()}_{recipe}test_acc" for name in baselines.MODELS
+        "baselines": {f"{name.split()[0].lower()}_{recipe}test_acc" for name in BASELINES
                       for recipe in ("", "report_d_")},
-        "clock": {f"{v}_mae_minutes" for v in clock.Config().variants} | {"classes24_bin_accuracy"},
+        "clock": {f"{v}_mae_minutes" for v in ClockConfig().variants} | {"classes24_bin_accuracy"},
         "hparams": {metric_slug("mnist", s.family, s.name) + "_spread_pp"
                     for s in [*MLP_STUDIES.values(), *CNN_STUDIES.values()]}
         | {metric_slug("mnist", "MLP", "init", label) + "_test_acc" for label in MLP_STUDIES["init"].values},

@@ -74,53 +74,7 @@ BASELINES_RECIPE = "SGD lr 0.5, batch 300, 10 epochs: our row trained with the s
 THEIR_CLOCKS = "their own 18,000 clock images of 150x150 pixels, not our generated clocks"
 QUALITATIVE = "qualitative; their networks and epochs differ from ours"
 
-PUBLISHED: dict[str, list[Published]] = {
-    "baselines": [
-        cite("softmax regression (7,850 parameters): test accuracy", "92.31%", "Report D", "softmax_report_d_test_acc",
-           BASELINES_RECIPE),
-        cite("MLP, 100 sigmoid units (79,510 parameters): test accuracy", "95.01%", "Report D",
-           "mlp_report_d_test_acc", f"best of 5 runs; {BASELINES_RECIPE}"),
-        cite("5x5 sigmoid CNN (366,806 parameters): test accuracy", "97.94%", "Report D",
-           "cnn_report_d_test_acc", BASELINES_RECIPE),
-    ],
-    "clock": [
-        cite("regression with a common-sense loss: mean error, minutes", "19-25", "Report C",
-           "regression_mae_minutes", THEIR_CLOCKS, unit="min"),
-        cite("24 classes: share of clocks in the right half-hour class", "about 85%", "Report C",
-           "classes24_bin_accuracy", f"{THEIR_CLOCKS}; theirs on validation clocks, ours on the test clocks"),
-        cite("720 classes", "overfits", "Report C", "classes720_mae_minutes", THEIR_CLOCKS, unit="min"),
-        cite("multi-head (hour classes + minute regression): mean error, minutes", "about 5", "Report C",
-           "multihead_mae_minutes", THEIR_CLOCKS, unit="min"),
-        cite("periodic (sin/cos) labels: mean error, minutes", "about 6", "Report C", "sincos_mae_minutes",
-           f"{THEIR_CLOCKS}; theirs: cos labels", unit="min"),
-    ],
-    "recipes": [
-        cite(f"{BRIEF_MLP}: test accuracy", "97.36%", "Report A", "mlp_chosen_test_acc",
-           "batch 300, 10 epochs, the brief's recipe; ours: the recipe chosen on validation, mean over seeds"),
-        cite(f"{CNN1}: test accuracy", "99.08%", "Report B", "cnn1_chosen_test_acc",
-           "one run, batch and epochs not stated; ours: the recipe chosen on validation, mean over seeds"),
-        cite("the best CNN variant of their sweep ([128, 128, 128]): test accuracy", "99.25%", "Report B", "",
-           "a wider network than CNN-1, one run"),
-        cite("single-task CNN, items: test accuracy", "90.85%", "Report B", "item_chosen_test_acc", "one run"),
-        cite("single-task CNN, groups: test accuracy", "94.70%", "Report B", "group_chosen_test_acc", "one run"),
-        cite("MTL lambda 0.25, groups: test accuracy", "95.16%", "Report B", "mtl_chosen_group_test_acc",
-           "one run; ours: the MTL network at the lambda chosen on validation"),
-        cite("single-task CNN, items: test accuracy", "91.4%", "Report A", "item_chosen_test_acc", "one run"),
-        cite("single-task CNN, groups: test accuracy", "92.9%", "Report A", "group_chosen_test_acc", "one run"),
-        cite("a different, larger MNIST CNN (32C3-32C3-32C5S2, 64C3-64C3-64C5S2, 128, 10) with batch norm, "
-           "40% dropout, rotation/zoom/shift augmentation, decaying lr, 30 epochs: mean test accuracy",
-           "99.64% (sd 0.047; best 99.81%)", "Deotte", "cnn1_chosen_test_acc",
-           "published reference, not ours: mean of 100 runs of another network; ours is CNN-1 (227,306 "
-           "parameters) with our recipe"),
-        cite("Fashion-MNIST items, 2-conv network under 100k parameters", "92.5%", "zalando", "item_chosen_test_acc",
-           "published reference, not ours: another network; ours is Task 6's single-task item CNN (23 M "
-           "parameters)"),
-        cite("Fashion-MNIST items, 2-conv + 3 dense network, 1.8 M parameters", "93.2%", "zalando",
-           "item_chosen_test_acc", "published reference, not ours: another network"),
-        cite("Fashion-MNIST items, ResNet18 to WRN40-4 (with augmentation)", "94.9-96.7%", "zalando", "",
-           "published reference, not ours: residual networks far deeper than the brief's"),
-    ],
-}
+PUBLISHED: dict[str, list[Published]] = {}  # every task now declares its own (Task.published)
 
 
 def references_for(task_name: str) -> list[Published]:

@@ -41,7 +41,7 @@ KINDS: dict[str, str] = {
     "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
     "mtl": "mnistlab.tasks.task6.networks",     # Task 6's hard-sharing network and its weightings
     "hparams": "mnistlab.tasks.hparams.networks",  # one recipe of the hyperparameter studies
-    "clock": "mnistlab.tasks.clock",            # tell-the-time readers on generated clocks
+    "clock": "mnistlab.tasks.clock.networks",   # tell-the-time readers on generated clocks
 }
 
 
