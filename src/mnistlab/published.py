@@ -15,14 +15,15 @@ Sources (the labels the report shows):
 - Report D: a written solution of a "Neural Networks and Deep Learning" practical (TP, 2018), Keras:
   the classic baselines.
 
-The runner stores `result.references + references_for(task.name)` in result.json.
+Each task lists its own in its folder's `present.py` (`PUBLISHED`, made with `cite`); its declaration
+carries them (`Task.published`), and the runner stores them in result.json beside the task's own references.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PUBLISHED", "SOURCES", "Published", "Reference", "cite", "references_for"]
+__all__ = ["SOURCES", "Published", "Reference", "cite"]
 
 # The published solutions this lab cites, by the label the report shows. This module imports nothing of
 # the lab: the tasks (their `Result.references`) and their prose (mnistlab.claims) import it.
@@ -73,10 +74,3 @@ CNN1 = "CNN-1 [32, 64, 128], 4x4, strides 1-2-2"
 BASELINES_RECIPE = "SGD lr 0.5, batch 300, 10 epochs: our row trained with the same recipe"
 THEIR_CLOCKS = "their own 18,000 clock images of 150x150 pixels, not our generated clocks"
 QUALITATIVE = "qualitative; their networks and epochs differ from ours"
-
-PUBLISHED: dict[str, list[Published]] = {}  # every task now declares its own (Task.published)
-
-
-def references_for(task_name: str) -> list[Published]:
-    """The published figures for a task (a new list; empty where no published solution reports one)."""
-    return list(PUBLISHED.get(task_name, []))

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from mnistlab import __version__, published
+from mnistlab import __version__
 from mnistlab.cache import SubRunCache
 from mnistlab.catalog import PROFILES
 from mnistlab.errors import MnistlabError
@@ -281,7 +281,7 @@ def _record(task: Task, config: Any, key: str, profile: str, seeds: list[int], d
         "key_figure": task.key_figure,
         "paragraphs": [{"id": pid, "text": str(text), "finding": finding_of(text)}
                        for pid, text in result.paragraphs.items()],
-        "references": result.references + list(task.published or published.references_for(task.name)),
+        "references": result.references + list(task.published),
     }
 
 
