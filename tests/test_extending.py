@@ -70,3 +70,13 @@ def test_an_experiment_of_your_own_is_planned_run_and_reported(tmp_path):
     assert best["finding"].startswith("The best width was")
     page = (tmp_path / "report" / "index.html").read_text()
     assert 'id="widths"' in page and "Widths of one hidden layer" in page and best["finding"] in page
+
+
+@pytest.mark.slow
+def test_a_weighting_of_your_own_trains_among_task6s_strategies(tmp_path):
+    run_section(sections()["c"], tmp_path)
+    record = json.loads((tmp_path / "results" / "task6" / "result.json").read_text())
+    assert record["config"]["strategies"] == ["uncertainty", "harmonic"]
+    harmonic = {k: v for k, v in record["metrics"].items() if "harmonic" in k and k.endswith("_test_acc")}
+    assert harmonic and all(0 < v <= 1 for v in harmonic.values())
+    assert any(p["id"] == "learned_harmonic" for p in record["paragraphs"])

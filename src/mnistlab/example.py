@@ -11,6 +11,7 @@ may run on different days; the page says which machine and date each came from.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -173,9 +174,10 @@ def headline_value(record: dict[str, Any], metric: str) -> str:
     return f"{_percent_or_value(float(value), metric)} (1 seed)"
 
 
-def results_table(dest: Path) -> str:
+def results_table(dest: Path, link: str = "examples/brief") -> str:
     """The README's results table: each task's headline quantity, ours from the example (mean ± 95% interval
-    over its seeds) beside the published figures of the same quantity, linked to the example's sections."""
+    over its seeds) beside the published figures of the same quantity, linked to the example's sections
+    (`link`: the example folder as the README reaches it)."""
     from mnistlab.tasks import REGISTRY
 
     rows = ["| task | quantity | ours (brief profile, example run) | published |", "|---|---|---|---|"]
@@ -190,8 +192,7 @@ def results_table(dest: Path) -> str:
         else:
             ours = headline_value(record, metric)
         published = "; ".join(f"{r.published} ({r.source})" for r in task.published if r.metric == metric) or "–"
-        link = f"[{name}]({dest.as_posix()}/index.html#{name})"
-        rows.append(f"| {link} | {what} | {ours} | {published} |")
+        rows.append(f"| [{name}]({link}/index.html#{name}) | {what} | {ours} | {published} |")
     return "\n".join(rows)
 
 
@@ -202,7 +203,8 @@ def update_readme(readme: Path, dest: Path) -> bool:
         raise MnistlabError(f"{readme} has no results-table markers ({README_START} ... {README_END})")
     head, _, rest = text.partition(README_START)
     _, _, tail = rest.partition(README_END)
-    new = f"{head}{README_START}\n{results_table(dest)}\n{README_END}{tail}"
+    link = Path(os.path.relpath(dest.resolve(), readme.resolve().parent)).as_posix()
+    new = f"{head}{README_START}\n{results_table(dest, link)}\n{README_END}{tail}"
     if new != text:
         atomic_write_text(readme, new)
     return new != text

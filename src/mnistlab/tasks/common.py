@@ -151,6 +151,15 @@ class WeightingSpec:
     strategy: str = "fixed"
     lam: float | None = 0.5
 
+    def code_roots(self) -> list[tuple[str, str | None]]:
+        """The code of a weighting registered from outside the package, for the cache key (the package's own
+        are reached through mnistlab.weighting): an edit of it retrains its networks."""
+        from mnistlab.fingerprint import root_of
+        from mnistlab.weighting import weighting_class
+
+        cls = weighting_class(self.strategy)
+        return [] if cls.__module__.split(".")[0] == "mnistlab" else [root_of(cls)]
+
 
 def classifier_run(spec: ModelSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
                    normalise: str = "unit", train_limit: int | None = None, test_limit: int | None = None,

@@ -11,6 +11,7 @@ METHODS.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
 from mnistlab.errors import ConfigError
 from mnistlab.weighting.base import WEIGHTINGS, Weighting, effective_lambda, register
@@ -27,6 +28,26 @@ STRATEGIES = tuple(sorted(WEIGHTINGS, key=lambda name: METHODS.index(WEIGHTINGS[
 LEARNED = tuple(name for name in STRATEGIES if name != FixedWeighting.name)
 
 
+class _RegisteredLearned(Sequence[str]):
+    """The learned weightings registered now: the package's (LEARNED) and any registered since, from a module
+    of the user's (docs/extending.md), which a config may then name."""
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(name for name in WEIGHTINGS if name != FixedWeighting.name)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+REGISTERED_LEARNED: Sequence[str] = _RegisteredLearned()
+
+
 def weighting_class(name: str) -> type[Weighting]:
     """The registered weighting called `name`."""
     if name not in WEIGHTINGS:
@@ -39,6 +60,6 @@ def make_weighting(name: str, *, lam: float = 0.5, tasks: int = 2) -> Weighting:
     return weighting_class(name).make(lam=lam, tasks=tasks)
 
 
-__all__ = ["LEARNED", "METHODS", "STRATEGIES", "WEIGHTINGS", "FixedWeighting", "PCGradWeighting",
+__all__ = ["LEARNED", "METHODS", "REGISTERED_LEARNED", "STRATEGIES", "WEIGHTINGS", "FixedWeighting", "PCGradWeighting",
            "UncertaintyWeighting", "Weighting", "conflict_coefficients", "effective_lambda", "gram_matrix",
            "make_weighting", "register", "weighting_class"]

@@ -10,7 +10,7 @@ from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Inter
 from mnistlab.tasks.base import opt
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
 from mnistlab.train import BATCH_SIZE, MAX_BATCH, Precision, TrainConfig
-from mnistlab.weighting import LEARNED
+from mnistlab.weighting import LEARNED, REGISTERED_LEARNED
 
 # The two tasks as a weighting names them in table cells and in the report's sentences.
 TASK_NAMES, TASK_WORDS = ("item", "group"), ("items", "groups")
@@ -46,7 +46,7 @@ class Config(Constrained):
         "lambdas": [MinItems(message="task6 needs at least one lambda"),
                     Each(Interval(0, 1), message="every lambda must be between 0 and 1, got {value}"),
                     Distinct(message="{name} must not repeat, got {value}")],
-        "strategies": [Members(LEARNED, message="unknown weighting strategy {item!r}; choose from {choices} "
+        "strategies": [Members(REGISTERED_LEARNED, message="unknown weighting strategy {item!r}; choose from {choices} "
                                                 "(fixed weighting is set by lambdas)"),
                        Distinct(message="{name} must not repeat, got {value}")],
         "batch_probe": [Each(BATCH_SIZE, message=f"{{name}} sizes must be positive and at most {MAX_BATCH:,}, "
