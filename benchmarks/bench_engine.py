@@ -43,11 +43,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mnistlab import runtime
 from mnistlab.data import fashion_groups, load
+from mnistlab.execution import runtime
+from mnistlab.execution.runtime import available_cores, bf16_is_native, configure_torch
 from mnistlab.models import CNN1, MLP_BRIEF, build_cnn, build_mlp, forward_macs
 from mnistlab.models.mtl import build_mtl
-from mnistlab.runtime import available_cores, bf16_is_native, configure_torch
 from mnistlab.train import TrainConfig, as_tuple, evaluate, fit, predict_logits
 from mnistlab.weighting import FixedWeighting
 

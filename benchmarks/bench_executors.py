@@ -30,13 +30,14 @@ from pathlib import Path
 
 import torch
 
-from mnistlab.cache import SubRunCache
-from mnistlab.executors import make_executor
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.executors import make_executor
+from mnistlab.execution.runner import execute_plan
+from mnistlab.execution.runtime import available_cores, bf16_is_native, configure_torch, thread_count
+from mnistlab.execution.subrun import SubRun, Trained
 from mnistlab.models import parse_mlp
-from mnistlab.runner import execute_plan
-from mnistlab.runtime import available_cores, bf16_is_native, configure_torch, thread_count
-from mnistlab.subrun import SubRun, Trained
-from mnistlab.tasks.common import MLP_SWEEP, MLP_SWEEP_TRAINING, sweep_runs
+from mnistlab.tasks.common import MLP_SWEEP, MLP_SWEEP_TRAINING
+from mnistlab.tasks.sweeps import sweep_runs
 from mnistlab.train import TrainConfig
 
 

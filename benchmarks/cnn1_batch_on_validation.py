@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 
 from mnistlab.data import load
+from mnistlab.execution.runtime import configure_torch, resolve_precision
 from mnistlab.models import CNN1, build_cnn
-from mnistlab.runtime import configure_torch, resolve_precision
 from mnistlab.train import TrainConfig, fit
 
 

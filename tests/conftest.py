@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 
-from mnistlab.cache import SubRunCache
-from mnistlab.runtime import ENV_THREADS, available_cores, configure_torch
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.runtime import ENV_THREADS, available_cores, configure_torch
 from mnistlab.tasks.base import Context
 
 

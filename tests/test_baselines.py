@@ -11,8 +11,8 @@ from torch import nn
 
 from mnistlab.data import load
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import MLPSpec, build_cnn, build_mlp
-from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.baselines import TASK

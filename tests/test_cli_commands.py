@@ -17,7 +17,7 @@ import mnistlab
 from mnistlab.catalog import PROFILE_NAMES, PROFILES, SPEC_GRAMMAR, TASK_NAMES
 from mnistlab.cli import main
 from mnistlab.errors import ConfigError
-from mnistlab.store import with_digest
+from mnistlab.execution.store import with_digest
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import field_help
 
@@ -165,7 +165,7 @@ def test_plan_of_the_brief_profile_is_within_30_percent_of_its_measured_times():
     the old estimate of Task 6, 960 s for eight networks; fp32 at 0.16 of it), each task of the brief profile
     is estimated within 30% of the time measured there (docs/performance.md). The calibration used these
     numbers, so this guards the calibration against drifting, not its accuracy elsewhere."""
-    from mnistlab import planning
+    from mnistlab.execution import estimate as planning
 
     bf16 = 8 * 5.467e13 / 960
     rates = planning.Throughput(fallback={"bf16": bf16, "fp32": 0.16 * bf16}, source="reference")
@@ -270,8 +270,8 @@ def test_the_public_apis_docstring_example_runs():
 def test_plan_counts_a_network_two_tasks_share_once_cached_or_not(tmp_path, monkeypatch, cached):
     """Task 4 plans Task 3's brief MLP for its CNN-vs-MLP comparison: one network, counted once, whether
     the cache holds it or not (a cached shared network was counted twice)."""
-    from mnistlab.cache import SubRunCache
-    from mnistlab.planning import plan_tasks
+    from mnistlab.execution.cache import SubRunCache
+    from mnistlab.execution.estimate import plan_tasks
 
     monkeypatch.setattr(SubRunCache, "has", lambda self, run: cached)
     tasks = [REGISTRY["task3"], REGISTRY["task4"]]

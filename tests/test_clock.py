@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from mnistlab.cache import SubRunCache
 from mnistlab.data.clocks import (
     ClockData,
     ClockStyle,
@@ -21,9 +20,10 @@ from mnistlab.data.clocks import (
     minutes_of,
 )
 from mnistlab.errors import ConfigError
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.runner import run_in_context
+from mnistlab.execution.subrun import Env, execute
 from mnistlab.models.clock import VARIANTS, ClockModelSpec, ClockNet, clock_objective, decode_minutes, variant_targets
-from mnistlab.runner import run_in_context
-from mnistlab.subrun import Env, execute
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.clock import TASK
 from mnistlab.tasks.clock.config import Config

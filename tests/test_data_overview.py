@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from mnistlab.data import FASHION_GROUP_OF_ITEM, load_arrays
-from mnistlab.runner import run_in_context
+from mnistlab.execution.runner import run_in_context
 from mnistlab.tasks.base import finding_of
 from mnistlab.tasks.data_overview import TASK
 from mnistlab.tasks.data_overview.findings import Findings, compute_findings

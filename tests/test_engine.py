@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from mnistlab import runtime
 from mnistlab.cli import main
 from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError, TrainingError
+from mnistlab.execution import runtime
+from mnistlab.execution.runtime import resolve_precision
 from mnistlab.models import CNN1, MLPSpec, build_cnn, build_mlp, parse_cnn
-from mnistlab.runtime import resolve_precision
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import for_device
 from mnistlab.train import (

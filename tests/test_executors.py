@@ -23,12 +23,12 @@ import pytest
 import torch
 
 import mnistlab
-from mnistlab.cache import SubRunCache
 from mnistlab.cli import main
-from mnistlab.executors import ExecutorError, InlineExecutor, ProcessExecutor, make_executor
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.executors import ExecutorError, InlineExecutor, ProcessExecutor, make_executor
+from mnistlab.execution.runner import execute_plan
+from mnistlab.execution.subrun import Outcome, SubRun
 from mnistlab.models import parse_mlp
-from mnistlab.runner import execute_plan
-from mnistlab.subrun import Outcome, SubRun
 from mnistlab.tasks.common import ImageData, classifier_run
 from mnistlab.train import TrainConfig
 
@@ -154,7 +154,7 @@ def ray_environment():
 @pytest.fixture(scope="module", params=["local", "two-node cluster"])
 def ray_executor(request, ray_environment):
     """A connected RayExecutor: a local instance it starts itself, or a two-node cluster it joins by address."""
-    from mnistlab.executors import RayExecutor
+    from mnistlab.execution.executors import RayExecutor
 
     cluster = None
     if request.param == "local":
@@ -193,7 +193,7 @@ def test_ray_matches_inline(ray_executor, inline_outcomes):
 @pytest.mark.slow
 @pytest.mark.parametrize("ray_executor", ["local"], indirect=True)
 def test_ray_retries_a_killed_worker_once(ray_executor, tmp_path, inline_outcomes):
-    from mnistlab.executors import RayExecutor
+    from mnistlab.execution.executors import RayExecutor
 
     marker = tmp_path / "killed-once"
     run = killing_run(marker, always=False)
@@ -205,7 +205,7 @@ def test_ray_retries_a_killed_worker_once(ray_executor, tmp_path, inline_outcome
 @pytest.mark.slow
 @pytest.mark.parametrize("ray_executor", ["local"], indirect=True)
 def test_ray_worker_that_always_dies_is_named_and_finished_work_kept(ray_executor, tmp_path):
-    from mnistlab.executors import RayExecutor
+    from mnistlab.execution.executors import RayExecutor
 
     doomed, healthy = killing_run(tmp_path / "marker", always=True), PLAN[2]
     cache = SubRunCache(tmp_path / "cache")
@@ -310,7 +310,7 @@ class SlowData(ImageData):
 DRIVER = '''
 import dataclasses, sys, torch
 from slowdata import SlowData
-from mnistlab.executors import ProcessExecutor
+from mnistlab.execution.executors import ProcessExecutor
 from mnistlab.models import parse_mlp
 from mnistlab.tasks.common import ImageData, classifier_run
 from mnistlab.train import TrainConfig
@@ -407,7 +407,7 @@ def test_a_local_ray_instance_says_it_listens_on_every_interface(monkeypatch, ad
     what is tested is the executor's own logic, not Ray)."""
     import types
 
-    import mnistlab.executors as executors
+    import mnistlab.execution.executors as executors
 
     calls: list[str] = []
     fake = types.SimpleNamespace(

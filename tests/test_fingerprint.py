@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from mnistlab import fingerprint
-from mnistlab.cache import SubRunCache
+from mnistlab.execution import fingerprint
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.runner import execute_plan
+from mnistlab.execution.subrun import KINDS, SubRun
 from mnistlab.models import parse_mlp
-from mnistlab.runner import execute_plan
-from mnistlab.subrun import KINDS, SubRun
 from mnistlab.tasks.common import classifier_run
 from mnistlab.train import TrainConfig
 
@@ -39,7 +39,7 @@ KIND = '''
 import torch
 from torch import nn
 
-from mnistlab.subrun import SubRunKind
+from mnistlab.execution.subrun import SubRunKind
 from {package}.engine import scaled
 
 OFFSET = 1.0  # the number the training adds
@@ -184,7 +184,7 @@ def test_a_key_holds_the_code_of_its_kind_and_of_its_values() -> None:
     key = run.key()
     assert set(key) == {"kind", "code", "model", "data", "train", "objective", "seed"}
     assert key["code"] == fingerprint.code_fingerprint(
-        [("mnistlab.tasks.common", "KIND_CLASSIFIER"), ("mnistlab.subrun", "execute"),
+        [("mnistlab.tasks.common", "KIND_CLASSIFIER"), ("mnistlab.execution.subrun", "execute"),
          ("mnistlab.models.mlp", "MLPSpec"), ("mnistlab.tasks.common", "ImageData"), ("mnistlab.train", "TrainConfig")])
 
 
@@ -194,7 +194,7 @@ TINY_TASK3 = ("run", "task3", "--profile", "quick", "--set", "train_limit=300", 
 
 def test_the_command_line_retrains_with_retrain_and_only_analyses_with_force(tmp_path: Path, capsys) -> None:
     from mnistlab.cli import main
-    from mnistlab.store import read_json
+    from mnistlab.execution.store import read_json
 
     def created() -> dict[str, float]:
         return {p.parent.name: read_json(p)["created"] for p in (tmp_path / "cache").glob("*/record.json")}

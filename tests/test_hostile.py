@@ -29,15 +29,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import mnistlab
-import mnistlab.executors
-import mnistlab.runner
-import mnistlab.store
-from mnistlab.atomic import TEMP_PREFIX, atomic_file, clean_stale_temps
+import mnistlab.execution.executors
+import mnistlab.execution.runner
+import mnistlab.execution.store
 from mnistlab.cli import main
 from mnistlab.data import _load_cached, load_arrays, sources
 from mnistlab.errors import DataError, MnistlabError
-from mnistlab.runner import result_path, run_task
-from mnistlab.store import atomic_write_text, config_hash, read_result
+from mnistlab.execution.atomic import TEMP_PREFIX, atomic_file, clean_stale_temps
+from mnistlab.execution.runner import result_path, run_task
+from mnistlab.execution.store import atomic_write_text, config_hash, read_result
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import Result, Task
 from mnistlab.viz import save_figure
@@ -333,9 +333,9 @@ def test_fuzzed_set_is_one_line_or_a_valid_config(monkeypatch, capsys, fuzz_out,
             started.append(task.name)
         return {}
 
-    import mnistlab.runner
+    import mnistlab.execution.runner
 
-    monkeypatch.setattr(mnistlab.runner, "run_tasks", probe)
+    monkeypatch.setattr(mnistlab.execution.runner, "run_tasks", probe)
     task, key = field = data.draw(st.sampled_from(FIELDS), label="field")
     value = data.draw(field_values(field), label="value")
     argv = ["run", task, "--out", str(fuzz_out), "--no-progress", "--set", f"{key}={value}"]
@@ -489,12 +489,12 @@ def test_notebook_path_problems(capsys, tmp_path, monkeypatch):
     code, _, err = run_cli(capsys, "notebook", "--path", tmp_path / "adir")
     assert_one_line_error(code, err, "is a folder")
     # a read-only folder (simulated: the tests may run as root, who may write anywhere)
-    import mnistlab.atomic
+    import mnistlab.execution.atomic
 
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(mnistlab.atomic.os, "replace", refuse)
+    monkeypatch.setattr(mnistlab.execution.atomic.os, "replace", refuse)
     code, _, err = run_cli(capsys, "notebook", "--path", tmp_path / "ro" / "nb.ipynb")
     assert_one_line_error(code, err, "Permission denied", "nb.ipynb")
     assert temp_leftovers(tmp_path) == []
@@ -671,7 +671,7 @@ def test_fifo_result_does_not_hang_the_report_and_is_rerun(capsys, tmp_path):
     (tmp_path / "toy").mkdir()
     os.mkfifo(tmp_path / "toy" / "result.json")
     with deadline(20):
-        assert not mnistlab.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
+        assert not mnistlab.execution.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
     assert "running toy again" in capsys.readouterr().err
 
 
@@ -694,7 +694,7 @@ def test_notebook_never_replaces_a_fifo_or_a_link(capsys, tmp_path, target):
 def test_every_writer_refuses_a_link_and_names_the_real_path(tmp_path):
     import matplotlib.pyplot as plt
 
-    from mnistlab.logs import write_histories
+    from mnistlab.execution.logs import write_histories
 
     victim = tmp_path / "victim"
     victim.write_text("keep me")
@@ -711,7 +711,7 @@ def test_every_writer_refuses_a_link_and_names_the_real_path(tmp_path):
     with pytest.raises(MnistlabError, match=r"net\.csv is a symbolic link"):
         write_histories(tmp_path / "task", {"net": [{"epoch": 1, "train_loss": 0.5}]})
     with pytest.raises(MnistlabError, match="symbolic link"):
-        mnistlab.store.write_json(tmp_path / "link.png", {})
+        mnistlab.execution.store.write_json(tmp_path / "link.png", {})
     assert victim.read_text() == "keep me"
     assert temp_leftovers(tmp_path) == []
 
@@ -753,7 +753,7 @@ def test_damaged_values_are_never_shown(capsys, tmp_path, how):
     toy = tmp_path / "toy"
     toy.mkdir()
     (toy / "result.json").write_text(VALUE_DAMAGES[how].replace('"task3"', '"toy"').replace('"task5"', '"other"'))
-    assert not mnistlab.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
+    assert not mnistlab.execution.runner.is_up_to_date(tmp_path, _toy_task(calls), "k")
 
 
 def test_an_edited_result_is_found_by_its_digest(capsys, tmp_path):
@@ -778,9 +778,9 @@ def test_an_edited_result_is_found_by_its_digest(capsys, tmp_path):
 
 def _entry(tmp_path: Path):
     """A cache with one stored sub-run (record, arrays and checkpoint), without training anything."""
-    from mnistlab.cache import SubRunCache
+    from mnistlab.execution.cache import SubRunCache
+    from mnistlab.execution.subrun import Outcome
     from mnistlab.models import parse_mlp
-    from mnistlab.subrun import Outcome
     from mnistlab.tasks.common import classifier_run
     from mnistlab.train import TrainConfig
 
@@ -797,8 +797,8 @@ def _entry(tmp_path: Path):
 
 def _rewrite(folder: Path, edit, *, redigest: bool) -> None:
     """Edit record.json; with `redigest`, as a careful forger would, with every digest made to match."""
-    from mnistlab.atomic import file_digest
-    from mnistlab.store import with_digest
+    from mnistlab.execution.atomic import file_digest
+    from mnistlab.execution.store import with_digest
 
     stored = json.loads((folder / "record.json").read_text())
     stored = edit(stored)
@@ -891,7 +891,7 @@ def test_an_entry_damaged_between_check_and_load_is_one_line(tmp_path):
 
 
 def test_a_network_retrained_with_another_thread_count_is_announced(tmp_path):
-    from mnistlab.subrun import Outcome
+    from mnistlab.execution.subrun import Outcome
 
     cache, run, folder, lines = _entry(tmp_path)
     (folder / "arrays.npz").write_bytes(b"damaged")
@@ -902,8 +902,8 @@ def test_a_network_retrained_with_another_thread_count_is_announced(tmp_path):
 
 
 def test_execute_records_the_thread_count(tmp_path):
+    from mnistlab.execution.subrun import Env, execute
     from mnistlab.models import parse_mlp
-    from mnistlab.subrun import Env, execute
     from mnistlab.tasks.common import classifier_run
     from mnistlab.train import TrainConfig
 
@@ -940,29 +940,32 @@ def test_out_that_is_a_broken_link(capsys, tmp_path, kind):
 
 
 def test_read_only_cache_is_found_before_training(capsys, tmp_path, monkeypatch):
-    import mnistlab.runner
-    import mnistlab.store
+    import mnistlab.execution.runner
+    import mnistlab.execution.store
 
-    real = mnistlab.store.tempfile.NamedTemporaryFile
+    real = mnistlab.execution.store.tempfile.NamedTemporaryFile
 
     def read_only(*args, dir=None, **kw):
         if dir is not None and Path(dir).name == "cache":  # (the tests may run as root: simulated)
             raise PermissionError(13, "Permission denied", str(dir))
         return real(*args, dir=dir, **kw)
 
-    monkeypatch.setattr(mnistlab.store.tempfile, "NamedTemporaryFile", read_only)
-    monkeypatch.setattr(mnistlab.runner, "execute_plan", lambda *a, **k: pytest.fail("trained before the check"))
+    monkeypatch.setattr(mnistlab.execution.store.tempfile, "NamedTemporaryFile", read_only)
+    monkeypatch.setattr(mnistlab.execution.runner, "execute_plan",
+                        lambda *a, **k: pytest.fail("trained before the check"))
     code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=16")
     assert_one_line_error(code, err, str(tmp_path / "cache"), "Permission denied")
 
 
 def test_a_run_that_cannot_fit_in_memory_is_refused_with_the_figure(capsys, tmp_path, monkeypatch):
-    import mnistlab.planning
-    import mnistlab.runner
+    import mnistlab.execution.estimate
+    import mnistlab.execution.runner
 
-    monkeypatch.setattr(mnistlab.planning, "available_memory", lambda: (2 * 2**30, "free memory (MemAvailable)"))
+    monkeypatch.setattr(mnistlab.execution.estimate, "available_memory",
+                        lambda: (2 * 2**30, "free memory (MemAvailable)"))
     trained = []
-    monkeypatch.setattr(mnistlab.executors.InlineExecutor, "run", lambda self, runs, on_done: trained.append(runs))
+    monkeypatch.setattr(mnistlab.execution.executors.InlineExecutor, "run",
+                        lambda self, runs, on_done: trained.append(runs))
     code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=12000-12000",
                            "--no-progress")
     line = assert_one_line_error(code, err, "MLP 12000-12000", "GiB", "2.0 GiB of free memory")
@@ -971,13 +974,13 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_with_the_figure(capsys, tmp_
 
 
 def test_an_allocation_failure_is_one_line(capsys, tmp_path, monkeypatch):
-    import mnistlab.runner
+    import mnistlab.execution.runner
 
     def fail(*args, **kw):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:119] . DefaultCPUAllocator: can't allocate memory: "
                            "you tried to allocate 3600000000 bytes. Error code 12 (Cannot allocate memory)")
 
-    monkeypatch.setattr(mnistlab.runner, "run_tasks", fail)
+    monkeypatch.setattr(mnistlab.execution.runner, "run_tasks", fail)
     code, _, err = run_cli(capsys, "run", "task3", "--out", tmp_path, "--set", "models=16")
     assert_one_line_error(code, err, "out of memory")
 

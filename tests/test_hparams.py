@@ -10,13 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnistlab.claims import PublishedClaim
+from mnistlab.analysis.claims import PublishedClaim
+from mnistlab.analysis.contrasts import ONE_RUN
+from mnistlab.analysis.stats import Comparison
 from mnistlab.data import load
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import MLPSpec
-from mnistlab.runner import run_in_context
-from mnistlab.seeds import ONE_RUN
-from mnistlab.stats import Comparison
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.hparams import TASK
 from mnistlab.tasks.hparams.config import CNN_REFERENCE, CNN_STUDIES, MLP_REFERENCE, MLP_STUDIES, Config

@@ -82,7 +82,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_package_has_no_import_cycle() -> None:
     graph = import_graph(module_files())
-    assert len(graph) > 40 and "mnistlab.tasks.base" in graph["mnistlab.runner"]
+    assert len(graph) > 40 and "mnistlab.tasks.base" in graph["mnistlab.execution.runner"]
     assert cycles(graph) == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles(graph))
 
 

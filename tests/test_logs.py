@@ -7,7 +7,7 @@ import math
 import pytest
 
 from mnistlab.cli import main
-from mnistlab.logs import csv_columns, safe_name, scalar_tag, write_histories, write_history_csv
+from mnistlab.execution.logs import csv_columns, safe_name, scalar_tag, write_histories, write_history_csv
 
 
 def _history(epochs: int, heads: bool = False) -> list[dict]:
@@ -112,7 +112,7 @@ def test_tensorboard_dir_reaches_the_task_context(tmp_path):
 
     import torch
 
-    from mnistlab.runner import run_task
+    from mnistlab.execution.runner import run_task
     from mnistlab.tasks.base import Result, Task
 
     @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 from torch import nn
 
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import (
     CNN1,
     FAMILIES,
@@ -25,7 +26,6 @@ from mnistlab.models import (
     parse_spec,
     register_family,
 )
-from mnistlab.runner import run_in_context
 from mnistlab.tasks.task3 import TASK as TASK3
 from mnistlab.tasks.task4 import TASK as TASK4
 

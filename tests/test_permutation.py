@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from mnistlab.analysis.contrasts import ONE_RUN
 from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError, DataError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import MLPSpec, build_mlp
-from mnistlab.runner import run_in_context
-from mnistlab.seeds import ONE_RUN
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.permutation import TASK

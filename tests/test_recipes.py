@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from mnistlab.analysis.contrasts import ONE_RUN, ContrastResult, compare_family, words
+from mnistlab.analysis.stats import Comparison
 from mnistlab.augment import MAX_SHIFT, augment_batch, random_affine, tta_views
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.losses import PenalisedLoss
-from mnistlab.runner import run_in_context
-from mnistlab.seeds import ONE_RUN, ContrastResult, compare_family, words
-from mnistlab.stats import Comparison
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.recipes import TASK
@@ -296,7 +296,7 @@ def test_bad_ingredient_values_are_config_errors(bad):
 
 
 def test_a_default_config_keeps_the_cache_key_it_had_before_the_ingredients():
-    from mnistlab.subrun import canonical
+    from mnistlab.execution.subrun import canonical
 
     key = canonical(TrainConfig())
     assert not {"label_smoothing", "ema", "tta", "holdout", "select"} & set(key)
@@ -367,7 +367,7 @@ def _poison(monkeypatch):
 def test_the_recipe_is_chosen_without_reading_the_test_labels(ctx, tmp_path, monkeypatch):
     from dataclasses import replace as dc_replace
 
-    from mnistlab.cache import SubRunCache
+    from mnistlab.execution.cache import SubRunCache
 
     config = _tiny_config()
     clean = run_in_context(TASK, config, ctx)
@@ -390,8 +390,8 @@ def test_the_recipe_is_chosen_without_reading_the_test_labels(ctx, tmp_path, mon
 
 
 def test_quick_profile_runs_end_to_end_through_the_runner_and_reaches_the_report(tmp_path):
+    from mnistlab.execution.runner import run_task
     from mnistlab.report.html import write_report
-    from mnistlab.runner import run_task
 
     assert "recipes" in REGISTRY
     # The smallest data that still splits: one step per epoch for Task 6's 26 M-parameter networks.

@@ -5,9 +5,9 @@ import json
 import matplotlib.pyplot as plt
 import pytest
 
+from mnistlab.execution.store import write_json
 from mnistlab.report.html import render, write_report
 from mnistlab.report.notebook import write_notebook
-from mnistlab.store import write_json
 from mnistlab.tasks import REGISTRY
 
 
@@ -95,7 +95,7 @@ def test_published_figures_fill_the_reference_tables_of_tasks_3_4_and_6(tmp_path
 
     import torch
 
-    from mnistlab.runner import run_task
+    from mnistlab.execution.runner import run_task
     from mnistlab.tasks.base import Result, Task
 
     @dataclass(frozen=True)
@@ -125,24 +125,25 @@ def test_published_figures_fill_the_reference_tables_of_tasks_3_4_and_6(tmp_path
 
 
 def test_published_imports_first_in_a_fresh_interpreter():
-    """The tasks and their prose (mnistlab.claims) import mnistlab.published, which imports nothing of the lab:
+    """The tasks and their prose (mnistlab.analysis.claims) import mnistlab.analysis.published, which imports
+    nothing of the lab:
     importing it, or the claims, before anything else must not meet a half-imported module."""
     import subprocess
     import sys
 
-    for module in ("mnistlab.published", "mnistlab.claims"):
+    for module in ("mnistlab.analysis.published", "mnistlab.analysis.claims"):
         done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
 
 def test_published_metrics_name_real_metric_keys():
     """Each published figure points at a metric key that its task really produces (or at none)."""
-    from mnistlab.published import SOURCES
+    from mnistlab.analysis.published import SOURCES
     from mnistlab.tasks.baselines.config import MODELS as BASELINES
     from mnistlab.tasks.clock.config import Config as ClockConfig
-    from mnistlab.tasks.common import slug
     from mnistlab.tasks.hparams.config import CNN_STUDIES, MLP_STUDIES
     from mnistlab.tasks.hparams.plan import metric_slug
+    from mnistlab.tasks.sweeps import slug
     from mnistlab.tasks.task6.config import Config as Task6Config
     from mnistlab.tasks.task6.config import lam_name
 
@@ -191,8 +192,8 @@ def test_findings_are_the_findings_paragraphs_declare_comparisons_first_few_and_
 
 def test_reproduce_command_round_trips_through_the_cli():
     from mnistlab.cli import _build_parser, parse_overrides
+    from mnistlab.execution.store import to_jsonable
     from mnistlab.report.html import reproduce_command
-    from mnistlab.store import to_jsonable
 
     task = REGISTRY["task3"]
     config = task.config("brief", {"epochs": 3, "models": ("1000-1000", "64-64"), "precision": "bf16"})

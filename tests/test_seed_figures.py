@@ -11,9 +11,9 @@ import torch
 from matplotlib.container import ErrorbarContainer
 
 import mnistlab.viz
+from mnistlab.analysis.stats import t_interval
+from mnistlab.execution.runner import run_tasks
 from mnistlab.report.html import render
-from mnistlab.runner import run_tasks
-from mnistlab.stats import t_interval
 from mnistlab.tasks import REGISTRY, hparams, task6
 from mnistlab.tasks.hparams.config import Config as HparamsConfig
 from mnistlab.tasks.hparams.plan import metric_slug

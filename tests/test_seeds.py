@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from mnistlab.analysis.contrasts import Arm, Contrast, aggregate_metrics, compare, parse_seeds
+from mnistlab.analysis.stats import mcnemar, paired_test, t_interval, verdict
 from mnistlab.cli import main
 from mnistlab.errors import ConfigError
-from mnistlab.seeds import Arm, Contrast, aggregate_metrics, compare, parse_seeds
-from mnistlab.stats import mcnemar, paired_test, t_interval, verdict
 
 A = [0.9812, 0.9790, 0.9825, 0.9801, 0.9808]
 B = [0.9771, 0.9779, 0.9780, 0.9769, 0.9790]

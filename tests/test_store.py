@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from mnistlab.cache import SubRunCache
-from mnistlab.store import config_hash, read_json, to_jsonable, write_json
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.store import config_hash, read_json, to_jsonable, write_json
 
 
 def test_write_json_is_atomic_and_readable(tmp_path):

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from mnistlab.cache import SubRunCache
 from mnistlab.cli import main
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.runner import execute_plan
+from mnistlab.execution.subrun import SubRun, canonical, key_hash
 from mnistlab.models import parse_mlp
-from mnistlab.runner import execute_plan
-from mnistlab.subrun import SubRun, canonical, key_hash
 from mnistlab.tasks.common import classifier_run
 from mnistlab.train import TrainConfig
 
@@ -144,9 +144,9 @@ def test_partial_entries_of_dead_processes_are_cleaned(tmp_path):
 def test_two_processes_on_one_cache_train_a_sub_run_once(tmp_path):
     script = textwrap.dedent("""
         import sys
-        from mnistlab.cache import SubRunCache
+        from mnistlab.execution.cache import SubRunCache
         from mnistlab.models import parse_mlp
-        from mnistlab.runner import execute_plan
+        from mnistlab.execution.runner import execute_plan
         from mnistlab.tasks.common import classifier_run
         from mnistlab.train import TrainConfig
         run = classifier_run(parse_mlp("64"), TrainConfig(epochs=3, batch_size=20), seed=0, train_limit=2000,

@@ -13,8 +13,8 @@ from sklearn.svm import LinearSVC
 
 from mnistlab.data import load_arrays, pm1_flat
 from mnistlab.errors import ConfigError, MnistlabError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
-from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.task1 import TASK

@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnistlab import runtime
 from mnistlab.errors import ConfigError
-from mnistlab.runner import run_in_context
-from mnistlab.runtime import environment, machine_text
+from mnistlab.execution import runtime
+from mnistlab.execution.runner import run_in_context
+from mnistlab.execution.runtime import environment, machine_text
 from mnistlab.tasks import get_task
 from mnistlab.tasks.base import finding_of, for_device
-from mnistlab.tasks.common import Verdict, curve_summary
+from mnistlab.tasks.sweeps import Verdict, curve_summary
 from mnistlab.tasks.task3 import TASK
 from mnistlab.tasks.task3.findings import Findings, compute_findings
 from mnistlab.tasks.task3.plan import PRECISION_QUESTION, fp32_twin

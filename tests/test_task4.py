@@ -7,14 +7,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnistlab import runtime
+from mnistlab.analysis.contrasts import ONE_RUN
 from mnistlab.errors import ConfigError
+from mnistlab.execution import runtime
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import CNN1
-from mnistlab.runner import run_in_context
-from mnistlab.seeds import ONE_RUN
 from mnistlab.tasks import get_task, permutation, task3, task5
 from mnistlab.tasks.base import finding_of, for_device
-from mnistlab.tasks.common import Verdict, curve_summary
+from mnistlab.tasks.sweeps import Verdict, curve_summary
 from mnistlab.tasks.task4 import TASK
 from mnistlab.tasks.task4.findings import Findings
 from mnistlab.tasks.task4.prose import prose

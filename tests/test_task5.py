@@ -12,6 +12,7 @@ from torch import nn
 
 from mnistlab.data import load
 from mnistlab.errors import ConfigError, MnistlabError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import CNN1, CNNSpec, build_cnn
 from mnistlab.models.inspect import (
     DreamConfig,
@@ -26,7 +27,6 @@ from mnistlab.models.inspect import (
     summarise_filters,
     tv_penalty,
 )
-from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY, task4, task5
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.task5.findings import (

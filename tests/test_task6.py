@@ -14,9 +14,9 @@ from torch import nn
 
 from mnistlab.data import fashion_groups, load
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
-from mnistlab.runner import run_in_context
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.task6 import TASK

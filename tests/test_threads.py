@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mnistlab import runtime
 from mnistlab.errors import MnistlabError
-from mnistlab.runtime import ThreadGovernor
+from mnistlab.execution import runtime
+from mnistlab.execution.runtime import ThreadGovernor
 
 
 def _governor(monkeypatch, samples: list[tuple[float, float, float]], cores: int = 2) -> ThreadGovernor:

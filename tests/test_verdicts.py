@@ -13,11 +13,11 @@ import pytest
 import torch
 from scipy import stats
 
+from mnistlab.analysis.contrasts import ONE_RUN, Arm, Contrast, compare
+from mnistlab.analysis.stats import MANY, adjust, benjamini_hochberg, holm, tost
 from mnistlab.cli import main
+from mnistlab.execution.runner import run_tasks
 from mnistlab.report.html import findings, render
-from mnistlab.runner import run_tasks
-from mnistlab.seeds import ONE_RUN, Arm, Contrast, compare
-from mnistlab.stats import MANY, adjust, benjamini_hochberg, holm, tost
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import Result, Task, for_device
 

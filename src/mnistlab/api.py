@@ -28,7 +28,7 @@ def _task_list(tasks: str | Sequence[str]) -> list:
 def _seed_list(seeds: int | str | Sequence[int] | None, tasks: list, profile: str) -> list[int] | dict[str, list[int]]:
     """None: each task's own seeds for the profile, as `mnistlab run` (Task.default_seeds); an int n or "n":
     seeds 0..n-1; "3,7" or [3, 7]: those seeds."""
-    from mnistlab.seeds import parse_seeds
+    from mnistlab.analysis.contrasts import parse_seeds
 
     if seeds is None:
         return {t.name: t.seeds_for(profile) for t in tasks}
@@ -64,8 +64,8 @@ def run(tasks: str | Sequence[str], *, profile: str = "quick", out: str | Path =
     ...                                             "models": "32"}, out="results-api")   # doctest: +SKIP
     >>> results["task3"]["metrics"]["test_acc"]                                          # doctest: +SKIP
     """
-    from mnistlab.runner import run_tasks
-    from mnistlab.runtime import configure_torch, resolve_device
+    from mnistlab.execution.runner import run_tasks
+    from mnistlab.execution.runtime import configure_torch, resolve_device
 
     if profile not in PROFILE_NAMES:
         raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
@@ -85,14 +85,14 @@ def run(tasks: str | Sequence[str], *, profile: str = "quick", out: str | Path =
 def plan(tasks: str | Sequence[str], *, profile: str = "quick", out: str | Path = "results",
          seeds: int | str | Sequence[int] | None = None, overrides: dict[str, Any] | None = None,
          device: str = "auto") -> Any:
-    """What `run` would do, without doing it: a `mnistlab.planning.Plan` of every sub-run (network) each
+    """What `run` would do, without doing it: a `mnistlab.execution.estimate.Plan` of every sub-run (network) each
     task trains, whether the cache in `out` has it, and the estimated seconds of training and analysis.
 
     >>> p = mnistlab.plan(["task1", "task3"], profile="brief")                            # doctest: +SKIP
     >>> p.total_seconds, [t.name for t in p.tasks]                                       # doctest: +SKIP
     """
-    from mnistlab.planning import plan_tasks
-    from mnistlab.runtime import resolve_device
+    from mnistlab.execution.estimate import plan_tasks
+    from mnistlab.execution.runtime import resolve_device
 
     selected = _task_list(tasks)
     per_task = _overrides(selected, overrides)
@@ -107,7 +107,7 @@ def read_results(out: str | Path = "results") -> dict[str, dict]:
     >>> results = mnistlab.read_results("results")                                       # doctest: +SKIP
     >>> results["task6"]["metrics"]["best_mixed_lambda"]                                 # doctest: +SKIP
     """
-    from mnistlab.store import read_result
+    from mnistlab.execution.store import read_result
     from mnistlab.tasks import REGISTRY
 
     folder = Path(out)
@@ -147,8 +147,8 @@ def result_state(out: str | Path, task: Any) -> ResultState | None:
     what resolving an "auto" precision for the stored device needs."""
     import torch
 
-    from mnistlab.runner import run_key
-    from mnistlab.store import read_result, to_jsonable
+    from mnistlab.execution.runner import run_key
+    from mnistlab.execution.store import read_result, to_jsonable
     from mnistlab.tasks.base import for_device
 
     path = Path(out) / task.name / "result.json"

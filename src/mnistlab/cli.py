@@ -337,11 +337,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mnistlab.atomic import check_folder
-    from mnistlab.executors import make_executor
-    from mnistlab.runner import run_tasks
-    from mnistlab.runtime import configure_torch, resolve_device
-    from mnistlab.store import check_writable
+    from mnistlab.execution.atomic import check_folder
+    from mnistlab.execution.executors import make_executor
+    from mnistlab.execution.runner import run_tasks
+    from mnistlab.execution.runtime import configure_torch, resolve_device
+    from mnistlab.execution.store import check_writable
     from mnistlab.tasks import resolve_tasks
 
     tasks = resolve_tasks(args.tasks)
@@ -353,7 +353,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_writable(args.out)
     _check_folders(args.out, [t.name for t in tasks])
     if args.tensorboard is not None:
-        from mnistlab.logs import require_tensorboard
+        from mnistlab.execution.logs import require_tensorboard
 
         require_tensorboard()  # before any training, not after hours of it
         check_folder(args.tensorboard, "--tensorboard folder")
@@ -377,7 +377,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _seeds_of(args: argparse.Namespace, tasks: list[Task]) -> list[int] | dict[str, list[int]]:
     """The seeds of `run` and `plan`: --seeds, else one --seed for every task, else each task's own seeds for
     the profile (Task.default_seeds), by task name."""
-    from mnistlab.seeds import parse_seeds
+    from mnistlab.analysis.contrasts import parse_seeds
 
     if args.seeds is not None:
         return parse_seeds(args.seeds)
@@ -397,8 +397,8 @@ def _seeds_words(seeds: list[int] | dict[str, list[int]]) -> str:
 def _check_folders(out: Path, task_names: list[str]) -> None:
     """Refuse, before any work, a results folder whose task or cache folder is a file; and remove the
     temporary files that killed runs left there."""
-    from mnistlab.atomic import clean_stale_temps
-    from mnistlab.store import check_writable
+    from mnistlab.execution.atomic import clean_stale_temps
+    from mnistlab.execution.store import check_writable
 
     for sub in [*task_names, "cache"]:
         folder = out / sub
@@ -424,9 +424,9 @@ def _check_folders(out: Path, task_names: list[str]) -> None:
 def _cmd_plan(args: argparse.Namespace) -> int:
     import json
 
-    from mnistlab.planning import ANALYSIS_SOURCE, plan_tasks
-    from mnistlab.progress import duration_text
-    from mnistlab.runtime import resolve_device
+    from mnistlab.execution.estimate import ANALYSIS_SOURCE, plan_tasks
+    from mnistlab.execution.progress import duration_text
+    from mnistlab.execution.runtime import resolve_device
     from mnistlab.tasks import resolve_tasks
 
     tasks = resolve_tasks(args.tasks)
@@ -454,7 +454,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from mnistlab.cache import SubRunCache
+    from mnistlab.execution.cache import SubRunCache
 
     if not args.out.is_dir():
         state = "is not a folder" if args.out.exists() else "does not exist"
@@ -487,7 +487,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 def _used_entries(out: Path) -> set[str]:
     """The sub-runs that the stored results of every task were computed from."""
-    from mnistlab.store import read_json
+    from mnistlab.execution.store import read_json
 
     used: set[str] = set()
     for path in out.glob("*/result.json"):
@@ -514,9 +514,9 @@ def _cmd_example(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mnistlab.atomic import check_folder, check_write_target, clean_stale_temps
+    from mnistlab.execution.atomic import check_folder, check_write_target, clean_stale_temps
+    from mnistlab.execution.store import check_writable
     from mnistlab.report.html import write_report
-    from mnistlab.store import check_writable
 
     if not args.results.is_dir():
         state = "is not a folder" if args.results.exists() else "does not exist"

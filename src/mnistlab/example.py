@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mnistlab.atomic import read_regular
 from mnistlab.errors import MnistlabError
-from mnistlab.progress import duration_text
-from mnistlab.store import atomic_write_text, read_result
+from mnistlab.execution.atomic import read_regular
+from mnistlab.execution.progress import duration_text
+from mnistlab.execution.store import atomic_write_text, read_result
 
 EXAMPLE_PROFILE = "brief"
 PARTS_FILE = "parts.json"
@@ -88,7 +88,7 @@ def _optimise_png(path: Path) -> None:
 
 def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float) -> None:
     """Add a part to dest/parts.json; a task run again leaves the part that ran it before."""
-    from mnistlab.runtime import environment
+    from mnistlab.execution.runtime import environment
 
     parts = [p for p in load_parts(dest) if not set(p["tasks"]) <= set(tasks)]
     for part in parts:
@@ -159,7 +159,7 @@ def _percent_or_value(value: float, metric: str) -> str:
 def headline_value(record: dict[str, Any], metric: str) -> str:
     """The example's number for `metric`: the mean with its 95% t-interval over the seeds where it ran
     several, else the one value and its seed."""
-    from mnistlab.stats import t_interval
+    from mnistlab.analysis.stats import t_interval
 
     per_seed = [m[metric] for m in (record.get("per_seed_metrics") or {}).values()
                 if isinstance(m, dict) and isinstance(m.get(metric), int | float)]

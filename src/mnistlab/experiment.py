@@ -8,9 +8,9 @@ networks through `ctx.trained`), `present` (a `Result`: metrics, `Table`s, `Figu
 lab; name its module in MNISTLAB_EXPERIMENTS and every command knows it.
 """
 
+from mnistlab.analysis.contrasts import Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import ModelSpec, parse_spec
-from mnistlab.seeds import Arm, Contrast
-from mnistlab.subrun import SubRun
 from mnistlab.tasks import register
 from mnistlab.tasks.base import Context, Figure, Paragraph, Result, Table, Task, opt
 from mnistlab.tasks.common import classifier_run

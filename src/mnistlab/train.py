@@ -47,19 +47,21 @@ from torch import Tensor, nn
 from mnistlab.augment import AUGMENTATIONS, TTA_VIEWS, augment_batch, tta_views
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.errors import ConfigError, TrainingError
-from mnistlab.progress import progress
-from mnistlab.runtime import PRECISION, ThreadGovernor, resolve_precision, thread_governor
+from mnistlab.execution.progress import progress
+from mnistlab.execution.runtime import PRECISION, ThreadGovernor, resolve_precision, thread_governor
 
 Targets = Tensor | tuple[Tensor, ...]
 Objective = Callable[[tuple[Tensor, ...], tuple[Tensor, ...]], Tensor]
 Outputs = Tensor | tuple[Tensor, ...]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-# "auto": bf16 autocast where the device computes bf16 natively, else fp32 (mnistlab.runtime.resolve_precision).
+# "auto": bf16 autocast where the device computes bf16 natively, else fp32
+# (mnistlab.execution.runtime.resolve_precision).
 Precision = Literal["auto", "fp32", "bf16"]
 LR_SCHEDULES = ("constant", "linear", "cosine")
 SELECTIONS = ("last", "best-val")
-OMIT_DEFAULT = {"omit_default": True}  # mnistlab.subrun.canonical leaves the field out of keys while at its default
+# mnistlab.execution.subrun.canonical leaves such a field out of keys while it is at its default.
+OMIT_DEFAULT = {"omit_default": True}
 # Far above any run of the lab (the brief trains 10 epochs), yet they refuse a typo like epochs=10**12
 # before it starts a training that never ends. No data set here has more than 200,000 images, so a
 # larger batch is a mistake too.
@@ -91,8 +93,8 @@ class TrainConfig(Constrained):
     warmup: float = 0.0
     augment: Literal["none", "shift", "flip-shift", "affine"] = "none"  # see mnistlab.augment
     # The recipe's other ingredients (see the module docstring); each default is "off", and a sub-run's cache key
-    # names one only when it is on (mnistlab.subrun.canonical), so the networks cached before they existed keep
-    # their keys.
+    # names one only when it is on (mnistlab.execution.subrun.canonical), so the networks cached before they
+    # existed keep their keys.
     label_smoothing: float = field(default=0.0, metadata=OMIT_DEFAULT)
     ema: float = field(default=0.0, metadata=OMIT_DEFAULT)  # decay of the weights' average per step; 0: none
     tta: Literal["none", "shift", "flip"] = field(default="none", metadata=OMIT_DEFAULT)

@@ -21,10 +21,10 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mnistlab.atomic import atomic_file, clean_stale_temps
 from mnistlab.data.idx import parse_idx, read_bytes
 from mnistlab.data.sources import DATASETS, SHA256, SPLITS, cache_root, locate, stem, verify
 from mnistlab.errors import DataError
+from mnistlab.execution.atomic import atomic_file, clean_stale_temps
 
 Normalise = Literal["pm1", "unit", "none"]
 View = Literal["image", "flat"]

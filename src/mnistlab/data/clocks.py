@@ -45,10 +45,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mnistlab.atomic import current_umask, file_digest
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
 from mnistlab.data.sources import cache_root
 from mnistlab.errors import ConfigError
+from mnistlab.execution.atomic import current_umask, file_digest
 
 MINUTES_PER_CYCLE = 720  # 12 hours: an analogue clock cannot tell 3 am from 3 pm
 TICK_STYLES = ("none", "12", "60")

@@ -14,9 +14,9 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from mnistlab.atomic import atomic_file
 from mnistlab.data.idx import read_bytes
 from mnistlab.errors import DataError
+from mnistlab.execution.atomic import atomic_file
 
 DATASETS = ("mnist", "fashion-mnist")
 SPLITS = ("train", "test")

@@ -5,7 +5,7 @@ class is an `nn.Module` whose constructor takes no argument; it may say which in
 class attribute `view` ("flat": 784 pixels, the default; "image": 1x28x28). It is imported where it is
 built (each executor's worker too), so its module must be importable there (installed, or on
 PYTHONPATH). Its code is part of the cache key: an edit of the class retrains its networks, as an edit
-of the lab's own models does (`mnistlab.fingerprint`).
+of the lab's own models does (`mnistlab.execution.fingerprint`).
 """
 
 from __future__ import annotations

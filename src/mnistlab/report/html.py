@@ -24,11 +24,11 @@ from typing import Any
 import jinja2
 
 from mnistlab import __version__
-from mnistlab.atomic import NotARegularFile, read_regular
 from mnistlab.catalog import PROFILES, describe_profile
 from mnistlab.errors import MnistlabError
-from mnistlab.progress import duration_text as _duration
-from mnistlab.store import atomic_write_text, read_result, to_jsonable
+from mnistlab.execution.atomic import NotARegularFile, read_regular
+from mnistlab.execution.progress import duration_text as _duration
+from mnistlab.execution.store import atomic_write_text, read_result, to_jsonable
 
 MAX_FINDINGS = 5
 FINDING_CHARS = 320
@@ -466,7 +466,7 @@ def render(out: Path, report_dir: Path | None = None, *, embed: bool = True, exa
     `embed` puts the figures in the page (else it shows them from their files); a quick-profile section shows,
     beside its own smoke-test numbers, the answers of the committed example in `example`; `intro` is a line
     the page opens with."""
-    from mnistlab.published import SOURCES
+    from mnistlab.analysis.published import SOURCES
     from mnistlab.tasks import REGISTRY  # names, titles and profile defaults only; task code is not run
 
     damaged: dict[str, str] = {}

@@ -29,8 +29,8 @@ def build_notebook(profile: str = "quick", tasks: list[str] | None = None, out: 
             "import json\n"
             "from pathlib import Path\n"
             "from IPython.display import SVG, Image, display\n"
-            "from mnistlab.runner import run_task\n"
-            "from mnistlab.runtime import resolve_device\n"
+            "from mnistlab.execution.runner import run_task\n"
+            "from mnistlab.execution.runtime import resolve_device\n"
             "from mnistlab.tasks import REGISTRY\n\n"
             f"PROFILE = {profile!r}\nOUT = Path({out!r})\nDEVICE = resolve_device('auto')\n\n"
             "def show(name):\n"
@@ -68,7 +68,7 @@ def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
     if path.is_dir():
         raise MnistlabError(f"cannot write the notebook to {path}: it is a folder; give a file name such as "
                             f"{path / 'mnistlab.ipynb'}")
-    from mnistlab.atomic import check_folder, check_write_target
+    from mnistlab.execution.atomic import check_folder, check_write_target
 
     check_write_target(path)  # a link, a FIFO or a device is never replaced (nor /dev/null, run as root)
     check_folder(path.parent, "the notebook's folder")
@@ -87,8 +87,8 @@ def write_notebook(path: Path, profile: str = "quick", execute: bool = False,
             raise MnistlabError("executing a notebook needs nbclient: pip install 'mnistlab[notebook]'") from None
         NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
                        ).execute()
-    from mnistlab.atomic import clean_stale_temps
-    from mnistlab.store import atomic_write_text
+    from mnistlab.execution.atomic import clean_stale_temps
+    from mnistlab.execution.store import atomic_write_text
 
     clean_stale_temps(path.parent)
     try:

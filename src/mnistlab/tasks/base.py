@@ -34,16 +34,16 @@ from typing import Any
 
 import torch
 
-from mnistlab.cache import SubRunCache
+from mnistlab.analysis.published import Reference
 
 # The profiles and their one description each live in mnistlab.catalog (light, for `--help`).
 from mnistlab.catalog import PROFILE_NAMES, PROFILES  # noqa: F401
 from mnistlab.constraints import shorten
 from mnistlab.errors import ConfigError
-from mnistlab.progress import progress
-from mnistlab.published import Reference
-from mnistlab.runtime import resolve_precision
-from mnistlab.subrun import SubRun, Trained
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.progress import progress
+from mnistlab.execution.runtime import resolve_precision
+from mnistlab.execution.subrun import SubRun, Trained
 
 
 def opt(default: Any, help: str, spec: str | None = None) -> Any:
@@ -135,14 +135,16 @@ class Context:
 
     def compare(self, contrast: Any, metrics: dict[str, Any]) -> Any:
         """Test one contrast on this seed's networks (McNemar on their test-set predictions): a
-        `mnistlab.seeds.ContrastResult` whose sentence (about the two trained networks) a task's prose may quote."""
-        from mnistlab.seeds import compare
+        `mnistlab.analysis.contrasts.ContrastResult` whose sentence (about the two trained networks) a task's
+        prose may quote."""
+        from mnistlab.analysis.contrasts import compare
 
         return compare(contrast, [self.seed], {self.seed: metrics}, self.finished)
 
     def compare_family(self, contrasts: Sequence[Any], metrics: dict[str, Any]) -> list[Any]:
-        """`compare` for a family of contrasts, their p-values adjusted together (`mnistlab.seeds.compare_family`)."""
-        from mnistlab.seeds import compare_family
+        """`compare` for a family of contrasts, their p-values adjusted together
+        (`mnistlab.analysis.contrasts.compare_family`)."""
+        from mnistlab.analysis.contrasts import compare_family
 
         return compare_family(contrasts, [self.seed], {self.seed: metrics}, self.finished)
 
@@ -181,13 +183,13 @@ class Task:
     present: Callable[[Any, Any, Context], Result] | None = None
     prose: Callable[[Any, Any], dict[str, str]] | None = None
     plan: Callable[[Any, int], list[SubRun]] | None = None
-    contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.seeds)
+    contrasts: Callable[[Any], list[Any]] | None = None  # the comparisons its prose draws (mnistlab.analysis.contrasts)
     description: str = ""
     # What a reader wants first: the id of the table (in Result.tables) and the stem of the figure file that
     # answer the task's main question; the report opens the section with them (else with its first of each).
     key_table: str = ""
     key_figure: str = ""
-    # The numbers published solutions reported for this task (mnistlab.published), beside our metrics.
+    # The numbers published solutions reported for this task (mnistlab.analysis.published), beside our metrics.
     published: tuple[Reference, ...] = ()
     # The one number that answers the task's main question, for the README's results table: (what it is, the
     # key of Result.metrics that holds it); published figures of the same metric stand beside it.

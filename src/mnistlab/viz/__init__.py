@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistlab.atomic import atomic_file
-from mnistlab.stats import MeanInterval, t_interval
+from mnistlab.analysis.stats import MeanInterval, t_interval
+from mnistlab.execution.atomic import atomic_file
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies
 # (Okabe-Ito's eight plus two from Paul Tol's "muted" scheme).

@@ -11,9 +11,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mnistlab.analysis.stats import t_interval
 from mnistlab.data import CLASS_NAMES, FASHION_GROUP_NAMES, FASHION_GROUP_OF_ITEM
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES
-from mnistlab.stats import t_interval
 from mnistlab.viz import CLASS_COLOURS, interval_ends, plot_points
 from mnistlab.viz.confusion import plot_confusion
 from mnistlab.weighting import weighting_class

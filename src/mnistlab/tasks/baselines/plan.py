@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.subrun import SubRun
+from mnistlab.execution.subrun import SubRun
 from mnistlab.tasks.baselines.config import MODELS, Config
 from mnistlab.tasks.common import classifier_run
 

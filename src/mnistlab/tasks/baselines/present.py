@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from mnistlab.published import BASELINES_RECIPE, cite
+from mnistlab.analysis.published import BASELINES_RECIPE, cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.baselines.config import Config
 from mnistlab.tasks.baselines.findings import Findings, metrics

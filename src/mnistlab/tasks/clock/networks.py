@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from mnistlab.data.clocks import MINUTES_PER_CYCLE, ClockData, common_sense_error, minutes_of
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind
 from mnistlab.models.clock import ClockModelSpec, decode_minutes, variant_targets
-from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.train import (
     Head,
     Objective,

@@ -3,9 +3,9 @@ same generated data set."""
 
 from __future__ import annotations
 
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import spec_forward_macs
 from mnistlab.models.clock import VARIANT_TITLES, ClockLoss
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.clock.config import Config
 
 

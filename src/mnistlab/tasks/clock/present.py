@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.published import THEIR_CLOCKS, cite
+from mnistlab.analysis.published import THEIR_CLOCKS, cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.clock.config import CHANCE_MAE, Config
 from mnistlab.tasks.clock.findings import Findings, VariantFindings, metrics, summarise

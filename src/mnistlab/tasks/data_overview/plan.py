@@ -5,7 +5,7 @@ three Fashion-MNIST groups with their items and training images."""
 
 from __future__ import annotations
 
-from mnistlab.subrun import SubRun
+from mnistlab.execution.subrun import SubRun
 from mnistlab.tasks.data_overview.config import Config
 
 

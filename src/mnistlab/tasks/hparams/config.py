@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from mnistlab.constraints import Constrained, Constraints, Distinct, Interval, Members, MinItems
 from mnistlab.data import DATASETS
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runtime import PRECISION
 from mnistlab.losses import LABEL_SMOOTHING
 from mnistlab.models import CNNSpec, MLPSpec
-from mnistlab.runtime import PRECISION
 from mnistlab.tasks.base import opt
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
 from mnistlab.tasks.hparams.networks import Recipe

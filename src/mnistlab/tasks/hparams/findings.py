@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from mnistlab.stats import ALPHA
+from mnistlab.analysis.stats import ALPHA
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.hparams.config import REFERENCES, Config
 from mnistlab.tasks.hparams.plan import contrasts, metric_slug, study_runs
@@ -98,7 +98,8 @@ def _rows(config: Config, ctx: Context) -> list[dict[str, Any]]:
     accs = {metric_slug(r["dataset"], r["family"], r["study"].name, r["label"]) + "_test_acc": r["test_acc"]
             for r in rows}
     # All values of all studies form one family: their p-values are adjusted together (Benjamini-Hochberg for a
-    # family this large, mnistlab.stats.adjust), so a run of dozens of values does not "find" effects from noise.
+    # family this large, mnistlab.analysis.stats.adjust), so a run of dozens of values does not "find" effects
+    # from noise.
     family = contrasts(config)
     tested = {(c.a.label, c.b.label): o for c, o in zip(family, ctx.compare_family(family, accs), strict=True)}
     for r in rows:

@@ -15,9 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from mnistlab.data import load
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind
 from mnistlab.losses import PenalisedLoss
 from mnistlab.models import ModelSpec
-from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
+from mnistlab.analysis.contrasts import Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import spec_forward_macs
-from mnistlab.seeds import Arm, Contrast
-from mnistlab.subrun import SubRun
-from mnistlab.tasks.common import slug
 from mnistlab.tasks.hparams.config import Config, Study
 from mnistlab.tasks.hparams.networks import Recipe, StudyData
+from mnistlab.tasks.sweeps import slug
 
 
 def metric_slug(*parts: str) -> str:

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.published import QUALITATIVE, cite
-from mnistlab.runtime import environment, machine_text
+from mnistlab.analysis.published import QUALITATIVE, cite
+from mnistlab.execution.runtime import environment, machine_text
 from mnistlab.tasks.base import Context, Figure, Result, Table
-from mnistlab.tasks.common import slug
 from mnistlab.tasks.hparams.config import REFERENCES, Config, Study
 from mnistlab.tasks.hparams.findings import Findings, metrics, reference_noise_pp
 from mnistlab.tasks.hparams.networks import Recipe
 from mnistlab.tasks.hparams.plan import metric_slug
+from mnistlab.tasks.sweeps import slug
 from mnistlab.train import count_parameters
 from mnistlab.viz.studies import plot_curves, plot_effects
 

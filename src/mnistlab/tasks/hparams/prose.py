@@ -1,7 +1,7 @@
 """The hyperparameter studies' discussion, paragraphs by id, written from their findings: per dataset and family
 the reference and what moved test accuracy, early stopping, the two datasets side by side, and Report C's
 qualitative findings set against ours (`REPORT_C_CLAIMS`: each claim with the study it maps to and the rule
-that judges it on our numbers; mnistlab.claims)."""
+that judges it on our numbers; mnistlab.analysis.claims)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mnistlab.claims import ClaimVerdict, PublishedClaim, claims_paragraph
+from mnistlab.analysis.claims import ClaimVerdict, PublishedClaim, claims_paragraph
+from mnistlab.analysis.contrasts import ONE_RUN
+from mnistlab.analysis.stats import ALPHA, MANY, p_text
 from mnistlab.models import CNNSpec, MLPSpec
-from mnistlab.seeds import ONE_RUN
-from mnistlab.stats import ALPHA, MANY, p_text
 from mnistlab.tasks.base import Paragraph
 from mnistlab.tasks.hparams.config import CNN_STUDIES, MLP_STUDIES, REFERENCES, Config, Study
 from mnistlab.tasks.hparams.findings import FamilyFindings, Findings, StoppingFindings

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnistlab.analysis.stats import ALPHA
 from mnistlab.data import load, permute_pixels, pixel_permutation
-from mnistlab.stats import ALPHA
-from mnistlab.subrun import SubRun
+from mnistlab.execution.subrun import SubRun
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.permutation.config import Config
 from mnistlab.tasks.permutation.plan import contrasts, metric_prefix, runs
@@ -123,7 +123,8 @@ def _dataset(config: Config, ctx: Context, dataset: str, permutation: torch.Tens
 
 def _tested(config: Config, ctx: Context, datasets: list[DatasetFindings]) -> list[DatasetFindings]:
     """Each data set's findings with original vs permuted, MLP then CNN, tested on this seed's test predictions as
-    one family (the p-values that Report C's claims are judged by, adjusted together: mnistlab.stats.adjust)."""
+    one family (the p-values that Report C's claims are judged by, adjusted together:
+    mnistlab.analysis.stats.adjust)."""
     family = contrasts(config)
     measured = metrics(Findings(datasets))
     outcomes = dict(zip((c.about for c in family), ctx.compare_family(family, measured), strict=True))

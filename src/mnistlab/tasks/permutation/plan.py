@@ -3,9 +3,9 @@ pixels) and the comparisons its discussion draws (each network on original again
 
 from __future__ import annotations
 
+from mnistlab.analysis.contrasts import Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import parse_cnn, parse_mlp
-from mnistlab.seeds import Arm, Contrast
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.common import classifier_run
 from mnistlab.tasks.permutation.config import Config
 

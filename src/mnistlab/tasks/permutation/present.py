@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnistlab.published import QUALITATIVE, cite
+from mnistlab.analysis.published import QUALITATIVE, cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.permutation.config import Config
 from mnistlab.tasks.permutation.findings import Findings, metrics

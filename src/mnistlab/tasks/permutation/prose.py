@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
-from mnistlab.claims import ClaimVerdict, PublishedClaim, claims_paragraph
+from mnistlab.analysis.claims import ClaimVerdict, PublishedClaim, claims_paragraph
+from mnistlab.analysis.contrasts import ONE_RUN
+from mnistlab.analysis.stats import p_text
 from mnistlab.models import CNN1, parse_cnn
-from mnistlab.seeds import ONE_RUN
-from mnistlab.stats import p_text
 from mnistlab.tasks.base import Paragraph
 from mnistlab.tasks.permutation.config import Config
 from mnistlab.tasks.permutation.findings import DatasetFindings, Findings, NetFindings

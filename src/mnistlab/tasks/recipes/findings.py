@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.seeds import ContrastResult, compare_family
-from mnistlab.stats import t_interval
+from mnistlab.analysis.contrasts import ContrastResult, compare_family
+from mnistlab.analysis.stats import t_interval
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.recipes.config import DIGIT_NETWORKS, Config
 from mnistlab.tasks.recipes.plan import arm_seeds, contrast, metric_name, mtl_contrast, run_for, trained_arms

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from mnistlab.analysis.contrasts import SAME_MARGIN, Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import CNN1
 from mnistlab.models.mlp import MLP_BRIEF
-from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.common import FashionData, MTLSpec, WeightingSpec, classifier_run
 from mnistlab.tasks.recipes.config import (
     DIGIT_NETWORKS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.published import BRIEF_MLP, CNN1, cite
-from mnistlab.seeds import ContrastResult
+from mnistlab.analysis.contrasts import ContrastResult
+from mnistlab.analysis.published import BRIEF_MLP, CNN1, cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.recipes.config import DIGIT_NETWORKS, NETWORK_NAMES, Config
 from mnistlab.tasks.recipes.findings import GOALS, Findings, metrics

@@ -7,8 +7,8 @@ apart. In the quick profile no comparison is a finding: its subsets and 1-2 epoc
 
 from __future__ import annotations
 
-from mnistlab.seeds import EQUIVALENT, ContrastResult
-from mnistlab.stats import p_text, t_interval
+from mnistlab.analysis.contrasts import EQUIVALENT, ContrastResult
+from mnistlab.analysis.stats import p_text, t_interval
 from mnistlab.tasks.base import Paragraph
 from mnistlab.tasks.recipes.config import DIGIT_NETWORKS, NETWORK_NAMES, Config
 from mnistlab.tasks.recipes.findings import GOALS, Findings, NetFindings

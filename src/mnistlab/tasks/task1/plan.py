@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models.linear_svm import class_pairs, fit_pairwise_svm
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.common import tsne_2d
 from mnistlab.tasks.task1.config import Config

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.analysis.published import cite
 from mnistlab.data import CLASS_NAMES
-from mnistlab.published import cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.task1.config import Config
 from mnistlab.tasks.task1.findings import Findings, metrics

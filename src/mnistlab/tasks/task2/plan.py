@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models.perceptron import optimise_pairs, pair_labels_second_positive
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.task2.config import Config, Pair
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.published import cite
+from mnistlab.analysis.published import cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.task2.config import Config, Pair
 from mnistlab.tasks.task2.findings import Findings, choose_five, metrics

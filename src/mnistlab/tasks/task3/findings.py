@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnistlab.tasks.base import Context
-from mnistlab.tasks.common import (
+from mnistlab.tasks.sweeps import (
     Curve,
     Verdict,
     curve_summary,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from mnistlab.analysis.contrasts import SAME_MARGIN, Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import parse_spec
-from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
-from mnistlab.subrun import SubRun
-from mnistlab.tasks.common import classifier_run, slug, sweep_runs
+from mnistlab.tasks.common import classifier_run
+from mnistlab.tasks.sweeps import slug, sweep_runs
 from mnistlab.tasks.task3.config import Config
 from mnistlab.train import TrainConfig
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnistlab.published import BRIEF_MLP, cite
-from mnistlab.runtime import environment, machine_text
+from mnistlab.analysis.published import BRIEF_MLP, cite
+from mnistlab.execution.runtime import environment, machine_text
 from mnistlab.tasks.base import Context, Figure, Result, Table
-from mnistlab.tasks.common import (
+from mnistlab.tasks.sweeps import (
     epoch_table,
     per_epoch_seconds,
     size_figure,

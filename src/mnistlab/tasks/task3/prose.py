@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mnistlab.tasks.base import Paragraph
-from mnistlab.tasks.common import Verdict, per_epoch_seconds
+from mnistlab.tasks.sweeps import Verdict, per_epoch_seconds
 from mnistlab.tasks.task3.config import Config
 from mnistlab.tasks.task3.findings import Findings
 from mnistlab.train import precision_words

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mnistlab.constraints import Constrained, Constraints, MinItems, rules_of
+from mnistlab.execution.runtime import PRECISION
 from mnistlab.models import parse_spec
-from mnistlab.runtime import PRECISION
 from mnistlab.tasks.base import opt
 from mnistlab.tasks.common import (
     CNN1_TRAINING,

@@ -13,7 +13,8 @@ from torch import nn
 
 from mnistlab.models import CNN1, forward_macs, parse_spec
 from mnistlab.tasks.base import Context
-from mnistlab.tasks.common import MLP_SWEEP, Curve, Verdict, curve_summary, sweep_metrics, sweep_rows, verdict_of
+from mnistlab.tasks.common import MLP_SWEEP
+from mnistlab.tasks.sweeps import Curve, Verdict, curve_summary, sweep_metrics, sweep_rows, verdict_of
 from mnistlab.tasks.task4.config import Config
 from mnistlab.tasks.task4.plan import contrasts, sweeps
 

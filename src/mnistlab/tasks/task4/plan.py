@@ -3,10 +3,10 @@ discussion draws."""
 
 from __future__ import annotations
 
+from mnistlab.analysis.contrasts import Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import parse_spec
-from mnistlab.seeds import Arm, Contrast
-from mnistlab.subrun import SubRun
-from mnistlab.tasks.common import slug, sweep_runs
+from mnistlab.tasks.sweeps import slug, sweep_runs
 from mnistlab.tasks.task4.config import Config
 from mnistlab.train import TrainConfig
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnistlab.published import CNN1, cite
-from mnistlab.runtime import environment, machine_text
-from mnistlab.subrun import SubRun
+from mnistlab.analysis.published import CNN1, cite
+from mnistlab.execution.runtime import environment, machine_text
+from mnistlab.execution.subrun import SubRun
 from mnistlab.tasks.base import Context, Figure, Result, Table
-from mnistlab.tasks.common import (
+from mnistlab.tasks.sweeps import (
     epoch_table,
     per_epoch_seconds,
     size_figure,

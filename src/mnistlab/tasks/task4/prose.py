@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mnistlab.tasks.base import Paragraph
-from mnistlab.tasks.common import per_epoch_seconds
+from mnistlab.tasks.sweeps import per_epoch_seconds
 from mnistlab.tasks.task4.config import Config
 from mnistlab.tasks.task4.findings import Findings
 from mnistlab.train import precision_words

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from mnistlab.constraints import Constrained, Constraints, Interval, OneOf
+from mnistlab.execution.runtime import PRECISION
 from mnistlab.models.inspect import DreamConfig
-from mnistlab.runtime import PRECISION
 from mnistlab.tasks.base import opt
 from mnistlab.tasks.common import CNN1_TRAINING, DATA_LIMITS
 from mnistlab.train import BATCH_SIZE, EPOCHS, Precision

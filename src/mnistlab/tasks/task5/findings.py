@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.data import load
+from mnistlab.execution.runtime import resolve_precision
+from mnistlab.execution.subrun import SubRun, Trained
 from mnistlab.models import CNN1, build_cnn
 from mnistlab.models.inspect import (
     DreamResult,
@@ -23,8 +25,6 @@ from mnistlab.models.inspect import (
     strongest_channel_share,
     summarise_filters,
 )
-from mnistlab.runtime import resolve_precision
-from mnistlab.subrun import SubRun, Trained
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.common import CNN1_TRAINING
 from mnistlab.tasks.task5.config import DIGITS, Config

@@ -4,8 +4,8 @@ for both. Its checkpoint is kept: the analysis loads the weights to read filters
 
 from __future__ import annotations
 
+from mnistlab.execution.subrun import SubRun
 from mnistlab.models import CNN1
-from mnistlab.subrun import SubRun
 from mnistlab.tasks.common import CNN1_TRAINING, classifier_run
 from mnistlab.tasks.task5.config import Config
 from mnistlab.train import TrainConfig

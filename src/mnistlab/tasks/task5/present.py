@@ -3,7 +3,7 @@ the figures (drawn by mnistlab.viz.cnn_inside; the helpers here caption them).""
 
 from __future__ import annotations
 
-from mnistlab.published import Published
+from mnistlab.analysis.published import Published
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.task5.config import DIGITS, Config
 from mnistlab.tasks.task5.findings import Findings, metrics

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind
 from mnistlab.models.mtl import build_mtl
-from mnistlab.subrun import Env, SubRun, SubRunKind
 from mnistlab.tasks.common import WeightingSpec
 from mnistlab.tasks.task6.config import TASK_NAMES
 from mnistlab.train import TrainConfig, classifier_heads, count_parameters, fit, predict_logits

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mnistlab.seeds import SAME_MARGIN, Arm, Contrast
-from mnistlab.subrun import SubRun
+from mnistlab.analysis.contrasts import SAME_MARGIN, Arm, Contrast
+from mnistlab.execution.subrun import SubRun
 from mnistlab.tasks.common import FashionData, MTLSpec, WeightingSpec
 from mnistlab.tasks.task6.config import TASK_NAMES, Config, lam_name
 from mnistlab.tasks.task6.networks import MTL_FORWARD_MACS

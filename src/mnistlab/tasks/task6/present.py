@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.published import cite
+from mnistlab.analysis.published import cite
 from mnistlab.tasks.base import Context, Figure, Result, Table
 from mnistlab.tasks.task6.config import TASK_NAMES, Config, lam_name
 from mnistlab.tasks.task6.findings import CHANCE, Findings, metrics

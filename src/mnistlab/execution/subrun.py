@@ -1,6 +1,6 @@
 """Sub-runs as data: one frozen value describes everything that decides a trained network.
 
-A task *plans* its networks as `SubRun` values; an executor (`mnistlab.executors`) trains those the
+A task *plans* its networks as `SubRun` values; an executor (`mnistlab.execution.executors`) trains those the
 cache lacks, in this process, in worker processes or on a Ray cluster; the task then *analyses* the
 `Trained` records and trains nothing. A SubRun's canonical dict is its cache key, so two tasks that
 ask for the same network (Task 5 and Task 4's CNN-1, say) share one entry and it is trained once.
@@ -8,7 +8,7 @@ ask for the same network (Task 5 and Task 4's CNN-1, say) share one entry and it
 What a kind of sub-run does lives in a small *kind* (`SubRunKind`): how to build the untrained model
 and how to train it. Kinds are named here with the module that defines them (`KINDS`), looked up by
 module path, so a worker process or a Ray worker imports exactly what it needs. A key carries the
-fingerprint of the code the sub-run runs (`mnistlab.fingerprint`): the kind's build and train functions
+fingerprint of the code the sub-run runs (`mnistlab.execution.fingerprint`): the kind's build and train functions
 and everything they reach, and the code of the values in the key (model spec, data, recipe), comments,
 docstrings and type hints ignored; so an edit of that code retrains exactly the networks that run it,
 and no version is kept by hand.
@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from mnistlab.errors import MnistlabError
-from mnistlab.fingerprint import code_fingerprint, root_of
+from mnistlab.execution.fingerprint import code_fingerprint, root_of
 
 # kind name -> module that defines `KIND_<NAME>` as a SubRunKind. What the kind's networks depend on
 # is found from its code (`code_version`), not declared here.

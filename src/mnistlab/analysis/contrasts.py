@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mnistlab.stats import (
+from mnistlab.analysis.stats import (
     ALPHA,
     Comparison,
     Equivalence,
@@ -33,7 +33,7 @@ from mnistlab.stats import (
     tost,
     verdict,
 )
-from mnistlab.subrun import SubRun, Trained
+from mnistlab.execution.subrun import SubRun, Trained
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def compare(contrast: Contrast, seeds: Sequence[int], per_seed: Mapping[int, Map
 def compare_family(contrasts: Sequence[Contrast], seeds: Sequence[int], per_seed: Mapping[int, Mapping[str, Any]],
                    finished: Mapping[SubRun, Trained]) -> list[ContrastResult]:
     """Test a section's contrasts as one family: each over the seeds (paired t) or, with one seed, on the two
-    networks' test predictions (McNemar); p-values adjusted together (`mnistlab.stats.adjust`), and the
+    networks' test predictions (McNemar); p-values adjusted together (`mnistlab.analysis.stats.adjust`), and the
     equivalence tests of the contrasts with a margin adjusted as a family of their own."""
     results = [_tested(c, seeds, per_seed, finished) for c in contrasts]
     tested = [r for r in results if r.comparison is not None and not math.isnan(r.comparison.p)]

@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 
-from mnistlab.cache import SubRunCache
 from mnistlab.errors import MnistlabError
-from mnistlab.runtime import bf16_is_native
-from mnistlab.subrun import SubRun
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.runtime import bf16_is_native
+from mnistlab.execution.subrun import SubRun
 
 TYPICAL_EFFICIENCY = 0.33
 

@@ -18,14 +18,14 @@ from typing import Any
 import torch
 
 from mnistlab import __version__
-from mnistlab.cache import SubRunCache
 from mnistlab.catalog import PROFILES
 from mnistlab.errors import MnistlabError
-from mnistlab.logs import write_histories
-from mnistlab.progress import progress, stderr_line
-from mnistlab.runtime import configure_torch, environment, seed_everything
-from mnistlab.store import config_hash, read_result, to_jsonable, with_digest, write_json
-from mnistlab.subrun import Outcome, SubRun, Trained
+from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.logs import write_histories
+from mnistlab.execution.progress import progress, stderr_line
+from mnistlab.execution.runtime import configure_torch, environment, seed_everything
+from mnistlab.execution.store import config_hash, read_result, to_jsonable, with_digest, write_json
+from mnistlab.execution.subrun import Outcome, SubRun, Trained
 from mnistlab.tasks.base import Context, Figure, Paragraph, Result, Task, finding_of, for_device
 
 
@@ -65,7 +65,7 @@ def _up_to_date_result(out: Path, task: Task, key: str, figure_format: str) -> d
 
 def _figure_readable(folder: Path, name: str) -> bool:
     """Whether a stored figure is a regular file inside its task folder (what the report will embed)."""
-    from mnistlab.atomic import open_regular
+    from mnistlab.execution.atomic import open_regular
 
     try:
         open_regular(folder / name, within=folder).close()
@@ -85,7 +85,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     Each missing sub-run is claimed with its cache lock first: a sub-run that another process is
     training right now is waited for, not trained twice.
     """
-    from mnistlab.executors import InlineExecutor, ProcessExecutor
+    from mnistlab.execution.executors import InlineExecutor, ProcessExecutor
 
     plan = list(dict.fromkeys(plan))
     log = log or stderr_line
@@ -95,7 +95,7 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
     missing = plan if retrain else [run for run in plan if not cache.has(run)]
     cache.hits += len(plan) - len(missing)
     if missing and (device or torch.device("cpu")).type == "cpu":
-        from mnistlab.planning import check_memory
+        from mnistlab.execution.estimate import check_memory
 
         # Workers of a processes executor train their sub-runs side by side; Ray's are placed by Ray.
         check_memory(missing, at_once=min(len(missing), executor.jobs) if isinstance(executor, ProcessExecutor) else 1)
@@ -289,7 +289,7 @@ def _thread_notices(out: Path, task: Task, runs: list[SubRun], finished: dict[Su
                     log) -> None:
     """One notice per network this run trained again with other thread counts than the network of the same
     key that the task's previous result used (pruned or damaged since): the two may differ in the last bits."""
-    from mnistlab.cache import thread_notice
+    from mnistlab.execution.cache import thread_notice
 
     try:
         previous = read_result(result_path(out, task.name), task.name)
@@ -344,7 +344,7 @@ def _with_seed_figures(figures: list[Figure], drawn: list[Figure], seeds: list[i
     """`figures` (the aggregated result's: the first seed's, under seed-<s>/) with each figure drawn from
     every seed in the place of the first seed's figure of the same file name (new ones at the end), its
     caption saying what the points and bars are."""
-    from mnistlab.seeds import seed_caption
+    from mnistlab.analysis.contrasts import seed_caption
 
     fresh = {f.file: Figure(f.file, seed_caption(f.caption, len(seeds))) for f in drawn}
     first = f"seed-{seeds[0]}/"
@@ -356,8 +356,8 @@ def _aggregate(task: Task, config: Any, per_seed: dict[int, Result], seeds: list
                figure_format: str = "png") -> Result:
     """One result from several seeds: metrics as means with _mean, _std and _ci95; the first seed's
     tables, figures and prose (labelled as such); an interval table and figure of the key metrics."""
-    from mnistlab.seeds import aggregate_metrics, interval_figure, key_metrics
-    from mnistlab.stats import t_interval
+    from mnistlab.analysis.contrasts import aggregate_metrics, interval_figure, key_metrics
+    from mnistlab.analysis.stats import t_interval
     from mnistlab.tasks.base import Table
     from mnistlab.viz import save_figure
 
@@ -399,8 +399,8 @@ def _contrasts(task: Task, config: Any, profile: str, seeds: list[int], per_seed
     holds for them, where it holds other seeds)."""
     if task.contrasts is None:
         return []
-    from mnistlab.seeds import COMPARISONS_LABEL, ONE_RUN, compare_family
-    from mnistlab.stats import p_text
+    from mnistlab.analysis.contrasts import COMPARISONS_LABEL, ONE_RUN, compare_family
+    from mnistlab.analysis.stats import p_text
     from mnistlab.tasks.base import Table
 
     outcomes = compare_family(task.contrasts(config), seeds, {s: per_seed[s].metrics for s in seeds}, finished)
@@ -459,7 +459,7 @@ SPREAD_SEEDS = range(10)  # the seeds whose cached networks the one-seed caveat 
 def _one_seed_caveat(outcomes: Sequence[Any], seed: int, cache: SubRunCache | None) -> str:
     """Once per section with one-seed comparisons: what one run per configuration cannot tell, with the
     run-to-run spread of the same configurations where the cache holds them trained with other seeds."""
-    from mnistlab.seeds import ONE_RUN
+    from mnistlab.analysis.contrasts import ONE_RUN
 
     spreads = _cached_spread(outcomes, seed, cache) if cache is not None else []
     gaps = [abs(100 * o.comparison.difference) for o in outcomes if o.comparison is not None]

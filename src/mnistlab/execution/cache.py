@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from filelock import FileLock, Timeout
 
-from mnistlab.atomic import current_umask, file_digest, pid_alive
-from mnistlab.fingerprint import fingerprint_of
-from mnistlab.store import DIGEST, absurd_number, content_digest, read_json, with_digest, write_json
-from mnistlab.subrun import Outcome, SubRun, Trained, canonical, key_hash
+from mnistlab.execution.atomic import current_umask, file_digest, pid_alive
+from mnistlab.execution.fingerprint import fingerprint_of
+from mnistlab.execution.store import DIGEST, absurd_number, content_digest, read_json, with_digest, write_json
+from mnistlab.execution.subrun import Outcome, SubRun, Trained, canonical, key_hash
 
 RECORD = "record.json"
 ARRAYS = "arrays.npz"

@@ -1,6 +1,6 @@
 """Published qualitative findings, each with a declared rule that judges it on this lab's numbers.
 
-Some published solutions (mnistlab.published) report a finding without a number we could set beside
+Some published solutions (mnistlab.analysis.published) report a finding without a number we could set beside
 ours: "zero initialisation fails", "the CNN degrades on permuted pixels". Each such finding is a
 `PublishedClaim`: the claim in its source's words, what of ours it maps to, and a rule that reads our
 findings on one data set and returns a `ClaimVerdict` - ours agrees, differs, or cannot be compared - with our
@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from mnistlab.analysis.published import SOURCES
 from mnistlab.catalog import PROFILES
-from mnistlab.published import SOURCES
 
 Agreement = Literal["agrees", "differs", "not compared"]
 OUTCOMES: tuple[Agreement, ...] = ("agrees", "differs", "not compared")
@@ -43,7 +43,7 @@ class PublishedClaim(Generic[Evidence]):
     """A published qualitative finding and the rule that judges it on our findings, one data set at a time."""
 
     id: str
-    source: str  # a label of mnistlab.published.SOURCES
+    source: str  # a label of mnistlab.analysis.published.SOURCES
     claim: str  # the finding, in the source's words
     ours: str  # what of ours it is set against
     judge: Callable[[Evidence], ClaimVerdict]

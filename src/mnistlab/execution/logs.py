@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mnistlab.atomic import check_write_target
 from mnistlab.errors import ConfigError
-from mnistlab.store import atomic_write_text
+from mnistlab.execution.atomic import check_write_target
+from mnistlab.execution.store import atomic_write_text
 
 __all__ = ["csv_columns", "require_tensorboard", "safe_name", "scalar_tag", "write_histories",
            "write_history_csv", "write_tensorboard"]

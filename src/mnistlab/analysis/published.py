@@ -26,7 +26,7 @@ from dataclasses import dataclass
 __all__ = ["SOURCES", "Published", "Reference", "cite"]
 
 # The published solutions this lab cites, by the label the report shows. This module imports nothing of
-# the lab: the tasks (their `Result.references`) and their prose (mnistlab.claims) import it.
+# the lab: the tasks (their `Result.references`) and their prose (mnistlab.analysis.claims) import it.
 SOURCES: dict[str, str] = {
     "Report A": "a group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",
     "Report B": "another group's written solution of this assignment (Bath CM50335 Group Assignment 2), Keras",

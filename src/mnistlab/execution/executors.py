@@ -34,9 +34,9 @@ from typing import Any, Protocol
 import torch
 
 from mnistlab.errors import MnistlabError
-from mnistlab.progress import stderr_line
-from mnistlab.runtime import ENV_THREADS, available_cores, configure_torch, thread_count
-from mnistlab.subrun import Env, Outcome, SubRun, execute
+from mnistlab.execution.progress import stderr_line
+from mnistlab.execution.runtime import ENV_THREADS, available_cores, configure_torch, thread_count
+from mnistlab.execution.subrun import Env, Outcome, SubRun, execute
 
 OnDone = Callable[[SubRun, Outcome], None]
 EXECUTORS = ("inline", "processes", "ray")

@@ -15,11 +15,11 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mnistlab.atomic import NotARegularFile, atomic_file, read_regular
 from mnistlab.errors import MnistlabError
+from mnistlab.execution.atomic import NotARegularFile, atomic_file, read_regular
 
 # Part of every stored result's run key (with the package version); sub-runs' keys carry the fingerprint
-# of their code instead (mnistlab.subrun.code_version).
+# of their code instead (mnistlab.execution.subrun.code_version).
 # 2: the discussion is stored as "paragraphs" by id, each with the finding it states.
 RESULTS_VERSION = 2
 
