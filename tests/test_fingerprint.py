@@ -2,7 +2,7 @@
 of one kind's training code retrains exactly that kind's networks, an edit of a comment, a docstring or
 of code no kind reaches retrains nothing, and a memoised result follows its compute function the same way.
 
-The kinds live in a throw-away package written into tmp_path and registered in KINDS, and are trained
+The kinds live in a throw-away package written into tmp_path, which registers them, and are trained
 through the runner's own `execute_plan` with a real cache: the test sees which networks were trained."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ KIND = '''
 import torch
 from torch import nn
 
-from mnistlab.execution.subrun import SubRunKind
+from mnistlab.execution.subrun import SubRunKind, register_kind
 from {package}.engine import scaled
 
 OFFSET = 1.0  # the number the training adds
@@ -56,7 +56,7 @@ def prose():
     return "a paragraph"
 
 
-KIND_{upper} = SubRunKind(build=lambda run: nn.Linear(1, 1, bias=False), train=_train)
+KIND_{upper} = register_kind(SubRunKind("fake-{name}", build=lambda run: nn.Linear(1, 1, bias=False), train=_train))
 
 
 def memo_compute(params):
@@ -76,10 +76,13 @@ def fake_kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (folder / "engine.py").write_text(ENGINE)
     for name in ("a", "b"):
         (folder / f"kind_{name}.py").write_text(KIND.format(name=name, package=package, upper=f"FAKE_{name.upper()}"))
-        monkeypatch.setitem(KINDS, f"fake-{name}", f"{package}.kind_{name}")
     monkeypatch.syspath_prepend(str(tmp_path / "src"))
     importlib.invalidate_caches()
+    for name in ("a", "b"):
+        importlib.import_module(f"{package}.kind_{name}")  # the module registers its kind, as a task's does
     yield folder
+    for name in ("a", "b"):
+        KINDS.pop(f"fake-{name}", None)
     for module in [m for m in sys.modules if m.startswith(package)]:
         del sys.modules[module]
     fingerprint.forget()
@@ -159,7 +162,7 @@ def test_the_real_kinds_reach_their_engine_and_not_their_prose() -> None:
         return {f"{m}:{n}" for m, i in walk.statements for n, where in fingerprint._parsed(m).defines.items()
                 if i in where}
 
-    mtl = reached("mnistlab.tasks.task6.networks", "KIND_MTL")
+    mtl = reached("mnistlab.tasks.multitask", "KIND_MTL")
     assert {"mnistlab.train:fit", "mnistlab.models.mtl:build_mtl", "mnistlab.weighting.gradnorm:GradNormWeighting",
             "mnistlab.weighting.pcgrad:PCGradWeighting", "mnistlab.augment:augment_batch"} <= mtl
     analysis = tuple(f"mnistlab.tasks.task6.{m}:" for m in ("findings", "present", "prose", "plan"))

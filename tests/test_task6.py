@@ -19,10 +19,10 @@ from mnistlab.models import forward_macs
 from mnistlab.models.mtl import GROUP_CLASSES, ITEM_CLASSES, MTLNet, build_mtl, build_single_task
 from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
+from mnistlab.tasks.multitask import MTL_FORWARD_MACS, MTL_HEADS
 from mnistlab.tasks.task6 import TASK
 from mnistlab.tasks.task6.config import Config
 from mnistlab.tasks.task6.findings import ErrorFindings, Findings, compute_findings, cross_group_errors
-from mnistlab.tasks.task6.networks import MTL_FORWARD_MACS, MTL_HEADS
 from mnistlab.tasks.task6.prose import bar_text, prose
 from mnistlab.train import TrainConfig, count_parameters, fit
 from mnistlab.weighting import (

@@ -5,9 +5,10 @@ cache lacks, in this process, in worker processes or on a Ray cluster; the task 
 `Trained` records and trains nothing. A SubRun's canonical dict is its cache key, so two tasks that
 ask for the same network (Task 5 and Task 4's CNN-1, say) share one entry and it is trained once.
 
-What a kind of sub-run does lives in a small *kind* (`SubRunKind`): how to build the untrained model
-and how to train it. Kinds are named here with the module that defines them (`KINDS`), looked up by
-module path, so a worker process or a Ray worker imports exactly what it needs. A key carries the
+What a kind of sub-run does lives in a small *kind* (`SubRunKind`): its name, how to build the untrained
+model and how to train it. The module that defines a kind registers it (`register_kind`, as a model family
+or a loss weighting registers itself), and a SubRun carries that module's name beside the kind's, so a
+worker process or a Ray worker imports exactly what it needs. A key carries the
 fingerprint of the code the sub-run runs (`mnistlab.execution.fingerprint`): the kind's build and train functions
 and everything they reach, and the code of the values in the key (model spec, data, recipe), comments,
 docstrings and type hints ignored; so an edit of that code retrains exactly the networks that run it,
@@ -35,22 +36,32 @@ from torch import nn
 from mnistlab.errors import MnistlabError
 from mnistlab.execution.fingerprint import code_fingerprint, root_of
 
-# kind name -> module that defines `KIND_<NAME>` as a SubRunKind. What the kind's networks depend on
-# is found from its code (`code_version`), not declared here.
-KINDS: dict[str, str] = {
-    "classifier": "mnistlab.tasks.common",      # MLPs and CNNs on MNIST-family images
-    "mtl": "mnistlab.tasks.task6.networks",     # Task 6's hard-sharing network and its weightings
-    "hparams": "mnistlab.tasks.hparams.networks",  # one recipe of the hyperparameter studies
-    "clock": "mnistlab.tasks.clock.networks",   # tell-the-time readers on generated clocks
-}
+# kind name -> the registered SubRunKind, filled by the modules that define the kinds (register_kind). What
+# a kind's networks depend on is found from its code (`code_version`), not declared here.
+KINDS: dict[str, SubRunKind] = {}
 
 
-def kind_attribute(kind: str) -> str:
-    """The name of the module attribute that holds `kind`'s SubRunKind."""
-    return "KIND_" + kind.upper().replace("-", "_")
+def register_kind(kind: SubRunKind) -> SubRunKind:
+    """Make a kind known by its name (called once, by the module that defines it; a module reloaded after an
+    edit registers its new definition). Two modules may not define kinds of the same name."""
+    known = KINDS.get(kind.name)
+    if known is not None and known.module != kind.module:
+        raise MnistlabError(f"two kinds of sub-run are named {kind.name!r} ({known.module} and {kind.module})")
+    KINDS[kind.name] = kind
+    return kind
 
 
-def code_version(kind: str, *values: Any) -> str:
+def kind_named(name: str, module: str = "") -> SubRunKind:
+    """The registered kind `name`, importing `module` (the one that defines it) first where it is not yet
+    known in this process (a fresh worker)."""
+    if name not in KINDS and module:
+        importlib.import_module(module)
+    if name not in KINDS:
+        raise MnistlabError(f"unknown sub-run kind {name!r}; known: {', '.join(KINDS) or 'none yet'}")
+    return KINDS[name]
+
+
+def code_version(kind: str, *values: Any, module: str = "") -> str:
     """The fingerprint of the code that a sub-run of `kind` with these key values runs: the kind's
     definition, the executor's `execute`, and the classes of the dataclasses among `values` (a model
     spec's `build`, a data description's `load`), with all they reach."""
@@ -59,7 +70,7 @@ def code_version(kind: str, *values: Any) -> str:
         _dataclass_types(value, types)
     # A value whose code lives outside its class (a network class of the user's, named by a spec) says where.
     extra = [root for value in values for root in getattr(value, "code_roots", lambda: [])()]
-    roots = [(KINDS[kind], kind_attribute(kind)), (__name__, "execute"), *(root_of(t) for t in types), *extra]
+    roots = [kind_named(kind, module).root(), (__name__, "execute"), *(root_of(t) for t in types), *extra]
     return code_fingerprint(roots)
 
 
@@ -119,7 +130,7 @@ def not_in_key(default: Any) -> Any:
 class SubRun:
     """Everything that decides one trained network.
 
-    kind:      which `SubRunKind` builds and trains it (see KINDS)
+    kind:      the name of the `SubRunKind` that builds and trains it (see register_kind)
     model:     a frozen spec of the architecture (MLPSpec, CNNSpec, a kind's own spec)
     data:      a frozen description of the data (dataset, limits, normalisation, view, permutation, ...)
     train:     the training recipe (TrainConfig)
@@ -137,14 +148,16 @@ class SubRun:
     name: str = not_in_key("")
     keep_checkpoint: bool = not_in_key(False)
     cost: float = not_in_key(0.0)  # estimated training FLOPs, for plans and ETAs (0: unknown)
+    kind_module: str = not_in_key("")  # the module that defines the kind, for a worker that has not imported it
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise MnistlabError(f"unknown sub-run kind {self.kind!r}; known: {', '.join(KINDS)}")
+        if not self.kind_module:
+            object.__setattr__(self, "kind_module", kind_named(self.kind).module)
 
     def key(self) -> dict[str, Any]:
         """The canonical description, with the fingerprint of the code it runs: the cache key."""
-        return {"kind": self.kind, "code": code_version(self.kind, self.model, self.data, self.train, self.objective),
+        return {"kind": self.kind, "code": code_version(self.kind, self.model, self.data, self.train, self.objective,
+                                                        module=self.kind_module),
                 "model": canonical(self.model),
                 "data": canonical(self.data), "train": canonical(self.train),
                 "objective": canonical(self.objective), "seed": self.seed}
@@ -158,7 +171,7 @@ class SubRun:
         return self.name or f"{self.kind} {self.hash[:8]}"
 
     def kind_impl(self) -> SubRunKind:
-        return getattr(importlib.import_module(KINDS[self.kind]), kind_attribute(self.kind))
+        return kind_named(self.kind, self.kind_module)
 
     def build(self) -> nn.Module:
         """The untrained model, initialised from this sub-run's seed."""
@@ -187,14 +200,28 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SubRunKind:
-    """How a kind of sub-run builds its model and trains it.
+    """A kind of sub-run: its name (in keys, plans and the cache's listing), how it builds its model and how
+    it trains it.
 
     train(run, model, env) trains `model` (already on env.device) in place and returns its record and
     arrays; the executor adds the checkpoint where the sub-run keeps one.
     """
 
+    name: str
     build: Callable[[SubRun], nn.Module]
     train: Callable[[SubRun, nn.Module, Env], tuple[dict[str, Any], dict[str, np.ndarray]]]
+
+    @property
+    def module(self) -> str:
+        """The module that defines it."""
+        return self.train.__module__
+
+    def root(self) -> tuple[str, str | None]:
+        """Where its code starts, for its fingerprint: the module attribute that holds it (reaching its build
+        and train functions and all they call), else its train function."""
+        module = importlib.import_module(self.module)
+        attribute = next((name for name, value in vars(module).items() if value is self), None)
+        return (self.module, attribute) if attribute else root_of(self.train)
 
 
 def execute(run: SubRun, env: Env) -> Outcome:

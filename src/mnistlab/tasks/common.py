@@ -12,9 +12,9 @@ import torch
 from torch import Tensor, nn
 
 from mnistlab.constraints import Constraints, Distinct, Interval
-from mnistlab.data import fashion_groups, load, permute_pixels, pixel_permutation
+from mnistlab.data import load, permute_pixels, pixel_permutation
 from mnistlab.errors import ConfigError
-from mnistlab.execution.subrun import Env, SubRun, SubRunKind
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind, register_kind
 from mnistlab.models import CNN1, ModelSpec, parameter_count, spec_forward_macs
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
 
@@ -112,53 +112,6 @@ class ImageData:
         return splits[0], splits[1]
 
 
-# Task 6's network, data and loss weighting, as sub-run fields: Task 6 and the recipes task train it.
-@dataclass(frozen=True)
-class MTLSpec:
-    """The brief's hard-sharing network (models.mtl.build_mtl): its shape is fixed by the brief."""
-
-    name: str = "brief-hard-sharing"
-
-
-@dataclass(frozen=True)
-class FashionData:
-    """Fashion-MNIST with item labels (10 classes) and the brief's groups (3 classes) as two targets."""
-
-    n_train: int = 54_000
-    n_val: int = 6_000  # the training images after the first n_train: validation only
-    test_limit: int | None = None
-
-    def load(self, device: torch.device, data_dir) -> tuple[Split, Split, Split]:
-        """(train, validation, test), each images and (items, groups)."""
-        kw = {"normalise": "unit", "view": "image", "device": device, "data_dir": data_dir}
-        x, items = load("fashion-mnist", "train", limit=self.n_train + self.n_val, **kw)
-        xt, items_t = load("fashion-mnist", "test", limit=self.test_limit, **kw)
-        groups = fashion_groups(items)
-        return ((x[:self.n_train], (items[:self.n_train], groups[:self.n_train])),
-                (x[self.n_train:], (items[self.n_train:], groups[self.n_train:])),
-                (xt, (items_t, fashion_groups(items_t))))
-
-
-Split = tuple[Tensor, tuple[Tensor, Tensor]]
-
-
-@dataclass(frozen=True)
-class WeightingSpec:
-    """How the two losses become one: 'fixed' with lambda (the brief's), or a learned strategy."""
-
-    strategy: str = "fixed"
-    lam: float | None = 0.5
-
-    def code_roots(self) -> list[tuple[str, str | None]]:
-        """The code of a weighting registered from outside the package, for the cache key (the package's own
-        are reached through mnistlab.weighting): an edit of it retrains its networks."""
-        from mnistlab.execution.fingerprint import root_of
-        from mnistlab.weighting import weighting_class
-
-        cls = weighting_class(self.strategy)
-        return [] if cls.__module__.split(".")[0] == "mnistlab" else [root_of(cls)]
-
-
 def classifier_run(spec: ModelSpec, cfg: TrainConfig, *, seed: int, dataset: str = "mnist",
                    normalise: str = "unit", train_limit: int | None = None, test_limit: int | None = None,
                    permutation_seed: int | None = None, keep_checkpoint: bool = False,
@@ -169,7 +122,7 @@ def classifier_run(spec: ModelSpec, cfg: TrainConfig, *, seed: int, dataset: str
     data = ImageData(dataset=dataset, normalise=normalise, view=spec.view, train_limit=train_limit,
                      test_limit=test_limit, pixel_permutation_seed=permutation_seed)
     n_train = train_limit or 60_000
-    return SubRun(kind="classifier", model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
+    return SubRun(kind=KIND_CLASSIFIER.name, model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
                   # About 3x the forward multiply-adds (2 FLOPs each) per image, over all epochs.
                   keep_checkpoint=keep_checkpoint, cost=6.0 * spec_forward_macs(spec) * n_train * cfg.epochs)
 
@@ -203,7 +156,7 @@ def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str
     return record, {"test_pred": pred.to(torch.int16).cpu().numpy(), "test_correct": (pred == yt).cpu().numpy()}
 
 
-KIND_CLASSIFIER = SubRunKind(build=lambda run: run.model.build(), train=_train_classifier)
+KIND_CLASSIFIER = register_kind(SubRunKind("classifier", build=lambda run: run.model.build(), train=_train_classifier))
 
 
 def tsne_2d(features: np.ndarray, *, impl: str = "opentsne", perplexity: float = 30.0, seed: int = 0,

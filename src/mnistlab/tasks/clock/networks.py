@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from mnistlab.data.clocks import MINUTES_PER_CYCLE, ClockData, common_sense_error, minutes_of
-from mnistlab.execution.subrun import Env, SubRun, SubRunKind
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind, register_kind
 from mnistlab.models.clock import ClockModelSpec, decode_minutes, variant_targets
 from mnistlab.train import (
     Head,
@@ -112,7 +112,7 @@ def _read_held_out(model: nn.Module, variant: str, cfg: TrainConfig, data: Clock
         record["unseen_mae"] = float(np.asarray(common_sense_error(pred, minutes_of(u_labels))).mean())
 
 
-KIND_CLOCK = SubRunKind(build=lambda run: run.model.build(), train=_train_clock)
+KIND_CLOCK = register_kind(SubRunKind("clock", build=lambda run: run.model.build(), train=_train_clock))
 
 
 def predicted_minutes(model: nn.Module, variant: str, x: torch.Tensor, cfg: TrainConfig,

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from mnistlab.data import load
-from mnistlab.execution.subrun import Env, SubRun, SubRunKind
+from mnistlab.execution.subrun import Env, SubRun, SubRunKind, register_kind
 from mnistlab.losses import PenalisedLoss
 from mnistlab.models import ModelSpec
 from mnistlab.train import TrainConfig, count_parameters, evaluate, fit, predict_logits
@@ -107,4 +107,4 @@ def _train_recipe(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, An
     return record, {"test_correct": (pred == test[1]).cpu().numpy()}
 
 
-KIND_HPARAMS = SubRunKind(build=lambda run: run.model.spec.build(), train=_train_recipe)
+KIND_HPARAMS = register_kind(SubRunKind("hparams", build=lambda run: run.model.spec.build(), train=_train_recipe))

@@ -10,7 +10,7 @@ from mnistlab.analysis.contrasts import Arm, Contrast
 from mnistlab.execution.subrun import SubRun
 from mnistlab.models import spec_forward_macs
 from mnistlab.tasks.hparams.config import Config, Study
-from mnistlab.tasks.hparams.networks import Recipe, StudyData
+from mnistlab.tasks.hparams.networks import KIND_HPARAMS, Recipe, StudyData
 from mnistlab.tasks.sweeps import slug
 
 
@@ -26,7 +26,7 @@ def recipe_run(config: Config, dataset: str, recipe: Recipe, seed: int, name: st
     data = StudyData(dataset, recipe.spec.view, n_train, n_val, config.test_limit)
     # Cost at the epoch cap (early stopping usually ends sooner): an upper bound for plans.
     cost = 6.0 * spec_forward_macs(recipe.spec) * n_train * config.max_epochs
-    return SubRun(kind="hparams", model=recipe, data=data, train=config.train_config(recipe), seed=seed,
+    return SubRun(kind=KIND_HPARAMS.name, model=recipe, data=data, train=config.train_config(recipe), seed=seed,
                   name=name or f"{dataset} {recipe.family}", cost=cost)
 
 

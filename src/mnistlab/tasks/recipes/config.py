@@ -41,8 +41,6 @@ TRAINED_INGREDIENTS = ("augment", "schedule", "smoothing", "ema")
 # Ingredients that act after training (on scoring, on which epoch is kept): read from the full recipe's runs.
 SCORED_INGREDIENTS = ("tta", "select")
 INGREDIENTS = TRAINED_INGREDIENTS + SCORED_INGREDIENTS
-# Multiply-adds of one forward pass of Task 6's network, for cost estimates (as Task 6 has it).
-MTL_FORWARD_MACS = 33_748_756
 
 
 @dataclass(frozen=True)

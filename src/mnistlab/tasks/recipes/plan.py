@@ -17,11 +17,11 @@ from mnistlab.analysis.contrasts import SAME_MARGIN, Arm, Contrast
 from mnistlab.execution.subrun import SubRun
 from mnistlab.models import CNN1
 from mnistlab.models.mlp import MLP_BRIEF
-from mnistlab.tasks.common import FashionData, MTLSpec, WeightingSpec, classifier_run
+from mnistlab.tasks.common import classifier_run
+from mnistlab.tasks.multitask import KIND_MTL, MTL_FORWARD_MACS, FashionData, MTLSpec, WeightingSpec
 from mnistlab.tasks.recipes.config import (
     DIGIT_NETWORKS,
     FASHION_SINGLE,
-    MTL_FORWARD_MACS,
     NETWORK_NAMES,
     Config,
 )
@@ -93,7 +93,7 @@ def run_for(config: Config, net: str, arm: str, seed: int) -> SubRun:
         return replace(run, data=replace(run.data, view="image")) if net == "mlp" else run
     n_train, n_val = config.split_sizes()
     lam = float(arm.removeprefix("lambda-")) if net == "mtl" else FASHION_SINGLE[net]
-    return SubRun(kind="mtl", model=MTLSpec(), data=FashionData(n_train, n_val, config.test_limit), train=cfg,
+    return SubRun(kind=KIND_MTL.name, model=MTLSpec(), data=FashionData(n_train, n_val, config.test_limit), train=cfg,
                   objective=WeightingSpec("fixed", lam), seed=seed, name=name,
                   cost=6.0 * MTL_FORWARD_MACS * n_train * cfg.epochs)
 

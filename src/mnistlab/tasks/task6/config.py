@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 from mnistlab.constraints import Constrained, Constraints, Distinct, Each, Interval, Members, MinItems, rules_of
 from mnistlab.tasks.base import opt
 from mnistlab.tasks.common import DATA_LIMITS, VAL_FRACTION, check_validation_split
+from mnistlab.tasks.multitask import HEAD_NAMES
 from mnistlab.train import BATCH_SIZE, MAX_BATCH, Precision, TrainConfig
 from mnistlab.weighting import LEARNED, REGISTERED_LEARNED
 
 # The two tasks as a weighting names them in table cells and in the report's sentences.
-TASK_NAMES, TASK_WORDS = ("item", "group"), ("items", "groups")
+TASK_NAMES, TASK_WORDS = HEAD_NAMES, ("items", "groups")
 
 
 @dataclass(frozen=True)

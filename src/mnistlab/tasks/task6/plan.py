@@ -8,16 +8,15 @@ from typing import Any
 
 from mnistlab.analysis.contrasts import SAME_MARGIN, Arm, Contrast
 from mnistlab.execution.subrun import SubRun
-from mnistlab.tasks.common import FashionData, MTLSpec, WeightingSpec
+from mnistlab.tasks.multitask import KIND_MTL, MTL_FORWARD_MACS, FashionData, MTLSpec, WeightingSpec
 from mnistlab.tasks.task6.config import TASK_NAMES, Config, lam_name
-from mnistlab.tasks.task6.networks import MTL_FORWARD_MACS
 from mnistlab.train import TrainConfig
 
 
 def mtl_run(strategy: str, lam: float | None, cfg: TrainConfig, config: Config, seed: int, name: str) -> SubRun:
     n_train, n_val = config.split_sizes()
     data = FashionData(n_train, n_val, config.test_limit)
-    return SubRun(kind="mtl", model=MTLSpec(), data=data, train=cfg,
+    return SubRun(kind=KIND_MTL.name, model=MTLSpec(), data=data, train=cfg,
                   objective=WeightingSpec(strategy, lam if strategy == "fixed" else None), seed=seed, name=name,
                   cost=6.0 * MTL_FORWARD_MACS * n_train * cfg.epochs)
 
