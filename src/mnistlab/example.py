@@ -62,7 +62,7 @@ def _finished_at(path: Path) -> datetime:
 
 def copy_result(source: Path, target: Path) -> None:
     """Copy a task's result.json and the figures it names (only those, each a regular file inside the task
-    folder), replacing what `target` held; PNGs are re-compressed losslessly."""
+    folder), replacing what `target` held; PNGs are re-compressed (a large one with a 256-colour palette)."""
     record = read_result(source / "result.json", source.name)
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -78,11 +78,19 @@ def copy_result(source: Path, target: Path) -> None:
     staging.rename(target)
 
 
+# A figure larger than this is stored with a 256-colour palette (a plot's colours fit; a scatter of 60,000
+# antialiased points shrinks about 4x), so that the committed folder stays under SIZE_LIMIT.
+PALETTE_ABOVE = 256 * 2**10
+
+
 def _optimise_png(path: Path) -> None:
     from PIL import Image
 
     with Image.open(path) as image:
         image.load()
+        if path.stat().st_size > PALETTE_ABOVE:
+            image = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                                                  dither=Image.Dither.NONE)
         image.save(path, optimize=True)
 
 
