@@ -186,6 +186,8 @@ def test_findings_are_the_findings_paragraphs_declare_comparisons_first_few_and_
     assert len(got) == MAX_FINDINGS
     assert got[0] == "Across seeds: A beat B." and got[1:] == [f"Point {i}." for i in range(4)]
     assert not any("Setup" in f or "98%" in f for f in got)  # a paragraph that declares no finding gives none
+    several = findings(paragraphs, first_seed=0)  # with several seeds the discussion is the first seed's
+    assert several[0] == "Across seeds: A beat B." and several[1] == "Seed 0: Point 0."
     long = [{"id": "a", "text": "A " * 400, "finding": "A " * 400 + "end."}]
     assert all(len(f) <= FINDING_CHARS for f in findings(long))
 

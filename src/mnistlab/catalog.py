@@ -28,8 +28,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "subsets of the data and 1-2 epochs (8 for the clock task's small network): a smoke test of every task in "
             "about 2 minutes on 2 cores, whose numbers are not findings"),
     Profile("brief", "the assignment's settings",
-            "the assignment's settings (full data, its epochs and sweeps; Tasks 3, 4 and 6 over seeds 0-2): the "
-            "answers; Tasks 1-6 take about 1 h 45 min on 2 cores (Tasks 3 and 4 alone 38 min)"),
+            "the assignment's settings (full data, its epochs and sweeps; Tasks 3, 4, 6 and the permutation study "
+            "over seeds 0-2): the answers; Tasks 1-6 take about 1 h 45 min on 2 cores (the data overview and "
+            "Tasks 1-5 alone 40 min)"),
     Profile("extended", "the brief's settings plus extra probes",
             "the brief's settings plus the probes that are not the assignment's (Task 6's batch-10 and "
             "plain-recipe networks)"),

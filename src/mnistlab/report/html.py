@@ -273,18 +273,20 @@ def _references(refs: list[dict], metrics: dict) -> list[dict]:
             for r in refs]
 
 
-def findings(paragraphs: Iterable[dict], limit: int = MAX_FINDINGS) -> list[str]:
+def findings(paragraphs: Iterable[dict], limit: int = MAX_FINDINGS, first_seed: int | None = None) -> list[str]:
     """At most `limit` short findings: the `finding` each stored paragraph declares, in the section's order.
 
     A task writes, beside each paragraph that states a result, the one sentence of it that is the finding
     (`mnistlab.tasks.base.Paragraph`); paragraphs about how a run was made declare none, nor does a sentence
     about one pair of trained networks, which cannot tell configurations apart. The runner's paragraph of
-    comparisons declares those that survive the section's adjustment across seeds, and leads the list.
+    comparisons declares those that survive the section's adjustment across seeds, and leads the list. With
+    several seeds the discussion describes the first (`first_seed`): its findings say so.
     """
     stated = [(p.get("id"), str(p["finding"])) for p in paragraphs
               if isinstance(p, dict) and isinstance(p.get("finding"), str) and p["finding"]]
     across = [text for pid, text in stated if pid == "comparisons"]
-    return [_shorten(text) for text in across + [text for pid, text in stated if pid != "comparisons"]][:limit]
+    lead = "" if first_seed is None else f"Seed {first_seed}: "
+    return [_shorten(text) for text in across + [lead + text for pid, text in stated if pid != "comparisons"]][:limit]
 
 
 def _shorten(text: str, limit: int = FINDING_CHARS) -> str:
@@ -410,7 +412,8 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
         "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
         "quick": record.get("profile") == "quick",
-        "findings": [] if record.get("profile") == "quick" else findings(paragraphs),
+        "findings": [] if record.get("profile") == "quick" else findings(
+            paragraphs, first_seed=seeds[0] if len(seeds) > 1 else None),
         "references": _references(record.get("references", []), metrics),
         "text": [str(p.get("text", "")) for p in paragraphs], "tables": other_tables, "figures": other_figures,
         "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],
@@ -456,8 +459,10 @@ def _example_answer(name: str, example: Path, report_dir: Path | None) -> dict |
     key_table, _ = _pick(tables, record.get("key_table") or None, "key")
     page = example / "index.html"
     href = Path(os.path.relpath(page.resolve(), (report_dir or Path.cwd()).resolve())).as_posix() + f"#{name}"
+    seeds = record.get("seeds") or [record.get("seed", 0)]
     return {"label": example_label(record), "href": href, "key_table": key_table,
-            "findings": findings([p for p in record.get("paragraphs", []) if isinstance(p, dict)])}
+            "findings": findings([p for p in record.get("paragraphs", []) if isinstance(p, dict)],
+                                 first_seed=seeds[0] if len(seeds) > 1 else None)}
 
 
 def render(out: Path, report_dir: Path | None = None, *, embed: bool = True, example: Path | None = EXAMPLE_DIR,
