@@ -1,6 +1,7 @@
 """Every experiment is one folder of the same files, declared once.
 
-A task of the package is `mnistlab/tasks/<name>/` holding `__init__.py` (its `TASK` declaration and nothing
+A task of the package is `mnistlab/tasks/<name>/` holding `__init__.py` (its declaration,
+`TASK = Task.from_folder(__name__, ...)`, which takes the parts from the other files by their names, and nothing
 else), `config.py`, `plan.py`, `findings.py`, `present.py` and `prose.py`, and `networks.py` where it trains
 a kind of network of its own; no module under `tasks/` is longer than 400 lines.
 """
@@ -40,7 +41,7 @@ def test_each_task_is_a_folder_of_the_same_files(name):
     for node in tree.body:
         is_docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
         is_task = (isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["TASK"]
-                   and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "Task")
+                   and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "Task.from_folder")
         assert is_docstring or is_task or isinstance(node, ast.Import | ast.ImportFrom), (
             f"{name}/__init__.py line {node.lineno}: only the TASK declaration belongs there")
     task = REGISTRY[name]

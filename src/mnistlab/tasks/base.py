@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import math
 import re
 import types
@@ -215,6 +216,27 @@ class Task:
 
     # A task not yet split into findings, present and prose analyses in one function.
     analyse: Callable[[Any, Context], Result] | None = None
+
+    @classmethod
+    def from_folder(cls, package: str, **declared: Any) -> Task:
+        """The task whose folder is the package `package` (a task's `__init__` passes its `__name__`): its
+        parts taken from the folder's modules by the layout's names -- `config.Config` and `config.PROFILES`,
+        `plan.plan` and `plan.contrasts`, `findings.compute_findings`, `present.present`,
+        `present.PUBLISHED` and `present.seed_figures`, `prose.prose` (contrasts, the published figures and
+        seed figures where the folder has them) -- and the rest (name, title, description, key table and
+        figure, headline, default seeds, analysis cost) as `declared`."""
+        def part(module: str, name: str, required: bool = True) -> Any:
+            found = getattr(importlib.import_module(f"{package}.{module}"), name, None)
+            if found is None and required:
+                raise ConfigError(f"{package}.{module} defines no {name}, which every task folder has")
+            return found
+
+        parts = {"config_cls": part("config", "Config"), "profiles": part("config", "PROFILES"),
+                 "plan": part("plan", "plan"), "contrasts": part("plan", "contrasts", False),
+                 "findings": part("findings", "compute_findings"), "present": part("present", "present"),
+                 "prose": part("prose", "prose"), "published": tuple(part("present", "PUBLISHED", False) or ()),
+                 "seed_figures": part("present", "seed_figures", False)}
+        return cls(**{**parts, **declared})
 
     def analysis(self, config: Any, ctx: Context) -> Result:
         """Analyse one seed's trained networks: findings -> metrics, tables, figures -> paragraphs by id."""

@@ -10,24 +10,13 @@ mnistlab.viz.untangling), prose, and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.baselines.config import PROFILES, Config
-from mnistlab.tasks.baselines.findings import compute_findings
-from mnistlab.tasks.baselines.plan import plan
-from mnistlab.tasks.baselines.present import PUBLISHED, present
-from mnistlab.tasks.baselines.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="baselines",
     title="Extension: classic baselines and manifold untangling",
     description="softmax regression, a 100-unit sigmoid MLP and a 5x5 sigmoid CNN; t-SNE of their layers",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="models",
-    published=PUBLISHED,
     # The t-SNE of five representations: 62 s for 5,000 test digits at the brief's settings.
     analysis_cost=lambda config: 5.0 + 62.0 * config.tsne_subset / 5000,
 )

@@ -12,25 +12,14 @@ The folder's layout is every task's (`mnistlab.tasks.base`): config, plan, netwo
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.clock.config import PROFILES, Config
-from mnistlab.tasks.clock.findings import compute_findings
-from mnistlab.tasks.clock.plan import plan
-from mnistlab.tasks.clock.present import PUBLISHED, present
-from mnistlab.tasks.clock.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="clock",
     title="Extension: tell the time from analogue clocks",
     description="generated analogue clocks read by five heads on one CNN: cyclic regression, 24/720 classes, "
                 "hour class + minute, sin/cos; mean common-sense error in minutes",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="variants",
-    published=PUBLISHED,
     # Generating the clocks and the figures (not measured apart from training; seconds).
     analysis_cost=lambda config: 5.0 + 5.0 * config.n_images / 18_000,
 )

@@ -13,26 +13,13 @@ from those alone. The folder's layout is every task's (`mnistlab.tasks.base`).
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.hparams.config import PROFILES, Config
-from mnistlab.tasks.hparams.findings import compute_findings
-from mnistlab.tasks.hparams.plan import contrasts, plan
-from mnistlab.tasks.hparams.present import PUBLISHED, present, seed_figures
-from mnistlab.tasks.hparams.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="hparams",
     title="Extension: hyperparameter studies, one variable at a time",
     description="an MLP and a CNN reference, each study changing one variable; early stopping on validation loss",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    contrasts=contrasts,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="summary",
-    published=PUBLISHED,
-    seed_figures=seed_figures,
     # Tables and figures of the studies (not measured apart from training; seconds).
     analysis_cost=lambda config: 10.0,
 )

@@ -12,28 +12,15 @@ permutation on our numbers, `REPORT_C_CLAIMS`), and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.permutation.config import PROFILES, Config
-from mnistlab.tasks.permutation.findings import compute_findings
-from mnistlab.tasks.permutation.plan import contrasts, plan
-from mnistlab.tasks.permutation.present import PUBLISHED, present, seed_figures
-from mnistlab.tasks.permutation.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="permutation",
     title="Extension: a fixed pixel permutation, MLP vs CNN",
     description="the brief's MLP and CNN-1 retrained on pixel-permuted MNIST and Fashion-MNIST: MLP against CNN",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    contrasts=contrasts,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="accuracy",
-    published=PUBLISHED,
     headline=("CNN-1 on MNIST: test accuracy lost to a pixel permutation, points",
               "cnn_change_pp"),
-    seed_figures=seed_figures,
     # Its verdicts compare MLP and CNN across the permutation: one run per network cannot tell them apart.
     default_seeds={"brief": 3},
     # Figures and tables (not measured apart from training; a few seconds).

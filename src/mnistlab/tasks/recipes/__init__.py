@@ -28,27 +28,15 @@ mnistlab.viz.recipes), prose, and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.recipes.config import PROFILES, Config
-from mnistlab.tasks.recipes.findings import compute_findings
-from mnistlab.tasks.recipes.plan import contrasts, plan
-from mnistlab.tasks.recipes.present import PUBLISHED, present
-from mnistlab.tasks.recipes.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="recipes",
     title="Extension: the brief's networks with a modern training recipe",
     description="the brief's MLP, CNN-1 and Task 6 networks, unchanged, trained with augmentation, a cosine "
                 "schedule, label smoothing, a weight average, test-time views and length chosen on validation",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    contrasts=contrasts,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="ablation",
     key_figure="curves",
-    published=PUBLISHED,
     # Rescoring the kept networks without test-time views and the curves figure: seconds, not minutes.
     analysis_cost=lambda config: 5.0,
 )

@@ -10,24 +10,13 @@ and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.task1.config import PROFILES, Config
-from mnistlab.tasks.task1.findings import compute_findings
-from mnistlab.tasks.task1.plan import plan
-from mnistlab.tasks.task1.present import PUBLISHED, present
-from mnistlab.tasks.task1.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="task1",
     title="Task 1: PCA, t-SNE and linear separability",
     description="PCA and t-SNE of MNIST; linear SVM for all 45 digit pairs in 2-D and 784-D",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="pairs",
-    published=PUBLISHED,
     headline=("2-D PCA, linear SVM per digit pair: test accuracy, mean of the 45 pairs",
               "pca2d_pair_acc_mean"),
     # Brief (10,000 points of t-SNE, pair SVMs on 60,000 images): 36 s measured, taken as half each.

@@ -9,24 +9,13 @@ and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.task2.config import PROFILES, Config
-from mnistlab.tasks.task2.findings import compute_findings
-from mnistlab.tasks.task2.plan import plan
-from mnistlab.tasks.task2.present import PUBLISHED, present
-from mnistlab.tasks.task2.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="task2",
     title="Task 2: the single-layer perceptron from scratch, on all 45 digit pairs",
     description="NumPy perceptron (predict/optimise), pair 0-1 in full, all 45 pairs, sklearn cross-check",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="five_pairs",
-    published=PUBLISHED,
     headline=("perceptron per digit pair: test accuracy, mean of the 45 pairs",
               "pair_test_acc_mean"),
     # Brief (45 pairs, up to 1,000 passes over about 6,000 images per digit): 33 s measured, 3 s of it figures.

@@ -8,29 +8,16 @@ findings, present, prose, and this declaration.
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.task4.config import PROFILES, Config
-from mnistlab.tasks.task4.findings import compute_findings
-from mnistlab.tasks.task4.plan import contrasts, plan
-from mnistlab.tasks.task4.present import PUBLISHED, present, seed_figures
-from mnistlab.tasks.task4.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="task4",
     title="Task 4: convolutional networks, and CNNs vs MLPs",
     description="CNN-1 [32,64,128] 4x4 strides 1-2-2, four more CNNs, and a CNN-vs-MLP comparison",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    contrasts=contrasts,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="cnn_vs_mlp",
     key_figure="accuracy_vs_size",
-    published=PUBLISHED,
     headline=("CNN-1 [32, 64, 128]: test accuracy",
               "first_test_acc"),
-    seed_figures=seed_figures,
     default_seeds={"brief": 3},
     # Figures and tables; the brief's 386 s are its networks'.
     analysis_cost=lambda config: 4.0,

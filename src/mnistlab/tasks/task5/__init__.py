@@ -6,23 +6,12 @@ layout is every task's (`mnistlab.tasks.base`): config, plan, findings, present,
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.task5.config import PROFILES, Config
-from mnistlab.tasks.task5.findings import compute_findings
-from mnistlab.tasks.task5.plan import plan
-from mnistlab.tasks.task5.present import PUBLISHED, present
-from mnistlab.tasks.task5.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="task5",
     title="Task 5: seeing inside the CNN (filters, feature maps, deep dream)",
     description="CNN-1's filters and feature maps for a '2' and a '9', and class visualisations (deep dream)",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
-    published=PUBLISHED,
     headline=("deep dream from noise: CNN-1's confidence in the dreamt class, mean of 10",
               "dream_all_mean_confidence_noise"),
     # Brief: 4 s measured (3 octaves of 50 dream steps per class, and the filter and map grids).

@@ -8,30 +8,17 @@ config, plan, networks, findings, present (figures by mnistlab.viz.mtl), prose, 
 """
 
 from mnistlab.tasks.base import Task
-from mnistlab.tasks.task6.config import PROFILES, Config
-from mnistlab.tasks.task6.findings import compute_findings
-from mnistlab.tasks.task6.plan import contrasts, plan
-from mnistlab.tasks.task6.present import PUBLISHED, present, seed_figures
-from mnistlab.tasks.task6.prose import prose
 
-TASK = Task(
+TASK = Task.from_folder(
+    __name__,
     name="task6",
     title="Task 6: multi-task learning on Fashion-MNIST (lambda study and learned loss weighting)",
     description="single-task CNNs vs a hard-sharing MTL network for lambda in {0..1}, uncertainty weighting, PCGrad, "
                 "GradNorm",
-    config_cls=Config,
-    profiles=PROFILES,
-    plan=plan,
-    contrasts=contrasts,
-    findings=compute_findings,
-    present=present,
-    prose=prose,
     key_table="accuracy",
     key_figure="accuracy_vs_lambda",
-    published=PUBLISHED,
     headline=("MTL at the lambda chosen on validation: item test accuracy",
               "best_mixed_item_test_acc"),
-    seed_figures=seed_figures,
     default_seeds={"brief": 3},
     # Brief: 1,348 s measured, of which its eight networks' 5 epochs 1,275 s: about 9 s per network on 60,000.
     analysis_cost=lambda config: 2.0 + 8.75 * (len(config.lambdas) + len(config.strategies)) * (
