@@ -96,17 +96,14 @@ def _optimise_png(path: Path) -> None:
 
 def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float) -> None:
     """Add a part to dest/parts.json; a task run again leaves the part that ran it before."""
-    from mnistlab.execution.runtime import environment
+    from mnistlab.execution.runtime import available_cores, cpu_description
 
     parts = [p for p in load_parts(dest) if not set(p["tasks"]) <= set(tasks)]
     for part in parts:
         part["tasks"] = [t for t in part["tasks"] if t not in tasks]
-    import torch
-
-    env = environment(torch.device("cpu"))
     parts.append({"tasks": tasks, "started": started.isoformat(timespec="seconds"),
-                  "wall_seconds": round(wall_seconds, 1), "cpu": env.get("cpu_model", ""),
-                  "cores": env.get("cores"), "command": f"make example TASKS=\"{' '.join(tasks)}\""})
+                  "wall_seconds": round(wall_seconds, 1), "cpu": cpu_description().get("cpu_model", ""),
+                  "cores": available_cores(), "command": f"make example TASKS=\"{' '.join(tasks)}\""})
     atomic_write_text(dest / PARTS_FILE, json.dumps([p for p in parts if p["tasks"]], indent=2) + "\n")
 
 
@@ -158,10 +155,9 @@ README_START = "<!-- results table: written by `mnistlab example --readme` from 
 README_END = "<!-- end of results table -->"
 
 
-def _percent_or_value(value: float, metric: str) -> str:
-    if metric.endswith(("_pp", "_minutes", "_seconds")) or not 0 <= value <= 1:
-        return f"{value:.2f}"
-    return f"{100 * value:.2f}%"
+def _in_percent(metric: str) -> bool:
+    """Whether a metric is a fraction shown in percent (not points, minutes or seconds)."""
+    return not metric.endswith(("_pp", "_minutes", "_seconds"))
 
 
 def headline_value(record: dict[str, Any], metric: str) -> str:
@@ -173,13 +169,13 @@ def headline_value(record: dict[str, Any], metric: str) -> str:
                 if isinstance(m, dict) and isinstance(m.get(metric), int | float)]
     if len(per_seed) > 1:
         interval = t_interval(per_seed)
-        scale = 1 if metric.endswith(("_pp", "_minutes", "_seconds")) else 100
-        unit = "%" if scale == 100 else ""
+        scale, unit = (100, "%") if _in_percent(metric) else (1, "")
         return f"{scale * interval.mean:.2f}{unit} ± {scale * interval.half_width:.2f} ({len(per_seed)} seeds)"
     value = record.get("metrics", {}).get(metric)
     if not isinstance(value, int | float):
         return "–"
-    return f"{_percent_or_value(float(value), metric)} (1 seed)"
+    shown = f"{100 * value:.2f}%" if _in_percent(metric) and 0 <= value <= 1 else f"{value:.2f}"
+    return f"{shown} (1 seed)"
 
 
 def results_table(dest: Path, link: str = "examples/brief") -> str:

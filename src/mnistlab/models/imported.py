@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 from mnistlab.errors import ConfigError
@@ -65,8 +66,11 @@ class ImportedSpec:
 
     @property
     def depth(self) -> int:
-        """Its weight layers (Linear and convolution modules)."""
-        return sum(isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d) for m in self.build().modules()) or 1
+        """Its weight layers (Linear and convolution modules), counted on a copy built on the meta device (shapes
+        only, nothing allocated), as `models.spec.parameter_count` counts parameters."""
+        with torch.device("meta"):
+            model = self.build()
+        return sum(isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d) for m in model.modules()) or 1
 
     def build(self) -> nn.Module:
         return imported_class(self.target)()

@@ -246,7 +246,7 @@ def _figure(folder: Path, fig: dict, report_dir: Path | None = None, embed: bool
     data = link = src = ""
     try:
         content = read_regular(path, within=folder)
-        relative = Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+        relative = _relative(path, report_dir)
         if mime and embed:
             data = base64.b64encode(content).decode("ascii")
         elif mime:
@@ -260,6 +260,24 @@ def _figure(folder: Path, fig: dict, report_dir: Path | None = None, embed: bool
         print(f"mnistlab: warning: figure {path} skipped: {_one_line(reason)}", file=sys.stderr)
     return {"file": fig["file"], "caption": fig.get("caption", ""), "data": data, "mime": mime or "", "link": link,
             "src": src}
+
+
+def _relative(path: Path, report_dir: Path | None) -> str:
+    """`path` as a link from the report's folder (the current folder where none is given)."""
+    return Path(os.path.relpath(path.resolve(), (report_dir or Path.cwd()).resolve())).as_posix()
+
+
+def _tables_and_key(record: dict, id_prefix: str) -> tuple[dict | None, list[dict]]:
+    """A stored result's tables for the page, and the one its task declared as the key table (else the first)."""
+    tables = [{**_table(t, f"{id_prefix}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
+    return _pick(tables, record.get("key_table") or None, "key")
+
+
+def _record_findings(record: dict) -> list[str]:
+    """The findings a stored result's paragraphs declare (with several seeds, those of the first seed say so)."""
+    seeds = record.get("seeds") or [record.get("seed", 0)]
+    return findings([p for p in record.get("paragraphs", []) if isinstance(p, dict)],
+                    first_seed=seeds[0] if len(seeds) > 1 else None)
 
 
 def _one_line(text: str) -> str:
@@ -399,9 +417,8 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
             f"{_duration(float(record.get('seconds', 0.0)))} on {env.get('device', '?')} "
             f"({env.get('cores', '?')} cores, torch {env.get('torch', '?')})"
             + (f" · precision {precision}" if precision else "") + f" · finished {record.get('finished_at', '?')}")
-    tables = [{**_table(t, f"{name}-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
     # The task declared which table and figure answer its main question; the result carries them.
-    key_table, other_tables = _pick(tables, record.get("key_table") or None, "key")
+    key_table, other_tables = _tables_and_key(record, name)
     figures = [_figure(folder, f, report_dir, embed) for f in record.get("figures", [])]
     key_stem = Path(str(record.get("key_figure") or "")).stem  # whichever format the figures were saved in
     key_figure, other_figures = _pick(figures, next((f["file"] for f in figures if Path(f["file"]).stem == key_stem),
@@ -412,8 +429,7 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
         "name": name, "title": record.get("title", title), "record": True, "meta": meta,
         "command": reproduce_command(name, record), "key_table": key_table, "key_figure": key_figure,
         "quick": record.get("profile") == "quick",
-        "findings": [] if record.get("profile") == "quick" else findings(
-            paragraphs, first_seed=seeds[0] if len(seeds) > 1 else None),
+        "findings": [] if record.get("profile") == "quick" else _record_findings(record),
         "references": _references(record.get("references", []), metrics),
         "text": [str(p.get("text", "")) for p in paragraphs], "tables": other_tables, "figures": other_figures,
         "metrics": [(k, _fmt(v)) for k, v in sorted(metrics.items())],
@@ -455,14 +471,9 @@ def _example_answer(name: str, example: Path, report_dir: Path | None) -> dict |
         return None
     if record.get("profile") == "quick":
         return None
-    tables = [{**_table(t, f"{name}-example-{key}"), "key": key} for key, t in record.get("tables", {}).items()]
-    key_table, _ = _pick(tables, record.get("key_table") or None, "key")
-    page = example / "index.html"
-    href = Path(os.path.relpath(page.resolve(), (report_dir or Path.cwd()).resolve())).as_posix() + f"#{name}"
-    seeds = record.get("seeds") or [record.get("seed", 0)]
-    return {"label": example_label(record), "href": href, "key_table": key_table,
-            "findings": findings([p for p in record.get("paragraphs", []) if isinstance(p, dict)],
-                                 first_seed=seeds[0] if len(seeds) > 1 else None)}
+    key_table, _ = _tables_and_key(record, f"{name}-example")
+    return {"label": example_label(record), "href": f"{_relative(example / 'index.html', report_dir)}#{name}",
+            "key_table": key_table, "findings": _record_findings(record)}
 
 
 def render(out: Path, report_dir: Path | None = None, *, embed: bool = True, example: Path | None = EXAMPLE_DIR,

@@ -214,7 +214,7 @@ class Task:
     # `mnistlab plan`; calibrated on the brief profile's measured time. None: about nothing.
     analysis_cost: Callable[[Any], float] | None = None
 
-    # A task not yet split into findings, present and prose analyses in one function.
+    # Instead of findings, present and prose, a small task (a test's fake, say) may analyse in one function.
     analyse: Callable[[Any, Context], Result] | None = None
 
     @classmethod
