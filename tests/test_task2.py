@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mnistlab.errors import ConfigError
+from mnistlab.execution.runner import run_in_context
 from mnistlab.models.perceptron import (
     initial_parameters,
     optimise,
@@ -20,7 +21,8 @@ from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of
 from mnistlab.tasks.task2 import TASK
 from mnistlab.tasks.task2.config import Config
-from mnistlab.tasks.task2.findings import Findings, OtherRule, SklearnCheck, compute_findings, load_pm1_flat
+from mnistlab.tasks.task2.findings import Findings, OtherRule, SklearnCheck, compute_findings
+from mnistlab.tasks.task2.networks import PairImages
 from mnistlab.tasks.task2.prose import prose
 
 
@@ -175,7 +177,7 @@ def test_pair_labels_follow_the_briefs_order():
 
 
 def test_pm1_data_is_the_briefs():
-    x, labels = load_pm1_flat("test", 20)
+    x, labels = PairImages(test_per_class=20).load("test", None)
     assert x.shape == (200, 784) and x.dtype == np.float32
     assert x.min() == -1.0 and x.max() == 1.0
     assert np.bincount(labels, minlength=10).tolist() == [20] * 10
@@ -200,7 +202,7 @@ def test_task_is_registered_with_both_profiles():
 def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
     config = Config(digits=(0, 1, 7), train_per_class=80, test_per_class=40, max_iter=30, sklearn_max_iter=10,
                     weight_images=3)
-    result = TASK.analysis(config, ctx)
+    result = run_in_context(TASK, config, ctx)
     m = result.metrics
     for a, b in [(0, 1), (0, 7), (1, 7)]:
         assert 0.8 < m[f"pair_test_acc_{a}_{b}"] <= 1.0  # far above chance (0.5) on these easy pairs
@@ -215,15 +217,33 @@ def test_task_runs_end_to_end_and_reuses_its_cached_sweep(ctx):
         assert (ctx.out_dir / fig.file).stat().st_size > 5000
     assert any("0 vs 1" in t for t in list(result.paragraphs.values()))
 
-    misses = ctx.cache.misses
-    again = TASK.analysis(config, ctx)
-    assert ctx.cache.misses == misses  # sweep, online comparison and sklearn check all came from the cache
-    assert ctx.cache.hits >= 3
+    assert [run.kind for run in ctx.finished] == ["perceptron-sweep", "perceptron-sweep", "sklearn-perceptron"]
+    assert all(trained.fresh for trained in ctx.finished.values())
+    again = run_in_context(TASK, config, ctx)
+    # the sweep, the online comparison and the sklearn check all came from the cache
+    assert not any(trained.fresh for trained in ctx.finished.values())
     assert again.metrics["pair_test_acc_0_1"] == m["pair_test_acc_0_1"]
 
     findings = compute_findings(config, ctx)  # from the cache: the report's text is the prose, in id order
     assert list(result.paragraphs.values()) == list(prose(findings, config).values())
     assert list(prose(findings, config)) == ["detail", "weights", "pairs", "pocket", "sklearn"]
+
+
+def test_worker_processes_train_the_perceptrons_as_the_analysis_would(ctx, tmp_path):
+    """The sweeps and the scikit-learn check are sub-runs: the processes executor trains them in its workers
+    (two at once), and the analysis reads the same numbers as from a serial run."""
+    from mnistlab.execution.cache import SubRunCache
+    from mnistlab.execution.executors import ProcessExecutor
+
+    config = Config(digits=(0, 1, 7), train_per_class=60, test_per_class=30, max_iter=20, sklearn_max_iter=10,
+                    weight_images=3)
+    serial = run_in_context(TASK, config, ctx)
+    workers = dataclasses.replace(ctx, cache=SubRunCache(tmp_path / "workers-cache"), finished={})
+    spread = run_in_context(TASK, config, workers,
+                            executor=ProcessExecutor(device=ctx.device, jobs=2, log=lambda line: None))
+    assert all(trained.fresh for trained in workers.finished.values()) and len(workers.finished) == 3
+    untimed = [{k: v for k, v in r.metrics.items() if "seconds" not in k} for r in (serial, spread)]
+    assert untimed[0] == untimed[1] and "pair_test_acc_0_7" in untimed[0]
 
 
 # ----------------------------------------------------------------------------------- prose, by paragraph id

@@ -105,9 +105,11 @@ WEIGHTING_OVERHEAD = {"gradnorm": 36.6 / 28.85, "pcgrad": 45.3 / 28.85}
 def training_seconds(run: SubRun, rates: Throughput) -> float | None:
     """Estimated wall time of `run` on one worker (None: unknown cost): from the throughput this cache measured
     on sub-runs of its kind, family, precision and weighting; else on sub-runs of its kind, or this machine's
-    matmul speed at its family's calibrated efficiency, times the measured overhead of a learned weighting."""
+    matmul speed at its family's calibrated efficiency, times the measured overhead of a learned weighting; a
+    sub-run that is not a network (cost 0) takes the seconds its kind declares."""
     if run.cost <= 0:
-        return None
+        declared = run.kind_impl().seconds
+        return declared(run) if declared is not None else None
     precision = getattr(run.train, "precision", "fp32")
     strategy = getattr(run.objective, "strategy", None)
     same = rates.per_class.get(_rate_key(run.kind, _model_type(run.model), precision, strategy))

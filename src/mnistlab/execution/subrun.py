@@ -205,11 +205,19 @@ class SubRunKind:
 
     train(run, model, env) trains `model` (already on env.device) in place and returns its record and
     arrays; the executor adds the checkpoint where the sub-run keeps one.
+
+    A slow computation that is not a network (pair SVMs, t-SNE, NumPy perceptrons) is a kind too, so that
+    plans list it and executors spread it: its `build` is `no_model`, its `train` computes the record and
+    arrays from the sub-run's values, and `seconds` declares its wall time for `mnistlab plan`, which
+    cannot count its cost in FLOPs as it does a network's.
     """
 
     name: str
     build: Callable[[SubRun], nn.Module]
     train: Callable[[SubRun, nn.Module, Env], tuple[dict[str, Any], dict[str, np.ndarray]]]
+    # seconds(run): its wall time on the reference machine (2-core AMD EPYC, AVX512-BF16, idle), where the
+    # sub-run's `cost` (FLOPs) is 0. None: estimated from its cost.
+    seconds: Callable[[SubRun], float] | None = None
 
     @property
     def module(self) -> str:
@@ -222,6 +230,11 @@ class SubRunKind:
         module = importlib.import_module(self.module)
         attribute = next((name for name, value in vars(module).items() if value is self), None)
         return (self.module, attribute) if attribute else root_of(self.train)
+
+
+def no_model(run: SubRun) -> nn.Module:
+    """The `build` of a kind that trains no network: an empty module (no parameters, nothing to keep)."""
+    return nn.Module()
 
 
 def execute(run: SubRun, env: Env) -> Outcome:

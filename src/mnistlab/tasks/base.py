@@ -1,19 +1,22 @@
 """What every experiment is: a config dataclass, named profiles, a plan and an analysis.
 
-A task module defines
+A task is a folder `mnistlab/tasks/<name>/` (docs/architecture.md) whose modules define
 
-    @dataclass(frozen=True)
-    class Config(Constrained): ...          # every knob, with the brief's values as defaults, and the
-                                            # rules of its values in CONSTRAINTS (mnistlab.constraints)
-    PROFILES = {"quick": {...}, "brief": {...}}   # overrides of Config, as data
-    def plan(config: Config, seed: int) -> list[SubRun]: ...   # the networks it needs
-    def analyse(config: Config, ctx: Context) -> Result: ...  # reads ctx.trained(run); trains nothing
-    TASK = Task(name=..., title=..., config_cls=Config, profiles=PROFILES, plan=plan, analyse=analyse)
+    config.py    @dataclass(frozen=True) class Config(Constrained): ...   # every knob, the brief's values as
+                 PROFILES = {"quick": {...}, "brief": {...}}               # defaults; profiles as overrides
+    plan.py      def plan(config, seed) -> list[SubRun]                    # what it trains (or computes)
+    findings.py  def compute_findings(config, ctx) -> Findings             # reads ctx.trained(run); numbers
+    present.py   def present(findings, config, ctx) -> Result              # metrics, tables, figures
+    prose.py     def prose(findings, config) -> dict[str, str]             # paragraphs by id
+    __init__.py  TASK = Task.from_folder(__name__, name=..., title=..., ...)
 
-and is listed in `mnistlab.tasks.REGISTRY`. Between the two steps the runner has an executor train
-every planned sub-run that the cache lacks. The runner (not the task) writes OUT/<task>/result.json;
-the task saves its figures through `ctx.figure`. Work that is not a network but is slow (t-SNE, the
-pair classifiers) is cached through `ctx.memo`.
+and is listed in `mnistlab.catalog.TASK_NAMES` (or registered with `mnistlab.tasks.register`).
+Between the plan and the analysis the runner has an executor train every planned sub-run that the cache
+lacks. The runner (not the task) writes OUT/<task>/result.json; the task saves its figures through
+`ctx.figure`. A slow computation that is not a network (Task 1's pair SVMs and t-SNE, Task 2's
+perceptrons) is planned as a sub-run too, of a kind whose model is `no_model` (mnistlab.execution.subrun),
+so plans list it and executors spread it; only a slow step of the analysis that needs its own results
+first (the baselines' t-SNE of trained networks' features) is cached through `ctx.memo`.
 
 A field named `precision` or `*_precision` may be "auto": the runner replaces it with the precision
 this device computes fastest (`for_device`) before anything is keyed, trained or recorded.
@@ -151,7 +154,8 @@ class Context:
 
     def memo(self, kind: str, params: Any, compute: Callable[[Path], dict[str, Any]],
              label: str = "") -> tuple[dict[str, Any], Path]:
-        """A cached result that is not a network (see SubRunCache.memo): (record, its folder)."""
+        """A cached step of the analysis that needs the analysis' own results (a t-SNE of trained networks'
+        features, see SubRunCache.memo): (record, its folder). Work that needs only the config is a sub-run."""
         record, folder = self.cache.memo(kind, params, compute, label, task=self.out_dir.name)
         self.memos.append(folder.name)
         return record, folder

@@ -14,19 +14,11 @@ from mnistlab.data import load_arrays, pm1_flat
 from mnistlab.models.linear_svm import class_pairs
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.task1.config import Config
-from mnistlab.tasks.task1.plan import pair_accuracies, tsne_embedding
+from mnistlab.tasks.task1.networks import fit_pca, project
+from mnistlab.tasks.task1.plan import pair_svm_run, tsne_run
 from mnistlab.viz.embedding import Gaussian2D, Separation, separation
 
 Pair = tuple[int, int]
-
-
-def fit_pca(x: np.ndarray) -> PCA:
-    """All 784 components: the covariance eigendecomposition is exact and takes seconds for 60,000 images."""
-    return PCA(svd_solver="covariance_eigh").fit(x)
-
-
-def project(pca: PCA, x: np.ndarray, dims: int) -> np.ndarray:
-    return (x - pca.mean_) @ pca.components_[:dims].T
 
 
 @dataclass(frozen=True)
@@ -81,27 +73,14 @@ class Findings:
 
 
 def compute_findings(config: Config, ctx: Context) -> Findings:
-    bar = ctx.progress(total=5, desc="task1")
     images, y = load_arrays("mnist", "train", ctx.data_dir)
-    images_t, yt = load_arrays("mnist", "test", ctx.data_dir)
     n = config.train_limit or len(y)
-    x, y_fit, xt = pm1_flat(images[:n]), y[:n], pm1_flat(images_t)
-    bar.set_postfix_str("PCA")
+    x, y_fit = pm1_flat(images[:n]), y[:n]
     pca, pca_part = _pca_findings(x, y_fit)
-    bar.update()
-    bar.set_postfix_str("45 pair SVMs on 2-D PCA")
-    rec2 = pair_accuracies(ctx, config, "pca2d", pca_part["z"], y_fit, project(pca, xt, 2), yt,
-                           {"pca": "covariance_eigh"})
-    bar.update()
-    bar.set_postfix_str("45 pair SVMs on 784-D pixels")
-    recp = pair_accuracies(ctx, config, "pixels", x, y_fit, xt, yt, {})
-    bar.update()
-    bar.set_postfix_str(f"t-SNE of {config.tsne_subset:,} images")
+    svms = {space: PairScores.of(ctx.trained(pair_svm_run(config, space)).record) for space in ("pca2d", "pixels")}
     tsne_part = _tsne_findings(ctx, config, pca, images, y)
-    bar.update()
-    bar.close()
-    return Findings(n_train=n, y=y_fit, pairs=tuple(class_pairs(10)), pca2d=PairScores.of(rec2),
-                    pixels=PairScores.of(recp), **pca_part, **tsne_part)
+    return Findings(n_train=n, y=y_fit, pairs=tuple(class_pairs(10)), pca2d=svms["pca2d"], pixels=svms["pixels"],
+                    **pca_part, **tsne_part)
 
 
 def _pca_findings(x: np.ndarray, y: np.ndarray) -> tuple[PCA, dict]:
@@ -118,12 +97,12 @@ def _tsne_findings(ctx: Context, config: Config, pca: PCA, images: np.ndarray, y
     """t-SNE and PCA of the first `tsne_subset` training images, and the separation measures of both."""
     sub = pm1_flat(images[:config.tsne_subset])
     y_sub = y[:config.tsne_subset]
-    features = project(pca, sub, config.tsne_pca_dims) if config.tsne_pca_dims else sub
-    z_tsne, record = tsne_embedding(ctx, config, features)
+    tsne = ctx.trained(tsne_run(config, ctx.seed))
+    z_tsne = tsne.arrays["embedding"]
     z_sub = project(pca, sub, 2)
     seps = [separation(pts, y_sub, k=config.neighbours, hull_keep=config.hull_keep,
                        ellipse_radius=config.ellipse_sigma) for pts in (z_sub, z_tsne)]
-    return {"y_sub": y_sub, "z_sub": z_sub, "z_tsne": z_tsne, "tsne_seconds": float(record["seconds"]),
+    return {"y_sub": y_sub, "z_sub": z_sub, "z_tsne": z_tsne, "tsne_seconds": float(tsne.record["seconds"]),
             "pca_sep": seps[0], "tsne_sep": seps[1]}
 
 

@@ -9,24 +9,15 @@ second (`mnistlab.models.perceptron.pair_labels_second_positive`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from mnistlab.data import load_arrays, pm1_flat
+from mnistlab.execution.subrun import Trained
 from mnistlab.models.perceptron import pair_labels_second_positive, predict
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.task2.config import Config, Pair
-from mnistlab.tasks.task2.plan import perceptron_sweep, sklearn_check
-
-
-def load_pm1_flat(split: str, per_class: int | None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """The brief's Task 2 data: x/127.5 - 1, flat (n, 784) float32; optionally the first `per_class` of each digit."""
-    images, labels = load_arrays("mnist", split, data_dir)
-    if per_class is not None:
-        keep = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in range(10)])
-        keep.sort()  # keep the file's (already shuffled) order
-        images, labels = images[keep], labels[keep]
-    return pm1_flat(images), labels
+from mnistlab.tasks.task2.plan import data, other_rule, other_rule_run, sklearn_run, sweep_run
 
 
 def _accuracy(x: np.ndarray, labels: np.ndarray, pair: Pair, w: np.ndarray, b: float) -> float:
@@ -110,20 +101,21 @@ class Findings:
 def compute_findings(config: Config, ctx: Context) -> Findings:
     pairs = config.pairs
     detail = (int(config.detail_pair[0]), int(config.detail_pair[1]))
-    x, labels = load_pm1_flat("train", config.train_per_class, ctx.data_dir)
-    xt, lt = load_pm1_flat("test", config.test_per_class, ctx.data_dir)
-    sweep = perceptron_sweep(ctx, config, pairs, x, labels, config.rule, f"task2: {len(pairs)} perceptrons")
+    images = data(config)
+    x, labels = images.load("train", ctx.data_dir)
+    xt, lt = images.load("test", ctx.data_dir)
+    sweep = _fits(ctx.trained(sweep_run(config, ctx.seed)), config.pocket)
     ws = {p: (sweep["w"][i], sweep["b"][i]) for i, p in enumerate(pairs)}
     last = {p: (sweep["last_w"][i], sweep["last_b"][i]) for i, p in enumerate(pairs)}
     means = {c: x[labels == c].mean(axis=0) for c in sorted(config.digits)}
     test_acc = {p: _accuracy(xt, lt, p, *ws[p]) for p in pairs}
     other = None
     if config.compare_rules:
-        rule = "online" if config.rule == "batch" else "batch"
-        alt = perceptron_sweep(ctx, config, [detail], x, labels, rule, f"task2: {rule} rule on {detail}")
-        other = OtherRule(rule, tuple(alt["errors"][0]), _accuracy(x, labels, detail, alt["w"][0], alt["b"][0]),
+        alt = _fits(ctx.trained(other_rule_run(config, ctx.seed)), config.pocket)
+        other = OtherRule(other_rule(config), tuple(alt["errors"][0]),
+                          _accuracy(x, labels, detail, alt["w"][0], alt["b"][0]),
                           _accuracy(xt, lt, detail, alt["w"][0], alt["b"][0]))
-    sk = sklearn_check(ctx, config, pairs, x, labels, xt, lt) if config.sklearn_check else None
+    sk = ctx.trained(sklearn_run(config, ctx.seed)).record if config.sklearn_check else None
     mean_gap = [float(np.linalg.norm(means[a] - means[b])) for a, b in pairs]
     return Findings(
         pairs=tuple(pairs), detail=detail,
@@ -137,6 +129,16 @@ def compute_findings(config: Config, ctx: Context) -> Findings:
         **_weight_findings(ws[detail][0], x[labels == detail[0]], x[labels == detail[1]]),
         rho=_spearman(mean_gap, [test_acc[p] for p in pairs]), other=other,
         sklearn=None if sk is None else SklearnCheck(tuple(sk["test_acc"]), tuple(sk["n_iter"]), float(sk["seconds"])))
+
+
+def _fits(trained: Trained, pocket: bool) -> dict[str, Any]:
+    """A perceptron sweep's parameters and curves: "w", "b" what the task evaluates (the pocket or the last
+    iterate, per config), "last_w", "last_b" the last iterate, each pair's error list, its convergence."""
+    arrays = trained.arrays
+    errors = [list(row[:n]) for row, n in zip(arrays["curves"], arrays["iterations"], strict=True)]
+    chosen = ("pocket_w", "pocket_b") if pocket else ("w", "b")
+    return {"w": arrays[chosen[0]], "b": arrays[chosen[1]], "last_w": arrays["w"], "last_b": arrays["b"],
+            "errors": errors, "converged": trained.record["converged"], "seconds": trained.record["seconds"]}
 
 
 def _weight_findings(w: np.ndarray, xa: np.ndarray, xb: np.ndarray) -> dict[str, float]:
