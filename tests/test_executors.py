@@ -387,32 +387,50 @@ def test_local_ray_runs_no_dashboard(ray_executor):
                         and c.pid in {me.pid, *(p.pid for p in me.children(recursive=True))}}
 
 
+def _is_loopback(address: str) -> bool:
+    """127.0.0.1, ::1, or 127.0.0.1 as an IPv6 socket shows it (::ffff:127.0.0.1: Ray's gRPC servers)."""
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    return ip.is_loopback or bool(getattr(ip, "ipv4_mapped", None) and ip.ipv4_mapped.is_loopback)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("ray_executor", ["local"], indirect=True)
-@pytest.mark.xfail(strict=True, reason="Ray 2.60's gRPC servers (gcs_server, raylet, core workers) listen on every "
-                   "interface and ray.init resolves 127.0.0.1 to the node's address: no setting binds them to "
-                   "loopback; this fails loudly (strict) once a Ray release does")
 def test_local_ray_listens_on_loopback_only(ray_executor):
     psutil = pytest.importorskip("psutil")
     me = psutil.Process()
     started = _listening([me.pid, *(p.pid for p in me.children(recursive=True))])
-    outside = {name: ips - {"127.0.0.1", "::1"} for name, ips in started.items() if ips - {"127.0.0.1", "::1"}}
+    assert {"gcs_server", "raylet"} <= set(started), started
+    outside = {name: ips for name, ips in started.items() if not all(_is_loopback(ip) for ip in ips)}
     assert not outside, outside
 
 
-@pytest.mark.parametrize("address", [None, "head:6379"])
-def test_a_local_ray_instance_says_it_listens_on_every_interface(monkeypatch, address):
-    """Ray 2.60 cannot bind to loopback (test_local_ray_listens_on_loopback_only), so the lab says so, once,
-    when it starts its own instance; joining a cluster by --address says nothing (a stand-in for Ray here:
-    what is tested is the executor's own logic, not Ray)."""
+def _fake_ray(calls: list[str], switch: bool):
+    """A stand-in for Ray: what is tested is the executor's own logic, not Ray. With `switch`, it has the
+    constant _loopback_node turns off, and records its value when init is called."""
     import types
 
+    constants = types.SimpleNamespace(ENABLE_RAY_CLUSTER=True)
+    fake = types.SimpleNamespace(
+        is_initialized=lambda: bool(calls), nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2}}],
+        init=lambda **kw: calls.append(f"init, cluster switch {constants.ENABLE_RAY_CLUSTER}" if switch else "init"),
+        shutdown=lambda: None)
+    if switch:
+        fake._private = types.SimpleNamespace(ray_constants=constants)
+    return fake, constants
+
+
+@pytest.mark.parametrize("switch", [True, False])
+@pytest.mark.parametrize("address", [None, "head:6379"])
+def test_a_local_ray_instance_listens_on_loopback_or_says_it_does_not(monkeypatch, address, switch):
+    """The lab starts its own instance as a loopback-only node (test_local_ray_listens_on_loopback_only),
+    turning Ray's cluster switch off for ray.init only; a Ray without that switch gets one line saying the
+    instance listens on every interface. Joining a cluster by --address touches nothing and says nothing."""
     import mnistlab.execution.executors as executors
 
     calls: list[str] = []
-    fake = types.SimpleNamespace(
-        is_initialized=lambda: bool(calls), init=lambda **kw: calls.append("init"),
-        nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2}}], shutdown=lambda: None)
+    fake, constants = _fake_ray(calls, switch)
     monkeypatch.setattr(executors, "_import_ray", lambda: fake)
     monkeypatch.setattr(executors, "check_reachable", lambda address: None)
     monkeypatch.setattr(executors, "_join_cluster", lambda ray, address: calls.append("join"))
@@ -420,5 +438,46 @@ def test_a_local_ray_instance_says_it_listens_on_every_interface(monkeypatch, ad
     executor = executors.RayExecutor(device=CPU, num_cpus=1, address=address, log=said.append)
     executor.connect()
     executor.connect()
-    assert calls == (["init"] if address is None else ["join"])
-    assert said == ([executors.LOCAL_RAY_NOTICE] if address is None else [])
+    executor.close()
+    expected = "init, cluster switch False" if switch else "init"
+    assert calls == ([expected] if address is None else ["join"])
+    assert constants.ENABLE_RAY_CLUSTER is True  # put back: a cluster joined later is not affected
+    assert said == ([executors.LOCAL_RAY_NOTICE] if address is None and not switch else [])
+
+
+RAY_DRIVER = """
+import time, torch
+from mnistlab.execution.executors import RayExecutor
+RayExecutor(device=torch.device("cpu"), num_cpus=1).connect()
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_local_ray_dies_with_a_killed_driver(ray_environment):
+    """kill -9 of a driver that started its own Ray: every Ray process goes within 5 s, the dashboard and
+    runtime-env agents too (on their own they waited ~100 s on the dead GCS)."""
+    psutil = pytest.importorskip("psutil")
+    driver = subprocess.Popen([sys.executable, "-c", RAY_DRIVER], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ray_processes: list = []
+    try:
+        ready = driver.stdout.readline()
+        assert ready.strip() == b"ready", driver.stderr.read().decode()[-2000:]
+        ray_processes = psutil.Process(driver.pid).children(recursive=True)
+        names = {p.name() for p in ray_processes}
+        assert {"gcs_server", "raylet", "ray::DashboardAgent", "ray::RuntimeEnvAgent"} <= names, names
+        driver.kill()  # kill -9: no clean-up runs in the driver
+        driver.wait(timeout=10)
+        end = time.monotonic() + 5
+        while any(_alive(p.pid) for p in ray_processes) and time.monotonic() < end:
+            time.sleep(0.05)
+        survivors = [f"{p.name()} ({p.pid})" for p in ray_processes if _alive(p.pid)]
+        assert not survivors, f"outlived their driver by 5 s: {survivors}"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        for process in ray_processes:
+            with contextlib.suppress(psutil.Error):
+                process.kill()

@@ -21,11 +21,12 @@ import os
 import pickle
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -321,10 +322,85 @@ def _train_on_ray(run: SubRun, env: Env, threads: int, settings: dict[str, str])
     return execute(run, env), ray.get_runtime_context().get_node_id()
 
 
-# Said once when the lab starts its own Ray instance: Ray 2.60 cannot be told to listen on loopback only.
-LOCAL_RAY_NOTICE = ("mnistlab: note: a local Ray instance listens on every network interface (Ray 2.60 has no "
-                    "setting for loopback only); on one machine, --executor processes trains the same networks "
-                    "without opening ports")
+# Said once when the lab starts its own Ray instance with a Ray that lacks the switch _loopback_node uses.
+LOCAL_RAY_NOTICE = ("mnistlab: note: this Ray release cannot be told to listen on loopback only, so the local Ray "
+                    "instance listens on every network interface; on one machine, --executor processes trains the "
+                    "same networks without opening ports")
+
+
+@contextlib.contextmanager
+def _loopback_node(ray: Any) -> Iterator[bool]:
+    """While ray.init starts a local instance, make 127.0.0.1 this node's address; whether that was possible.
+
+    Ray's servers bind loopback exactly when the node's address is 127.0.0.1 (measured on 2.60: gcs_server,
+    raylet, the core workers' gRPC servers and the runtime-env agent then listen on 127.0.0.1 only; with this
+    machine's address, on every interface). But ray.init replaces _node_ip_address="127.0.0.1" by this
+    machine's address, unless ray_constants.ENABLE_RAY_CLUSTER is false: the switch behind
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read once when Ray is imported, so setting that variable later
+    changes nothing. It is consulted only while a node picks its address, so it is put back at once and
+    a cluster joined later in this process is not affected."""
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if not hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        yield False
+        return
+    saved, constants.ENABLE_RAY_CLUSTER = constants.ENABLE_RAY_CLUSTER, False
+    try:
+        yield True
+    finally:
+        constants.ENABLE_RAY_CLUSTER = saved
+
+
+# Run by a helper process that outlives a killed driver: at the end of its stdin (the driver closed it or
+# died), it SIGKILLs the listed processes (pid, start time) that still run.
+_REAPER = """
+import os, signal, sys
+sys.stdin.buffer.read()
+for pid, start in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[19] == start:
+                os.kill(int(pid), signal.SIGKILL)
+    except (OSError, IndexError):
+        pass
+"""
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, start time in clock ticks since boot) of every process (Linux /proc)."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                table[int(entry.name)] = (int(fields[1]), fields[19])
+    return table
+
+
+def _reap_with_driver(before: dict[int, tuple[int, str]]) -> subprocess.Popen | None:
+    """After ray.init: a helper that kills the processes Ray started (the driver's new children and all
+    below them) once the driver is gone, even by kill -9 (no clean-up runs then). ray.init's own processes
+    die with the driver (Ray sets PR_SET_PDEATHSIG on them) and workers follow their raylet within ~2 s,
+    but the raylet's dashboard and runtime-env agents have no such link: they notice their raylet's death,
+    then wait on a report to the GCS, which died too (publish_error_to_driver, a 60 s timeout), and lived
+    on ~100 s. `before`: the process table before ray.init. Linux only; None elsewhere or if it fails."""
+    if not sys.platform.startswith("linux"):
+        return None
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    todo = [pid for pid in children.get(os.getpid(), []) if before.get(pid) != table[pid]]
+    ray_processes: list[str] = []
+    while todo:
+        pid = todo.pop()
+        ray_processes += [str(pid), table[pid][1]]
+        todo += children.get(pid, [])
+    try:
+        # Its own session: a Ctrl-C or hang-up meant for the lab does not end it before the lab's clean-up.
+        return subprocess.Popen([sys.executable, "-c", _REAPER, *ray_processes], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return None
 
 
 @dataclass
@@ -348,6 +424,7 @@ class RayExecutor:
     node_of: dict[str, str] = field(default_factory=dict, init=False)  # sub-run hash -> Ray node id, for logs
     _ray: Any = field(default=None, init=False, repr=False)
     _owns_ray: bool = field(default=False, init=False, repr=False)
+    _reaper: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.cpus_per_job < 1:
@@ -370,13 +447,16 @@ class RayExecutor:
             previous = signal.getsignal(signal.SIGTERM) if main_thread else None
             try:
                 if self.address is None:
-                    # No dashboard: nothing outside this machine should reach the lab's own instance.
-                    # (Ray 2.60 offers no more: its gRPC servers listen on every interface whatever the
-                    # node address, and ray.init turns _node_ip_address=127.0.0.1 into the node's IP;
-                    # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 does not change that either. So say so.)
-                    self.log(LOCAL_RAY_NOTICE)
-                    ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False,
-                             log_to_driver=False)
+                    # Nothing outside this machine should reach the lab's own instance: no dashboard,
+                    # and every server on loopback (_loopback_node). address="local": a new instance even
+                    # where $RAY_ADDRESS or a 'ray start' on this machine names one (ray.init would join it).
+                    before = _process_table() if sys.platform.startswith("linux") else {}
+                    with _loopback_node(ray) as loopback:
+                        if not loopback:
+                            self.log(LOCAL_RAY_NOTICE)
+                        ray.init(address="local", num_cpus=self.num_cpus or available_cores(),
+                                 include_dashboard=False, log_to_driver=False)
+                    self._reaper = _reap_with_driver(before)
                 else:
                     _join_cluster(ray, self.address)
             finally:
@@ -445,6 +525,11 @@ class RayExecutor:
         if self._ray is not None and self._owns_ray:
             self._ray.shutdown()
         self._ray, self._owns_ray = None, False
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:  # after the shutdown: it kills what did not stop, then ends
+            with contextlib.suppress(OSError):
+                reaper.stdin.close()
+            reaper.wait()
 
 
 def _join_cluster(ray: Any, address: str) -> None:
