@@ -28,16 +28,19 @@ from mnistlab.execution.subrun import SubRun
 TYPICAL_EFFICIENCY = 0.33
 
 
-# The matmul fallback's efficiency per network family, relative to TYPICAL_EFFICIENCY: calibrated so that the
-# fallback estimates of the brief profile meet the measured times (docs/performance.md: 2-core AMD EPYC,
-# AVX512-BF16, idle). The old fallback, at one efficiency for all, estimated Task 6's eight networks at 960 s
-# (120 s each in bf16: the machine's bf16 rate is thus about 4.6e11 FLOP/s at 33%); at that rate Task 3's five
-# bf16 MLPs come to 51 s against 156 s measured (batch 50 keeps a small MLP far from the matmul peak), Task 4's
-# five CNNs to 360 s against 386 s, and a fixed-lambda MTL network to 120 s against 144 s (5 x 28.85 s). Its
-# fp32 MLP (1000-1000) comes to 89 s against 63 s measured, at the fp32/bf16 matmul ratio of that machine (0.16,
-# measured busy: both in one burst). Other pairs (fp32 CNNs, a machine without native bf16) are not calibrated.
-FAMILY_EFFICIENCY = {("MLPSpec", "bf16"): 51 / 156, ("MLPSpec", "fp32"): 89 / 63, ("CNNSpec", "bf16"): 360 / 386,
-                     ("MTLSpec", "bf16"): 120 / 144}
+# The matmul fallback's efficiency per network family, relative to TYPICAL_EFFICIENCY, and the fixed seconds
+# each optimizer step costs beside its FLOPs (Python, the optimizer, small kernels far from the matmul peak:
+# why a small MLP at batch 50 is slower than its FLOPs say and a large one faster). Fitted by least squares
+# to the committed example's brief run (examples/brief: 46 bf16 MLPs, 30 bf16 CNNs; 2-core AMD EPYC,
+# AVX512-BF16, whose fallback rates were 292.8 GFLOP/s bf16 and 67.0 fp32 at 33%, measured idle): per step
+# 1.03 ms for an MLP, 4.8 ms for a CNN. The MTL network (every one the same size, so its two terms cannot be
+# told apart) and the fp32 MLP are calibrated by their totals: 15 fixed-lambda networks 2,711 s, three fp32
+# MLPs 217 s. The hyperparameter studies' networks ("Recipe") count their cost at the epoch cap and mostly
+# stop early: their 78 took 1,683 s against 2,187 s estimated at one efficiency. Other pairs (fp32 CNNs, a
+# machine without native bf16) are not calibrated.
+FAMILY_EFFICIENCY = {("MLPSpec", "bf16"): 0.752, ("MLPSpec", "fp32"): 89 / 63, ("CNNSpec", "bf16"): 1.42,
+                     ("MTLSpec", "bf16"): 1.03, ("Recipe", "bf16"): 2187 / 1683}
+STEP_SECONDS = {("MLPSpec", "bf16"): 1.03e-3, ("CNNSpec", "bf16"): 4.83e-3}
 
 
 def _model_type(model: Any) -> str:
@@ -96,16 +99,17 @@ def throughput_table(cache: SubRunCache) -> Throughput:
     return Throughput(per_kind=per_kind, per_class=per_class, fallback=fallback, source=source)
 
 
-# Time per step of Task 6's learned weightings over a fixed-lambda network of the same FLOPs (their extra
-# backward passes or gradient surgery), from the brief run in docs/performance.md: 28.2-29.5 s
-# per epoch fixed/uncertainty, 36.6 s GradNorm, 45.3 s PCGrad (2-core AMD EPYC, AVX512-BF16, idle).
-WEIGHTING_OVERHEAD = {"gradnorm": 36.6 / 28.85, "pcgrad": 45.3 / 28.85}
+# Time of a Task 6 network with a learned weighting over a fixed-lambda network of the same FLOPs (their
+# extra backward passes or gradient surgery), from the example's brief run (2-core AMD EPYC, AVX512-BF16):
+# 181 s a fixed-lambda network, 195 s uncertainty, 243 s GradNorm, 270 s PCGrad (means of 3 seeds).
+WEIGHTING_OVERHEAD = {"uncertainty": 195 / 181, "gradnorm": 243 / 181, "pcgrad": 270 / 181}
 
 
 def training_seconds(run: SubRun, rates: Throughput) -> float | None:
     """Estimated wall time of `run` on one worker (None: unknown cost): from the throughput this cache measured
     on sub-runs of its kind, family, precision and weighting; else on sub-runs of its kind, or this machine's
-    matmul speed at its family's calibrated efficiency, times the measured overhead of a learned weighting; a
+    matmul speed at its family's calibrated efficiency plus its steps' fixed cost, times the measured overhead
+    of a learned weighting; a
     sub-run that is not a network (cost 0) takes the seconds its kind declares."""
     if run.cost <= 0:
         declared = run.kind_impl().seconds
@@ -116,10 +120,15 @@ def training_seconds(run: SubRun, rates: Throughput) -> float | None:
     if same:
         return run.cost / same
     rate = rates.per_kind.get(run.kind)
+    per_step = 0.0
     if not rate:
+        family = (_model_type(run.model), str(precision))
         rate = rates.fallback.get(precision) or rates.fallback.get("fp32", 0.0)
-        rate *= FAMILY_EFFICIENCY.get((_model_type(run.model), str(precision)), 1.0)
-    return run.cost / rate * WEIGHTING_OVERHEAD.get(str(strategy), 1.0) if rate > 0 else None
+        rate *= FAMILY_EFFICIENCY.get(family, 1.0)
+        per_step = STEP_SECONDS.get(family, 0.0) * run.steps
+    if rate <= 0:
+        return None
+    return (run.cost / rate + per_step) * WEIGHTING_OVERHEAD.get(str(strategy), 1.0)
 
 
 @dataclass

@@ -136,7 +136,7 @@ class SubRun:
     train:     the training recipe (TrainConfig)
     objective: the loss or loss weighting (a frozen value; None: cross-entropy)
     seed:      the seed of initialisation and batch order
-    name, keep_checkpoint, cost: how it is shown and stored, not part of the key.
+    name, keep_checkpoint, cost, steps: how it is shown, stored and estimated, not part of the key.
     """
 
     kind: str
@@ -148,6 +148,7 @@ class SubRun:
     name: str = not_in_key("")
     keep_checkpoint: bool = not_in_key(False)
     cost: float = not_in_key(0.0)  # estimated training FLOPs, for plans and ETAs (0: unknown)
+    steps: float = not_in_key(0.0)  # optimizer steps, whose fixed cost plans add to the FLOPs' (0: unknown)
     kind_module: str = not_in_key("")  # the module that defines the kind, for a worker that has not imported it
 
     def __post_init__(self) -> None:

@@ -124,7 +124,8 @@ def classifier_run(spec: ModelSpec, cfg: TrainConfig, *, seed: int, dataset: str
     n_train = train_limit or 60_000
     return SubRun(kind=KIND_CLASSIFIER.name, model=spec, data=data, train=cfg, seed=seed, name=name or spec.name,
                   # About 3x the forward multiply-adds (2 FLOPs each) per image, over all epochs.
-                  keep_checkpoint=keep_checkpoint, cost=6.0 * spec_forward_macs(spec) * n_train * cfg.epochs)
+                  keep_checkpoint=keep_checkpoint, cost=6.0 * spec_forward_macs(spec) * n_train * cfg.epochs,
+                  steps=n_train / cfg.batch_size * cfg.epochs)
 
 
 def _train_classifier(run: SubRun, model: nn.Module, env: Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
