@@ -29,8 +29,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "about 2 minutes on 2 cores, whose numbers are not findings"),
     Profile("brief", "the assignment's settings",
             "the assignment's settings (full data, its epochs and sweeps; Tasks 3, 4, 6 and the permutation study "
-            "over seeds 0-2): the answers; Tasks 1-6 take about 1 h 45 min on 2 cores (the data overview and "
-            "Tasks 1-5 alone 40 min)"),
+            "over seeds 0-2): the answers; Tasks 1-6 take about 2 h on 2 cores (the data overview and Tasks 1-5 "
+            "40 min, Task 6's three seeds 81 min)"),
     Profile("extended", "the brief's settings plus extra probes",
             "the brief's settings plus the probes that are not the assignment's (Task 6's batch-10 and "
             "plain-recipe networks)"),
