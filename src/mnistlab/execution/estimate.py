@@ -109,8 +109,7 @@ def training_seconds(run: SubRun, rates: Throughput) -> float | None:
     """Estimated wall time of `run` on one worker (None: unknown cost): from the throughput this cache measured
     on sub-runs of its kind, family, precision and weighting; else on sub-runs of its kind, or this machine's
     matmul speed at its family's calibrated efficiency plus its steps' fixed cost, times the measured overhead
-    of a learned weighting; a
-    sub-run that is not a network (cost 0) takes the seconds its kind declares."""
+    of a learned weighting; a sub-run that is not a network (cost 0) takes the seconds its kind declares."""
     if run.cost <= 0:
         declared = run.kind_impl().seconds
         return declared(run) if declared is not None else None
