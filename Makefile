@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PROFILE ?= quick
+EXAMPLE_PROFILE ?= brief
 OUT    ?= results
 # SEEDS=3 (or 0,1,2): every network once per seed, metrics with 95% intervals, comparisons tested.
 SEEDS  ?=
@@ -30,7 +31,7 @@ report: $(VENV)/.installed
 # One part of the committed example report (the brief profile): make example TASKS="task3 task4"; without
 # TASKS it only rebuilds examples/brief/index.html from the parts committed.
 example: $(VENV)/.installed
-	$(BIN)/mnistlab example $(TASKS) --readme README.md
+	$(BIN)/mnistlab example $(TASKS) --profile $(EXAMPLE_PROFILE) --readme README.md
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -170,6 +170,9 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="working results folder, with the networks' cache (default: runs/example)")
     example.add_argument("--dest", type=_path, default=Path("examples/brief"), metavar="DIR",
                          help="the committed example folder (default: examples/brief)")
+    example.add_argument("--profile", choices=PROFILE_NAMES, default="brief",
+                         help="the part's profile (default: brief, the assignment's settings; extended for a "
+                              "study whose brief profile only sketches it, such as the recipes' ablation)")
     example.add_argument("--readme", type=_path, default=None, metavar="FILE",
                          help="also rewrite the results table of this README from the example")
 
@@ -503,7 +506,7 @@ def _cmd_example(args: argparse.Namespace) -> int:
     from mnistlab.example import run_part, update_readme, write_page
 
     if args.tasks:
-        run_part(args.tasks, runs=args.runs, dest=args.dest, command=main)
+        run_part(args.tasks, runs=args.runs, dest=args.dest, command=main, profile=args.profile)
     elif not args.dest.is_dir():
         raise MnistlabError(f"{args.dest} holds no example yet; name the tasks of a part: mnistlab example task3 task4")
     print(f"example report written to {write_page(args.dest)}")

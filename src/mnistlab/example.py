@@ -1,11 +1,12 @@
 """The committed example report: the brief profile of the assignment, run in parts, kept in examples/brief/.
 
 `make example TASKS="task3 task4"` (or `mnistlab example task3 task4`) runs one part: the brief profile of
-those tasks with their own default seeds, into a working folder (runs/example/, with the networks' cache;
-not committed), then copies each task's result.json and the figures it names into examples/brief/<task>/,
-records the part (its tasks, date, wall time and machine) in examples/brief/parts.json, and writes
-examples/brief/index.html from every part committed so far. Each task's result stands alone, so the parts
-may run on different days; the page says which machine and date each came from.
+those tasks with their own default seeds (`EXAMPLE_PROFILE=extended`, or `--profile extended`, for a study that
+is not the assignment's and that the brief profile only sketches, such as the recipes' ablation), into a working
+folder (runs/example/, with the networks' cache; not committed), then copies each task's result.json and the
+figures it names into examples/brief/<task>/, records the part (its tasks, profile, date, wall time and machine)
+in examples/brief/parts.json, and writes examples/brief/index.html from every part committed so far. Each task's
+result stands alone, so the parts may run on different days; the page says which machine and date each came from.
 """
 
 from __future__ import annotations
@@ -30,17 +31,17 @@ SIZE_LIMIT = 10 * 2**20  # the committed folder stays small enough to clone with
 
 
 def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, command: Callable[[list[str]], int],
-             log: Callable[[str], None] = print) -> list[str]:
-    """Run the brief profile of `tasks` into `runs` through `command` (the `mnistlab` command line's main,
-    given the arguments of `mnistlab run`), time it, and keep its results in `dest`; returns the task names
-    whose results were copied. A task already up to date in `runs` is copied without running again (its part
-    keeps the wall time it had)."""
+             log: Callable[[str], None] = print, profile: str = EXAMPLE_PROFILE) -> list[str]:
+    """Run `profile` (the brief one unless told) of `tasks` into `runs` through `command` (the `mnistlab`
+    command line's main, given the arguments of `mnistlab run`), time it, and keep its results in `dest`;
+    returns the task names whose results were copied. A task already up to date in `runs` is copied without
+    running again (its part keeps the wall time it had)."""
     from mnistlab.tasks import resolve_tasks
 
     names = [t.name for t in resolve_tasks(list(tasks))]
     started = datetime.now(UTC)
     start = time.perf_counter()
-    code = command(["run", *names, "--profile", EXAMPLE_PROFILE, "--out", str(runs)])
+    code = command(["run", *names, "--profile", profile, "--out", str(runs)])
     wall = time.perf_counter() - start
     if code != 0:
         raise MnistlabError(f"the example run of {', '.join(names)} failed (exit {code}); nothing was copied")
@@ -48,7 +49,7 @@ def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, command: Callable[
     for name in names:
         copy_result(runs / name, dest / name)
     if fresh:
-        record_part(dest, fresh, started, wall)
+        record_part(dest, fresh, started, wall, profile)
     log(f"example: {len(names)} task(s) copied to {dest} ({len(fresh)} run now, in {duration_text(wall)})")
     return names
 
@@ -94,16 +95,19 @@ def _optimise_png(path: Path) -> None:
         image.save(path, optimize=True)
 
 
-def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float) -> None:
+def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float,
+                profile: str = EXAMPLE_PROFILE) -> None:
     """Add a part to dest/parts.json; a task run again leaves the part that ran it before."""
     from mnistlab.execution.runtime import available_cores, cpu_description
 
     parts = [p for p in load_parts(dest) if not set(p["tasks"]) <= set(tasks)]
     for part in parts:
         part["tasks"] = [t for t in part["tasks"] if t not in tasks]
-    parts.append({"tasks": tasks, "started": started.isoformat(timespec="seconds"),
+    command = f"make example TASKS=\"{' '.join(tasks)}\""
+    parts.append({"tasks": tasks, "profile": profile, "started": started.isoformat(timespec="seconds"),
                   "wall_seconds": round(wall_seconds, 1), "cpu": cpu_description().get("cpu_model", ""),
-                  "cores": available_cores(), "command": f"make example TASKS=\"{' '.join(tasks)}\""})
+                  "cores": available_cores(),
+                  "command": command if profile == EXAMPLE_PROFILE else f"{command} EXAMPLE_PROFILE={profile}"})
     atomic_write_text(dest / PARTS_FILE, json.dumps([p for p in parts if p["tasks"]], indent=2) + "\n")
 
 
@@ -132,11 +136,17 @@ def intro(dest: Path) -> str:
         run = record.get("seeds") or [record.get("seed", 0)]
         seeds.append(f"{name} {run[0]}" if len(run) == 1 else f"{name} {run[0]}-{run[-1]}")
     described = "; ".join(
-        f"{', '.join(p['tasks'])}: {str(p.get('started', '?'))[:10]}, {duration_text(float(p.get('wall_seconds', 0)))}"
-        f" wall time on a {p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}" for p in parts)
+        f"{', '.join(p['tasks'])}{_profile_note(p.get('profile', EXAMPLE_PROFILE))}: "
+        f"{str(p.get('started', '?'))[:10]}, {duration_text(float(p.get('wall_seconds', 0)))} wall time on a "
+        f"{p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}" for p in parts)
     return (f"The committed example report: the {EXAMPLE_PROFILE} profile of the assignment, run with `make example` "
             f"in {len(parts)} part{'s' if len(parts) != 1 else ''} ({described}). Seeds per task: "
             f"{', '.join(seeds) or 'none yet'}. Every number below was computed by those runs.")
+
+
+def _profile_note(profile: object) -> str:
+    """' (extended profile)' after a part or value that is not the example's own profile, else ''."""
+    return "" if profile == EXAMPLE_PROFILE else f" ({profile} profile)"
 
 
 def write_page(dest: Path) -> Path:
@@ -167,15 +177,18 @@ def headline_value(record: dict[str, Any], metric: str) -> str:
 
     per_seed = [m[metric] for m in (record.get("per_seed_metrics") or {}).values()
                 if isinstance(m, dict) and isinstance(m.get(metric), int | float)]
+    profile = record.get("profile", EXAMPLE_PROFILE)
+    setting = "" if profile == EXAMPLE_PROFILE else f", {profile} profile"
     if len(per_seed) > 1:
         interval = t_interval(per_seed)
         scale, unit = (100, "%") if _in_percent(metric) else (1, "")
-        return f"{scale * interval.mean:.2f}{unit} ± {scale * interval.half_width:.2f} ({len(per_seed)} seeds)"
+        return (f"{scale * interval.mean:.2f}{unit} ± {scale * interval.half_width:.2f} "
+                f"({len(per_seed)} seeds{setting})")
     value = record.get("metrics", {}).get(metric)
     if not isinstance(value, int | float):
         return "–"
     shown = f"{100 * value:.2f}%" if _in_percent(metric) and 0 <= value <= 1 else f"{value:.2f}"
-    return f"{shown} (1 seed)"
+    return f"{shown} (1 seed{setting})"
 
 
 def results_table(dest: Path, link: str = "examples/brief") -> str:
