@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.cli import main
-from mnistlab.example import load_parts, readme_table, results_table, run_part, write_page
+from mnistlab.example import headline_value, load_parts, readme_table, results_table, run_part, write_page
 from mnistlab.report.html import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +48,33 @@ def test_a_part_keeps_its_results_and_the_page_and_a_quick_report_show_them(tmp_
     assert "committed example" in shown and "brief profile, 2 seeds" in shown
     assert "examples/brief/index.html#task3" in shown
     assert "committed example" not in render(quick, tmp_path / "report", example=None)
+
+
+def test_a_headline_shows_its_interval_its_seeds_and_a_profile_other_than_the_brief():
+    per_seed = {"brief": {"profile": "brief", "metrics": {"acc": 0.98},
+                          "per_seed_metrics": {"0": {"acc": 0.97}, "1": {"acc": 0.99}}}}
+    assert headline_value(per_seed["brief"], "acc") == "98.00% ± 12.71 (2 seeds)"
+    # A task that runs its own seeds in one run records the interval and the count beside the mean.
+    inside = {"profile": "extended", "metrics": {"acc": 0.996, "acc_ci95": 0.0004, "acc_seeds": 3.0}}
+    assert headline_value(inside, "acc") == "99.60% ± 0.04 (3 seeds, extended profile)"
+    assert headline_value({"profile": "brief", "metrics": {"acc": 0.5}}, "acc") == "50.00% (1 seed)"
+    assert headline_value({"profile": "brief", "metrics": {}}, "acc") == "–"
+
+
+def test_a_part_of_another_profile_is_recorded_and_named_on_the_page(tmp_path):
+    from datetime import UTC, datetime
+
+    from mnistlab.example import intro, record_part
+
+    record_part(tmp_path, ["task3"], datetime(2026, 12, 7, tzinfo=UTC), 60.0)
+    record_part(tmp_path, ["recipes"], datetime(2026, 12, 7, tzinfo=UTC), 5400.0, profile="extended")
+    brief, extended = load_parts(tmp_path)
+    assert brief["profile"] == "brief" and brief["command"] == 'make example TASKS="task3"'
+    assert extended["command"] == 'make example TASKS="recipes" EXAMPLE_PROFILE=extended'
+    text = intro(tmp_path)
+    assert "recipes (extended profile): 2026-12-07" in text and "task3: 2026-12-07" in text
+
+
+def test_example_refuses_an_unknown_profile(capsys):
+    assert main(["example", "recipes", "--profile", "huge"]) != 0
+    assert "invalid choice: 'huge'" in capsys.readouterr().err

@@ -187,6 +187,11 @@ def headline_value(record: dict[str, Any], metric: str) -> str:
     value = record.get("metrics", {}).get(metric)
     if not isinstance(value, int | float):
         return "–"
+    # A task that runs its own seeds inside one run (the recipes) records the interval and count beside the mean.
+    half, count = (record.get("metrics", {}).get(f"{metric}_{k}") for k in ("ci95", "seeds"))
+    if isinstance(half, int | float) and isinstance(count, int | float) and count > 1:
+        scale, unit = (100, "%") if _in_percent(metric) else (1, "")
+        return f"{scale * value:.2f}{unit} ± {scale * half:.2f} ({count:.0f} seeds{setting})"
     shown = f"{100 * value:.2f}%" if _in_percent(metric) and 0 <= value <= 1 else f"{value:.2f}"
     return f"{shown} (1 seed{setting})"
 
