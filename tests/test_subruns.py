@@ -203,3 +203,20 @@ def test_plan_and_cache_commands(tmp_path, capsys):
     assert "removed 0 entries" in capsys.readouterr().out  # task3's result uses both
     assert main(["cache", "prune", "--out", str(out)]) == 0
     assert "removed 2 entries" in capsys.readouterr().out
+
+
+def test_the_time_left_weighs_each_sub_run_by_its_planned_seconds_not_its_flops(tmp_path, monkeypatch):
+    """A small MLP's time goes mostly to its steps' fixed costs, so its FLOPs undercount it: with the CNN
+    beside it, a time-left line weighted by FLOPs alone would put nearly all the work in the CNN."""
+    from mnistlab.execution import runner
+    from mnistlab.execution.estimate import Throughput, training_seconds
+    from mnistlab.models import CNN1
+
+    rates = Throughput(fallback={"bf16": 292.8e9, "fp32": 67.0e9})  # the reference machine's
+    monkeypatch.setattr(runner, "throughput_table", lambda cache: rates)
+    recipe = TrainConfig(epochs=1, batch_size=50, precision="bf16")
+    mlp = classifier_run(parse_mlp("16"), recipe, seed=0, **TINY)
+    cnn = classifier_run(CNN1, recipe, seed=0, **TINY)
+    shares = runner._shares([mlp, cnn], SubRunCache(tmp_path / "cache"))
+    assert shares == {mlp.hash: training_seconds(mlp, rates), cnn.hash: training_seconds(cnn, rates)}
+    assert shares[mlp.hash] / shares[cnn.hash] > 2 * mlp.cost / cnn.cost

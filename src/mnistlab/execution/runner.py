@@ -21,12 +21,23 @@ from mnistlab import __version__
 from mnistlab.catalog import PROFILES
 from mnistlab.errors import MnistlabError
 from mnistlab.execution.cache import SubRunCache
+from mnistlab.execution.estimate import throughput_table, training_seconds
 from mnistlab.execution.logs import write_histories
 from mnistlab.execution.progress import progress, stderr_line
 from mnistlab.execution.runtime import configure_torch, environment, seed_everything
 from mnistlab.execution.store import config_hash, read_result, to_jsonable, with_digest, write_json
 from mnistlab.execution.subrun import Outcome, SubRun, Trained
 from mnistlab.tasks.base import Context, Figure, Paragraph, Result, Task, finding_of, for_device
+
+
+def _shares(runs: list[SubRun], cache: SubRunCache) -> dict[str, float]:
+    """Each sub-run's share of the work, for the time-left line: its planned seconds where every one has an
+    estimate (FLOPs alone undercount a small network, whose time goes to its steps' fixed costs), else its cost."""
+    rates = throughput_table(cache)
+    planned = {run.hash: training_seconds(run, rates) for run in runs}
+    if all(seconds is not None and seconds > 0 for seconds in planned.values()):
+        return {h: float(seconds) for h, seconds in planned.items() if seconds is not None}
+    return {run.hash: float(run.cost) for run in runs}
 
 
 def result_path(out: Path, task_name: str) -> Path:
@@ -110,21 +121,23 @@ def execute_plan(plan: Sequence[SubRun], cache: SubRunCache, *, executor: Any = 
         else:
             claimed.append((run, lock))
     if claimed:
-        total_cost = sum(r.cost for r, _ in claimed)
         bar = progress(total=len(claimed), desc=f"{task or 'plan'}: sub-runs", enabled=show_progress)
+        lines = bar.disable and show_progress is not False and len(claimed) > 1  # no bar: one line per sub-run
+        work = _shares([r for r, _ in claimed], cache) if lines else {}
+        total_work = sum(work.values())
         start = time.perf_counter()
-        done_cost, done = 0.0, 0
+        done_work, done = 0.0, 0
 
         def on_done(run: SubRun, outcome: Outcome) -> None:
-            nonlocal done_cost, done
+            nonlocal done_work, done
             cache.store(run, outcome, task=task)
             cache.misses += 1
-            done_cost += run.cost
+            done_work += work.get(run.hash, 0.0)
             done += 1
             bar.update()
-            if bar.disable and show_progress is not False and len(claimed) > 1:  # no bar: one line per sub-run
+            if lines:
                 elapsed = time.perf_counter() - start
-                eta = elapsed * (total_cost - done_cost) / done_cost if total_cost > 0 and done_cost > 0 else None
+                eta = elapsed * (total_work - done_work) / done_work if total_work > 0 and done_work > 0 else None
                 log(f"{task or 'plan'}: {done}/{len(claimed)} sub-runs done ({run.label}), "
                                  f"{elapsed:.0f} s elapsed" + (f", about {eta:.0f} s left" if eta is not None else ""))
 
