@@ -339,6 +339,23 @@ def test_choice_reads_validation_only():
     assert choose({"a": [0.9], "b": [0.9]}) == "a"  # a tie keeps the first
 
 
+def test_a_recipe_is_chosen_only_among_those_trained_on_every_seed():
+    from mnistlab.tasks.recipes.findings import complete_arms
+
+    scores = {0: {"full": {}, "minus-ema": {}, "brief": {}}, 1: {"full": {}, "brief": {}}, 2: {"full": {}, "brief": {}}}
+    assert complete_arms(scores, [0, 1, 2]) == ["full", "brief"]  # CNN-1's one-seed ablations in `extended`
+    assert complete_arms(scores, [0]) == ["full", "minus-ema", "brief"]
+
+
+def test_with_seeds_of_its_own_the_runner_repeats_no_comparison_of_one_seed():
+    from mnistlab.tasks.recipes.plan import contrasts
+
+    assert contrasts(_tiny_config(seeds=3)) == []
+    assert [c.about for c in contrasts(_tiny_config())] == ["MLP [784, 1000, 1000, 10]: full recipe against "
+                                                           "brief's recipe", "CNN-1 [32, 64, 128]: full recipe "
+                                                           "against brief's recipe"]
+
+
 def _tiny_config(**kw) -> Config:
     values = dict(networks=("mlp", "cnn1"), seeds=1, ablate=("ema",), mlp_epochs=2, cnn_epochs=2,
                   brief_digit_epochs=1, train_limit=400, test_limit=200, mlp_batch_size=40, cnn_batch_size=40,

@@ -18,9 +18,9 @@ task can use them:
 Every network of this task trains on the first nine tenths of the training images and is validated on the
 last tenth (`val_fraction`), which no network trains on; the brief's plain recipe too, so that every arm sees
 the same images. The recipe of each network is then chosen on validation: of the recipes it was trained with
-(the full one, the full one minus each ingredient, the brief's), the one with the best mean validation
-accuracy; the multi-task network's lambda likewise. The test set is scored once per trained network, and no
-choice reads it.
+on every seed (the full one, the full one minus each ingredient, the brief's), the one with the best mean
+validation accuracy; the multi-task network's lambda likewise. The test set is scored once per trained
+network, and no choice reads it.
 
 How the ablation is drawn: `plan.py`'s docstring; the seeds and the extended profile's budget: `config.py`'s.
 The folder's layout is every task's (`mnistlab.tasks.base`): config, plan, findings, present (the figure from

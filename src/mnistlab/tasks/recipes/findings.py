@@ -29,6 +29,13 @@ def choose(val_acc: dict[str, list[float]]) -> str:
     return max(val_acc, key=lambda arm: (float(np.mean(val_acc[arm])), -list(val_acc).index(arm)))
 
 
+def complete_arms(scores: dict[int, dict[str, Any]], seeds: list[int]) -> list[str]:
+    """The arms trained (or scored) on every one of `seeds`, in their order: the recipes a choice is made among,
+    so that the chosen recipe's test accuracy is a mean over all the seeds, as the goals are (an arm of one seed
+    would also win a choice by its seed's luck more often than an arm averaged over three)."""
+    return [arm for arm in scores[seeds[0]] if all(arm in scores[s] for s in seeds)]
+
+
 def _digit_scores(config: Config, ctx: Context, net: str, seed: int) -> dict[str, dict[str, Any]]:
     """Each arm's scores for one seed of a digit network: trained arms from their records, 'minus-tta' by
     scoring the full network's checkpoint without test-time views, 'minus-select' from its last epoch."""
@@ -104,8 +111,7 @@ def _net_findings(config: Config, ctx: Context, net: str) -> NetFindings:
     read = _digit_scores if net in DIGIT_NETWORKS else _fashion_scores
     scores = {s: read(config, ctx, net, s) for s in seeds}
     arms = list(scores[seeds[0]])
-    val = {arm: [scores[s][arm]["val_acc"] for s in seeds if arm in scores[s]] for arm in arms}
-    chosen = choose(val)
+    chosen = choose({arm: [scores[s][arm]["val_acc"] for s in seeds] for arm in complete_arms(scores, seeds)})
     per_seed = {s: m for s, m in _per_seed_metrics(NetFindings(net, seeds, scores, chosen, {})).items()}
     outcomes: dict[str, ContrastResult] = {}
     if net != "mtl":

@@ -126,7 +126,11 @@ def contrast(config: Config, net: str, a: str, b: str) -> Contrast:
 
 
 def contrasts(config: Config) -> list[Contrast]:
-    """For the runner's table with --seeds: the full recipe against the brief's, per network."""
+    """For the runner's table with --seeds: the full recipe against the brief's, per network. None where the
+    task runs seeds of its own (`seeds` > 1): its ablation table tests that comparison across them, and the
+    runner's table, over the runner's one seed, would repeat it with a weaker test of two trained networks."""
+    if config.seeds > 1:
+        return []
     return [contrast(config, net, "full", "brief") for net in config.networks if net != "mtl"]
 
 
