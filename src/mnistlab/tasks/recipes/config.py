@@ -4,21 +4,19 @@ the brief's epochs, with each profile's values.
 The seeds are this task's own option (`seeds`), not the runner's --seeds: a run at --seed s trains seeds s, s + 1,
 ..., so two runner seeds would share networks and their aggregate would count them twice.
 
-Budget of the extended profile: at most two hours of training on a 2-core CPU. It trains 43 networks:
-  - three seeds of the full recipe and of the brief's for every network;
+Budget of the extended profile: at most two hours of training on a 2-core CPU. It trains 49 networks:
+  - three seeds of the full recipe and of the brief's for every network (the MLP, CNN-1, Task 6's item and
+    group CNNs);
   - the MLP's four trained ablations (augment, schedule, smoothing, ema) on three seeds, CNN-1's on one seed
-    (McNemar's test on the test predictions stands in for the paired t-test there);
-  - 15 epochs of the full recipe for the MLP and CNN-1 (the brief's 10), 6 for Task 6's networks (the brief's 5);
-  - the MTL network's lambda chosen among 0.25, 0.5 and 0.75, one seed each.
-`mnistlab plan recipes --profile extended` says 5.4 h when the cache has no finished sub-runs to measure its
-throughput by (its fallback, a third of this machine's matmul peak, is pessimistic for these networks: it puts
-Task 6's network at 156 s an epoch). From the lab's own idle measurements on this CPU (docs/performance.md: the
-brief's MLP about 3.4 s an epoch in bf16, CNN-1 10.6 s at batch 128, Task 6's network 28-29 s) plus what the recipe adds
-(an epoch of the full recipe took 1.5x the brief's for the MLP and about the same for CNN-1 in a 1-epoch timing
-on a busy machine; test-time views on 16,000 validation and test images after each epoch, about 5 s for CNN-1
-and 8 s for Task 6's network): MLP about 1,230 s, CNN-1 about 1,900 s, Task 6's networks about 3,060 s, and
-about 430 s of one-off scoring, in all about 6,600 s = 1.84 h of training. The estimate has not been checked by
-a full run; on a slower or busier machine lower the seeds or epochs with --set.
+    (an epoch of CNN-1 costs 2-3x the MLP's; McNemar's test on two trained networks stands in for the paired
+    t-test there, and the recipe is chosen among the arms trained on every seed);
+  - the MTL network at lambdas 0.25, 0.5 and 0.75 on three seeds each, so that the lambda chosen on validation
+    is compared with the single-task CNNs across seeds;
+  - 15 epochs of the full recipe for the MLP and CNN-1 (the brief's 10), 6 for Task 6's networks (the brief's 5).
+Measured in the committed example (examples/brief, 2026-12-07, 2-core AMD EPYC with AVX512-BF16, idle): 6,291 s
+of training (1 h 45 min; MLP 56-72 s a network, CNN-1 129-156 s, Task 6's networks 153-218 s) and 7,236 s
+(2 h 01 min) with the scoring after each epoch, against 7,280 s planned by `mnistlab plan` at that machine's
+reference rates. On a slower or busier machine lower the seeds or epochs with --set.
 """
 
 from __future__ import annotations
