@@ -78,3 +78,14 @@ def test_a_part_of_another_profile_is_recorded_and_named_on_the_page(tmp_path):
 def test_example_refuses_an_unknown_profile(capsys):
     assert main(["example", "recipes", "--profile", "huge"]) != 0
     assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def test_a_task_with_seeds_of_its_own_is_labelled_with_them():
+    from mnistlab.report.html import example_label, record_seeds
+
+    recipes = {"profile": "extended", "seed": 0, "seeds": [0], "config": {"seeds": 3},
+               "environment": {"cpu_model": "AMD EPYC"}, "finished_at": "2026-12-07T08:28:16+00:00"}
+    assert record_seeds(recipes) == [0, 1, 2]
+    assert example_label(recipes) == "extended profile, 3 seeds, AMD EPYC, 2026-12-07"
+    assert record_seeds({"seeds": [0, 1, 2], "config": {"seeds": 3}}) == [0, 1, 2]  # the runner's seeds
+    assert record_seeds({"seed": 4, "config": {"epochs": 3}}) == [4]

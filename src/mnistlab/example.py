@@ -124,6 +124,7 @@ def load_parts(dest: Path) -> list[dict[str, Any]]:
 
 def intro(dest: Path) -> str:
     """The example page's first line: what it is, and each part's tasks, date, wall time and machine."""
+    from mnistlab.report.html import record_seeds
     from mnistlab.tasks import REGISTRY
 
     parts = load_parts(dest)
@@ -133,7 +134,7 @@ def intro(dest: Path) -> str:
             record = read_result(dest / name / "result.json", name)
         except (OSError, MnistlabError):
             continue
-        run = record.get("seeds") or [record.get("seed", 0)]
+        run = record_seeds(record)
         seeds.append(f"{name} {run[0]}" if len(run) == 1 else f"{name} {run[0]}-{run[-1]}")
     described = "; ".join(
         f"{', '.join(p['tasks'])}{_profile_note(p.get('profile', EXAMPLE_PROFILE))}: "

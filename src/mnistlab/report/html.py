@@ -410,8 +410,11 @@ def _section(name: str, title: str, folder: Path, record: dict | None, report_di
     env = record.get("environment", {})
     precision = ", ".join(sorted(_precisions(record)))
     seeds = record.get("seeds") or [record.get("seed", "?")]
+    own = record_seeds(record) if len(seeds) == 1 and isinstance(seeds[0], int) else []
     meta = (f"{record.get('profile', '?')} profile · "
-            + (f"seed {seeds[0]} (every number: one network per seed)" if len(seeds) == 1 else
+            + (f"seeds {own[0]}-{own[-1]}, the task's own (its tables give means with their intervals)"
+               if len(own) > 1 else
+               f"seed {seeds[0]} (every number: one network per seed)" if len(seeds) == 1 else
                f"{len(seeds)} seeds ({', '.join(map(str, seeds))}): numbers are means, intervals in the seeds table")
             + " · "
             f"{_duration(float(record.get('seconds', 0.0)))} on {env.get('device', '?')} "
@@ -454,9 +457,19 @@ def _read(path: Path, damaged: dict[str, str], name: str) -> dict | None:
 EXAMPLE_DIR = Path(__file__).resolve().parents[3] / "examples" / "brief"
 
 
+def record_seeds(record: dict) -> list[int]:
+    """The seeds a result's networks ran over: the runner's, or for a task that runs a count of seeds of its own
+    from the runner's one (the recipes' `seeds` option), seed, seed + 1, ..."""
+    seeds = record.get("seeds") or [record.get("seed", 0)]
+    own = (record.get("config") or {}).get("seeds")
+    if len(seeds) == 1 and isinstance(own, int) and not isinstance(own, bool) and own > 1:
+        return [seeds[0] + k for k in range(own)]
+    return list(seeds)
+
+
 def example_label(record: dict) -> str:
     """'brief profile, 3 seeds, AMD EPYC, 2026-12-07': how a number of the committed example is labelled."""
-    seeds = record.get("seeds") or [record.get("seed", 0)]
+    seeds = record_seeds(record)
     cpu = record.get("environment", {}).get("cpu_model") or record.get("environment", {}).get("device", "?")
     return (f"{record.get('profile', '?')} profile, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, {cpu}, "
             f"{str(record.get('finished_at', '?'))[:10]}")
