@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_recipe_curves(curves: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
@@ -18,6 +19,7 @@ def plot_recipe_curves(curves: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
             ax.plot(range(1, len(acc) + 1), 100 * acc, "--" if i == 0 else "-", marker="o", ms=3, label=label)
         ax.set_title(network, fontsize=10)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         ax.set_ylabel("test accuracy, %")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
