@@ -164,48 +164,39 @@ def test_plan_json_counts_seeds_and_analysis(capsys, tmp_path):
     assert "task2: 3 sub-run(s), about" in text and "perceptron-sweep" in text and "sklearn-perceptron" in text
 
 
-def test_plan_of_the_brief_profile_is_within_30_percent_of_its_measured_times():
+def _plan_at_reference_rates(names: list[str], profile: str, monkeypatch):
+    """The plan of `names` at `profile` (each task's default seeds) on a fresh results folder, at the reference
+    machine's fallback rates (2-core AMD EPYC, AVX512-BF16, idle: 292.8 GFLOP/s bf16, 67.0 fp32, at 33% of its
+    matmul peak) instead of this machine's."""
+    from mnistlab.execution import estimate as planning
+
+    rates = planning.Throughput(fallback={"bf16": 292.8e9, "fp32": 67.0e9}, source="reference")
+    monkeypatch.setattr(planning, "throughput_table", lambda cache: rates)
+    return planning.plan_tasks([REGISTRY[n] for n in names], profile=profile, overrides={},
+                               out=Path("/nonexistent-mnistlab-results"),
+                               seeds={n: REGISTRY[n].seeds_for(profile) for n in names}, device=torch.device("cpu"))
+
+
+def test_plan_of_the_brief_profile_is_within_30_percent_of_its_measured_times(monkeypatch):
     """At the reference machine's fallback rates (2-core AMD EPYC, AVX512-BF16, idle: 292.8 GFLOP/s bf16, 67.0
     fp32, at 33% of its matmul peak), each task of the brief profile, with its default seeds, is estimated
     within 30% of the seconds its networks and analysis took in the committed example's run on that machine
     (examples/brief), each without the networks a task before it trained (Task 4 and the permutation study
     reuse Task 3's and Task 4's MNIST networks), as the plan counts them: 11,130 s in all. The calibration used
     these numbers, so this guards it against drifting, not its accuracy elsewhere."""
-    from mnistlab.execution import estimate as planning
-
-    rates = planning.Throughput(fallback={"bf16": 292.8e9, "fp32": 67.0e9}, source="reference")
     measured = {"data-overview": 3, "task1": 44, "task2": 39, "task3": 754, "task4": 1546, "task5": 5,
                 "task6": 4838, "permutation": 1460, "baselines": 418, "clock": 331, "hparams": 1688}
-    original = planning.throughput_table
-    planning.throughput_table = lambda cache: rates
-    try:
-        plan = planning.plan_tasks([REGISTRY[n] for n in measured], profile="brief", overrides={},
-                                   out=Path("/nonexistent-mnistlab-results"),
-                                   seeds={n: REGISTRY[n].seeds_for("brief") for n in measured},
-                                   device=torch.device("cpu"))
-    finally:
-        planning.throughput_table = original
+    plan = _plan_at_reference_rates(list(measured), "brief", monkeypatch)
     off = {task.name: round(task.seconds / measured[task.name], 2) for task in plan.tasks
            if abs(task.seconds / measured[task.name] - 1) >= 0.3}
     assert not off, off
 
 
-def test_plan_of_the_recipes_extended_profile_is_within_30_percent_of_its_measured_time():
+def test_plan_of_the_recipes_extended_profile_is_within_30_percent_of_its_measured_time(monkeypatch):
     """The recipes' extended profile (49 networks) in the committed example took 7,236 s of networks' wall time
     on the reference machine (2-core AMD EPYC, AVX512-BF16, idle): its plan at that machine's fallback rates
     stays within 30% of it, so that `mnistlab plan` tells a user beforehand that it is about two hours."""
-    from mnistlab.execution import estimate as planning
-
-    rates = planning.Throughput(fallback={"bf16": 292.8e9, "fp32": 67.0e9}, source="reference")
-    original = planning.throughput_table
-    planning.throughput_table = lambda cache: rates
-    try:
-        plan = planning.plan_tasks([REGISTRY["recipes"]], profile="extended", overrides={},
-                                   out=Path("/nonexistent-mnistlab-results"), seeds={"recipes": [0]},
-                                   device=torch.device("cpu"))
-    finally:
-        planning.throughput_table = original
-    (task,) = plan.tasks
+    (task,) = _plan_at_reference_rates(["recipes"], "extended", monkeypatch).tasks
     assert len(task.runs) == 49 and abs(task.seconds / 7236 - 1) < 0.3, task.seconds
 
 

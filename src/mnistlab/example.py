@@ -137,7 +137,7 @@ def intro(dest: Path) -> str:
         run = record_seeds(record)
         seeds.append(f"{name} {run[0]}" if len(run) == 1 else f"{name} {run[0]}-{run[-1]}")
     described = "; ".join(
-        f"{', '.join(p['tasks'])}{_profile_note(p.get('profile', EXAMPLE_PROFILE))}: "
+        f"{', '.join(p['tasks'])}{_profile_note(p.get('profile', EXAMPLE_PROFILE), ' ({})')}: "
         f"{str(p.get('started', '?'))[:10]}, {duration_text(float(p.get('wall_seconds', 0)))} wall time on a "
         f"{p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}" for p in parts)
     return (f"The committed example report: the {EXAMPLE_PROFILE} profile of the assignment, run with `make example` "
@@ -145,9 +145,10 @@ def intro(dest: Path) -> str:
             f"{', '.join(seeds) or 'none yet'}. Every number below was computed by those runs.")
 
 
-def _profile_note(profile: object) -> str:
-    """' (extended profile)' after a part or value that is not the example's own profile, else ''."""
-    return "" if profile == EXAMPLE_PROFILE else f" ({profile} profile)"
+def _profile_note(profile: object, form: str) -> str:
+    """`form` with 'extended profile' in it for a part or value that is not of the example's own profile (form
+    ' ({})' after a part, ', {}' inside a value's parentheses), else ''."""
+    return "" if profile == EXAMPLE_PROFILE else form.format(f"{profile} profile")
 
 
 def write_page(dest: Path) -> Path:
@@ -178,22 +179,21 @@ def headline_value(record: dict[str, Any], metric: str) -> str:
 
     per_seed = [m[metric] for m in (record.get("per_seed_metrics") or {}).values()
                 if isinstance(m, dict) and isinstance(m.get(metric), int | float)]
-    profile = record.get("profile", EXAMPLE_PROFILE)
-    setting = "" if profile == EXAMPLE_PROFILE else f", {profile} profile"
+    metrics = record.get("metrics", {})
     if len(per_seed) > 1:
         interval = t_interval(per_seed)
-        scale, unit = (100, "%") if _in_percent(metric) else (1, "")
-        return (f"{scale * interval.mean:.2f}{unit} ± {scale * interval.half_width:.2f} "
-                f"({len(per_seed)} seeds{setting})")
-    value = record.get("metrics", {}).get(metric)
-    if not isinstance(value, int | float):
-        return "–"
-    # A task that runs its own seeds inside one run (the recipes) records the interval and count beside the mean.
-    half, count = (record.get("metrics", {}).get(f"{metric}_{k}") for k in ("ci95", "seeds"))
+        mean, half, count = interval.mean, interval.half_width, len(per_seed)
+    else:
+        # A task that runs its own seeds inside one run (the recipes) records the interval and count beside
+        # the mean.
+        mean, half, count = (metrics.get(f"{metric}{k}") for k in ("", "_ci95", "_seeds"))
+        if not isinstance(mean, int | float):
+            return "–"
+    setting = _profile_note(record.get("profile", EXAMPLE_PROFILE), ", {}")
     if isinstance(half, int | float) and isinstance(count, int | float) and count > 1:
         scale, unit = (100, "%") if _in_percent(metric) else (1, "")
-        return f"{scale * value:.2f}{unit} ± {scale * half:.2f} ({count:.0f} seeds{setting})"
-    shown = f"{100 * value:.2f}%" if _in_percent(metric) and 0 <= value <= 1 else f"{value:.2f}"
+        return f"{scale * mean:.2f}{unit} ± {scale * half:.2f} ({count:.0f} seeds{setting})"
+    shown = f"{100 * mean:.2f}%" if _in_percent(metric) and 0 <= mean <= 1 else f"{mean:.2f}"
     return f"{shown} (1 seed{setting})"
 
 
