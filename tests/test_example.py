@@ -34,6 +34,7 @@ def test_a_part_keeps_its_results_and_the_page_and_a_quick_report_show_them(tmp_
     assert not (dest / "task3" / "seed-1").exists()  # only the figures the result names are kept
     (part,) = load_parts(dest)
     assert part["tasks"] == ["task3"] and part["wall_seconds"] > 0 and part["command"] == 'make example TASKS="task3"'
+    assert part["trained"] > 0 and part["reused"] == 0 and part["compute_seconds"] > 0
 
     page = write_page(dest).read_text()
     assert "The committed example report" in page and "task3 0-1" in page
@@ -73,6 +74,14 @@ def test_a_part_of_another_profile_is_recorded_and_named_on_the_page(tmp_path):
     assert extended["command"] == 'make example TASKS="recipes" EXAMPLE_PROFILE=extended'
     text = intro(tmp_path)
     assert "recipes (extended profile): 2026-12-07" in text and "task3: 2026-12-07" in text
+    assert "sub-runs" not in text  # parts that trained what they ran: their wall time is the work's
+    # A part that resumed from the cache says so, with what its sub-runs took when they trained.
+    record_part(tmp_path, ["recipes"], datetime(2026, 12, 8, tzinfo=UTC), 1200.0, profile="extended",
+                networks={"trained": 6, "reused": 46, "compute_seconds": 7800.0})
+    resumed = intro(tmp_path)
+    assert "20 min 00 s wall time on a" in resumed
+    assert ("which trained 6 of its 52 sub-runs (the others from the cache of an earlier run; all of them took "
+            "2 h 10 min when they trained") in resumed
 
 
 def test_example_refuses_an_unknown_profile(capsys):

@@ -986,9 +986,25 @@ def test_an_allocation_failure_is_one_line(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler of its own for `signum` (Linux: the SigCgt mask of /proc/PID/status;
+    elsewhere, True: the caller has waited half a second instead)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        time.sleep(0.5)
+        return True
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
 def test_sigterm_in_the_first_second_is_one_line(tmp_path):
     proc = _start(tmp_path / "results", tmp_path / "xdg", "16")
-    time.sleep(0.5)  # the interpreter is up; the lab is still importing torch
+    # The moment the lab's handler is in place, before it imports torch (a fixed sleep raced the interpreter's
+    # own start on a loaded machine, whose default action then ended it without a word).
+    assert _wait_for(lambda: _catches(proc.pid, signal.SIGTERM), proc, timeout=30), "no SIGTERM handler in 30 s"
+    maps = Path(f"/proc/{proc.pid}/maps")
+    assert not maps.exists() or "libtorch" not in maps.read_text()  # the handler comes before torch loads
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, err)

@@ -22,8 +22,18 @@ from mnistlab.tasks import REGISTRY
 from mnistlab.tasks.base import finding_of, for_device
 from mnistlab.tasks.recipes import TASK
 from mnistlab.tasks.recipes.config import INGREDIENTS, Config
-from mnistlab.tasks.recipes.findings import Findings, MTLFindings, NetFindings, choose
-from mnistlab.tasks.recipes.plan import contrast, metric_name, mtl_contrast, plan, recipe, run_for
+from mnistlab.tasks.recipes.findings import Findings, MTLFindings, NetFindings, choice_arms, choose
+from mnistlab.tasks.recipes.plan import (
+    arm_label,
+    contrast,
+    metric_name,
+    mtl_contrast,
+    mtl_recipe_contrast,
+    plan,
+    recipe,
+    run_for,
+    trained_arms,
+)
 from mnistlab.tasks.recipes.prose import interval_text, prose
 from mnistlab.train import (
     SmoothedCrossEntropy,
@@ -347,6 +357,26 @@ def test_a_recipe_is_chosen_only_among_those_trained_on_every_seed():
     assert complete_arms(scores, [0]) == ["full", "minus-ema", "brief"]
 
 
+def test_the_mtl_network_trains_every_lambda_with_both_recipes_and_its_lambda_is_chosen_among_the_full_ones():
+    config = Config(networks=("mtl",), lambdas=(0.5, 0.75), seeds=3, lambda_seeds=3)
+    # the plan is fixed before any network trains, so the brief's recipe runs at every lambda
+    assert trained_arms(config, "mtl") == ["lambda-0.5", "lambda-0.75", "brief-lambda-0.5", "brief-lambda-0.75"]
+    assert len(plan(config, 0)) == 12 and len({run.hash for run in plan(config, 0)}) == 12
+    assert recipe(config, "mtl", "brief-lambda-0.75") == recipe(config, "item", "brief")
+    assert recipe(config, "mtl", "lambda-0.75") == recipe(config, "item", "full")
+    brief = run_for(config, "mtl", "brief-lambda-0.75", 1)
+    assert (brief.objective.lam, brief.seed, brief.train.epochs) == (0.75, 1, config.brief_fashion_epochs)
+    assert arm_label("brief-lambda-0.75") == "brief's recipe, lambda 0.75"
+    assert arm_label("lambda-0.5") == "full recipe, lambda 0.5"
+    # the brief's arms score best on validation here, and still the lambda is chosen among the full recipe's
+    scores = {s: {"lambda-0.5": {"val_acc": 0.93}, "lambda-0.75": {"val_acc": 0.94},
+                  "brief-lambda-0.5": {"val_acc": 0.99}, "brief-lambda-0.75": {"val_acc": 0.99}} for s in range(3)}
+    assert choice_arms("mtl", scores, [0, 1, 2]) == ["lambda-0.5", "lambda-0.75"]
+    assert choose({arm: [scores[s][arm]["val_acc"] for s in range(3)]
+                   for arm in choice_arms("mtl", scores, [0, 1, 2])}) == "lambda-0.75"
+    assert choice_arms("cnn1", {0: {"full": {}, "brief": {}}}, [0]) == ["full", "brief"]
+
+
 def test_with_seeds_of_its_own_the_runner_repeats_no_comparison_of_one_seed():
     from mnistlab.tasks.recipes.plan import contrasts
 
@@ -425,6 +455,11 @@ def test_quick_profile_runs_end_to_end_through_the_runner_and_reaches_the_report
     # every published figure stands beside a number this run produced
     assert all(ref["metric"] in stored["metrics"] for ref in stored["references"] if ref["metric"])
     assert (out / "recipes" / "curves.png").exists()
+    mtl_rows = {row[1]: row for row in tables["mtl"]["rows"]}
+    assert {"MTL at lambda 0.5: the full recipe against the brief's",
+            "MTL at lambda 0.5 against the single-task item CNN, both at the full recipe"} <= set(mtl_rows)
+    metrics = stored["metrics"]
+    assert metrics["mtl_chosen_brief_item_test_acc"] == metrics["mtl_brief_lambda_0_5_item_test_acc"]
     assert "not judged" in " ".join(str(r[-1]) for r in tables["goals"]["rows"])
     html = write_report(out, tmp_path / "report" / "index.html").read_text()
     assert "modern training recipe" in html and "Deotte" in html
@@ -492,7 +527,13 @@ def _mtl(config: Config) -> MTLFindings:
                     "single_group": single["group"][s]} for s in range(3)}
     results = compare_family([mtl_contrast(config, "lambda-0.5", head) for head in ("item", "group")], [0, 1, 2],
                              per_seed, {})
-    return MTLFindings(0.5, results[0], results[1], item, group)
+    brief = {"item": [0.925, 0.926, 0.924], "group": [0.951, 0.953, 0.950]}  # the same lambda, the brief's recipe
+    per_seed = {s: {"mtl_full_item": item[s], "mtl_brief_item": brief["item"][s], "mtl_full_group": group[s],
+                    "mtl_brief_group": brief["group"][s]} for s in range(3)}
+    recipes = compare_family([mtl_recipe_contrast(config, "lambda-0.5", head) for head in ("item", "group")],
+                             [0, 1, 2], per_seed, {})
+    return MTLFindings(0.5, results[0], results[1], item, group, brief["item"], brief["group"],
+                       dict(zip(("item", "group"), recipes, strict=True)))
 
 
 def _recipe_findings(smoke: bool = False) -> tuple[Findings, Config]:
@@ -526,8 +567,9 @@ def test_recipes_prose_declares_the_chosen_accuracies_and_what_survives_the_adju
     assert "MLP [784, 1000, 1000, 10], augment +1.02 ± " in ingredients and "adjusted p" in ingredients
     assert "ema +" not in ingredients and "the other 5 effects tested are not detectable" in ingredients
     assert "What each ingredient bought (the full recipe against the full recipe without it): " in text["ingredients"]
-    assert "MLP [784, 1000, 1000, 10] +1.47 ± " in found["recipe"] and "no difference detectable for CNN-1" \
-        in found["recipe"]
+    assert "MLP [784, 1000, 1000, 10] +1.47 ± " in found["recipe"] and "not detectable for CNN-1" in found["recipe"]
+    # the MTL network at its chosen lambda, full recipe against the brief's, per head
+    assert "MTL items +0.70 ± " in found["recipe"] and found["recipe"].endswith(", MTL groups.")
     assert found["mtl"].startswith("The MTL network at lambda 0.5 (chosen on validation): items 93.20 ± 0.25%, groups "
                                    "95.10 ± 0.25% (mean ± 95% over 3 seeds); MTL minus the single-task CNNs across the "
                                    "seeds: items equivalent within ±0.30 points, groups -1.10 ± 0.25 points (adjusted")

@@ -49,9 +49,20 @@ def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, command: Callable[
     for name in names:
         copy_result(runs / name, dest / name)
     if fresh:
-        record_part(dest, fresh, started, wall, profile)
+        record_part(dest, fresh, started, wall, profile, networks=_networks(runs, fresh))
     log(f"example: {len(names)} task(s) copied to {dest} ({len(fresh)} run now, in {duration_text(wall)})")
     return names
+
+
+def _networks(runs: Path, names: list[str]) -> dict[str, float]:
+    """What the part's run of `names` did with its sub-runs: how many it trained and how many it took from the
+    cache (an earlier part's or an interrupted run's), and the seconds all of them took when they trained (each
+    result's `seconds`: its networks' training as recorded, wherever it ran, and its analysis)."""
+    records = [read_result(runs / n / "result.json", n) for n in names]
+    cache = [r.get("cache") or {} for r in records]
+    return {"trained": sum(int(c.get("misses", 0)) for c in cache),
+            "reused": sum(int(c.get("hits", 0)) for c in cache),
+            "compute_seconds": round(sum(float(r.get("seconds", 0.0)) for r in records), 1)}
 
 
 def _finished_at(path: Path) -> datetime:
@@ -96,8 +107,10 @@ def _optimise_png(path: Path) -> None:
 
 
 def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float,
-                profile: str = EXAMPLE_PROFILE) -> None:
-    """Add a part to dest/parts.json; a task run again leaves the part that ran it before."""
+                profile: str = EXAMPLE_PROFILE, networks: dict[str, float] | None = None) -> None:
+    """Add a part to dest/parts.json; a task run again leaves the part that ran it before. `networks`: how many
+    sub-runs the part trained and reused, and their recorded seconds (`_networks`), so that a part that resumed
+    from the cache does not pass its short wall time off as the work's."""
     from mnistlab.execution.runtime import available_cores, cpu_description
 
     parts = [p for p in load_parts(dest) if not set(p["tasks"]) <= set(tasks)]
@@ -107,7 +120,8 @@ def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: f
     parts.append({"tasks": tasks, "profile": profile, "started": started.isoformat(timespec="seconds"),
                   "wall_seconds": round(wall_seconds, 1), "cpu": cpu_description().get("cpu_model", ""),
                   "cores": available_cores(),
-                  "command": command if profile == EXAMPLE_PROFILE else f"{command} EXAMPLE_PROFILE={profile}"})
+                  "command": command if profile == EXAMPLE_PROFILE else f"{command} EXAMPLE_PROFILE={profile}",
+                  **(networks or {})})
     atomic_write_text(dest / PARTS_FILE, json.dumps([p for p in parts if p["tasks"]], indent=2) + "\n")
 
 
@@ -139,10 +153,22 @@ def intro(dest: Path) -> str:
     described = "; ".join(
         f"{', '.join(p['tasks'])}{_profile_note(p.get('profile', EXAMPLE_PROFILE), ' ({})')}: "
         f"{str(p.get('started', '?'))[:10]}, {duration_text(float(p.get('wall_seconds', 0)))} wall time on a "
-        f"{p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}" for p in parts)
+        f"{p.get('cores', '?')}-core {p.get('cpu') or 'CPU'}{_reuse_note(p)}" for p in parts)
     return (f"The committed example report: the {EXAMPLE_PROFILE} profile of the assignment, run with `make example` "
             f"in {len(parts)} part{'s' if len(parts) != 1 else ''} ({described}). Seeds per task: "
             f"{', '.join(seeds) or 'none yet'}. Every number below was computed by those runs.")
+
+
+def _reuse_note(part: dict[str, Any]) -> str:
+    """', which trained N of its M sub-runs (the others from the cache; all of them took T when they trained)'
+    for a part that reused more than a few sub-runs, else '' (a part that trained everything: its wall time
+    says it)."""
+    trained, reused = int(part.get("trained", 0)), int(part.get("reused", 0))
+    if reused == 0 or reused < trained:
+        return ""
+    return (f", which trained {trained} of its {trained + reused} sub-runs (the others from the cache of an earlier "
+            f"run; all of them took {duration_text(float(part.get('compute_seconds', 0)))} when they trained, "
+            "with scoring and analysis)")
 
 
 def _profile_note(profile: object, form: str) -> str:

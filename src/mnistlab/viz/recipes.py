@@ -13,8 +13,12 @@ from matplotlib.ticker import MaxNLocator
 def plot_recipe_curves(curves: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
     """One panel per network ({network: {recipe label: accuracy (0-1) after each epoch}}): its first recipe
     (the reference, the brief's) dashed, the others solid."""
-    fig, axes = plt.subplots(1, max(1, len(curves)), figsize=(4 * max(1, len(curves)), 3.4), squeeze=False)
-    for ax, (network, recipes) in zip(axes[0], curves.items(), strict=False):
+    cols = min(3, max(1, len(curves)))  # rows of three panels, so that six stay readable on a page
+    rows = max(1, -(-len(curves) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for ax, (network, recipes) in zip(axes.flat, curves.items(), strict=False):
         for i, (label, acc) in enumerate(recipes.items()):
             ax.plot(range(1, len(acc) + 1), 100 * acc, "--" if i == 0 else "-", marker="o", ms=3, label=label)
         ax.set_title(network, fontsize=10)

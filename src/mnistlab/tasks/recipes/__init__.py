@@ -19,8 +19,11 @@ Every network of this task trains on the first nine tenths of the training image
 last tenth (`val_fraction`), which no network trains on; the brief's plain recipe too, so that every arm sees
 the same images. The recipe of each network is then chosen on validation: of the recipes it was trained with
 on every seed (the full one, the full one minus each ingredient, the brief's), the one with the best mean
-validation accuracy; the multi-task network's lambda likewise. The test set is scored once per trained
-network, and no choice reads it.
+validation accuracy; the multi-task network's lambda likewise, among its full-recipe networks (it is trained
+at every lambda with the brief's recipe too, so that the chosen lambda has its brief-recipe twin). The test set
+decides nothing: each network's test accuracy is recorded after every epoch, for the learning curves, and is
+reported at the epoch chosen on validation; no choice reads it (tests/test_recipes.py poisons the test labels
+and sees the same choices).
 
 How the ablation is drawn: `plan.py`'s docstring; the seeds and the extended profile's budget: `config.py`'s.
 The folder's layout is every task's (`mnistlab.tasks.base`): config, plan, findings, present (the figure from

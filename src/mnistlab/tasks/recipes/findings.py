@@ -5,7 +5,7 @@ against the single-task CNNs; and the flat metrics. The test set plays no part i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,18 @@ from mnistlab.analysis.contrasts import ContrastResult, compare_family
 from mnistlab.analysis.stats import t_interval
 from mnistlab.tasks.base import Context
 from mnistlab.tasks.recipes.config import DIGIT_NETWORKS, Config
-from mnistlab.tasks.recipes.plan import arm_seeds, contrast, metric_name, mtl_contrast, run_for, trained_arms
+from mnistlab.tasks.recipes.plan import (
+    arm_seeds,
+    brief_arm,
+    contrast,
+    is_brief,
+    lambda_of,
+    metric_name,
+    mtl_contrast,
+    mtl_recipe_contrast,
+    run_for,
+    trained_arms,
+)
 from mnistlab.train import evaluate, holdout_split
 
 # The issue's goals: (network, least test accuracy of its recipe chosen on validation, in words).
@@ -34,6 +45,13 @@ def complete_arms(scores: dict[int, dict[str, Any]], seeds: list[int]) -> list[s
     so that the chosen recipe's test accuracy is a mean over all the seeds, as the goals are (an arm of one seed
     would also win a choice by its seed's luck more often than an arm averaged over three)."""
     return [arm for arm in scores[seeds[0]] if all(arm in scores[s] for s in seeds)]
+
+
+def choice_arms(net: str, scores: dict[int, dict[str, Any]], seeds: list[int]) -> list[str]:
+    """The arms `net`'s choice on validation is made among: those complete on every seed (`complete_arms`); for
+    the MTL network only its full-recipe lambdas, since its brief-recipe arms are what the chosen lambda is
+    compared with, not candidates."""
+    return [arm for arm in complete_arms(scores, seeds) if net != "mtl" or not is_brief(arm)]
 
 
 def _digit_scores(config: Config, ctx: Context, net: str, seed: int) -> dict[str, dict[str, Any]]:
@@ -111,7 +129,7 @@ def _net_findings(config: Config, ctx: Context, net: str) -> NetFindings:
     read = _digit_scores if net in DIGIT_NETWORKS else _fashion_scores
     scores = {s: read(config, ctx, net, s) for s in seeds}
     arms = list(scores[seeds[0]])
-    chosen = choose({arm: [scores[s][arm]["val_acc"] for s in seeds] for arm in complete_arms(scores, seeds)})
+    chosen = choose({arm: [scores[s][arm]["val_acc"] for s in seeds] for arm in choice_arms(net, scores, seeds)})
     per_seed = {s: m for s, m in _per_seed_metrics(NetFindings(net, seeds, scores, chosen, {})).items()}
     outcomes: dict[str, ContrastResult] = {}
     if net != "mtl":
@@ -130,18 +148,23 @@ def _net_findings(config: Config, ctx: Context, net: str) -> NetFindings:
 
 @dataclass
 class MTLFindings:
-    """The MTL network at the lambda chosen on validation, its heads' test accuracies over the seeds, and each
-    head against the single-task CNN (one family of two, with the equivalence margin)."""
+    """The MTL network at the lambda chosen on validation (among its full-recipe arms): its heads' test accuracies
+    over the seeds; each head against the single-task CNN (one family of two, with the equivalence margin); and
+    each head at the full recipe against the brief's at that lambda (another family of two)."""
 
     lam: float  # chosen on validation
     item: ContrastResult | None  # MTL's item head against the single-task item CNN (both at their full recipe)
     group: ContrastResult | None
     item_acc: list[float]
     group_acc: list[float]
+    # The same lambda at the brief's recipe: its heads' test accuracies and the full recipe against it, per head.
+    brief_item_acc: list[float] = field(default_factory=list)
+    brief_group_acc: list[float] = field(default_factory=list)
+    recipe: dict[str, ContrastResult] = field(default_factory=dict)  # head -> full recipe against the brief's
 
 
 def _mtl_findings(config: Config, ctx: Context, mtl: NetFindings, nets: dict[str, NetFindings]) -> MTLFindings:
-    lam_arm = mtl.chosen
+    lam_arm, lam_brief = mtl.chosen, brief_arm(mtl.chosen)
     seeds = [s for s in mtl.seeds if lam_arm in mtl.scores[s]]
     item, group = mtl.values(lam_arm, "test_acc_item"), mtl.values(lam_arm, "test_acc_group")
     outcomes: dict[str, ContrastResult | None] = {"item": None, "group": None}
@@ -151,7 +174,15 @@ def _mtl_findings(config: Config, ctx: Context, mtl: NetFindings, nets: dict[str
                     **{f"single_{h}": nets[h].scores[s]["full"]["test_acc"] for h in heads}} for s in seeds}
     contrasts = [mtl_contrast(config, lam_arm, head) for head in heads]
     outcomes.update(zip(heads, compare_family(contrasts, seeds, per_seed, ctx.finished), strict=True))
-    return MTLFindings(float(lam_arm.removeprefix("lambda-")), outcomes["item"], outcomes["group"], item, group)
+    # The full recipe against the brief's at the chosen lambda, on both heads: a family of its own.
+    both = [s for s in seeds if lam_brief in mtl.scores[s]]
+    per_seed = {s: {f"mtl_{arm}_{h}": mtl.scores[s][a][f"test_acc_{h}"] for arm, a in
+                    (("full", lam_arm), ("brief", lam_brief)) for h in ("item", "group")} for s in both}
+    recipe_outcomes = compare_family([mtl_recipe_contrast(config, lam_arm, h) for h in ("item", "group")], both,
+                                     per_seed, ctx.finished) if both else []
+    return MTLFindings(lambda_of(lam_arm), outcomes["item"], outcomes["group"], item, group,
+                       mtl.values(lam_brief, "test_acc_item"), mtl.values(lam_brief, "test_acc_group"),
+                       dict(zip(("item", "group"), recipe_outcomes, strict=False)))
 
 
 @dataclass
@@ -202,6 +233,9 @@ def metrics(f: Findings) -> dict[str, float]:
         metrics["mtl_chosen_lambda"] = f.mtl.lam
         metrics["mtl_chosen_item_test_acc"] = float(np.mean(f.mtl.item_acc))
         metrics["mtl_chosen_group_test_acc"] = float(np.mean(f.mtl.group_acc))
+        for head, acc in (("item", f.mtl.brief_item_acc), ("group", f.mtl.brief_group_acc)):
+            if acc:
+                metrics[f"mtl_chosen_brief_{head}_test_acc"] = float(np.mean(acc))
     for net, target, _ in GOALS:
         if net in f.nets:
             metrics[f"{net}_goal_met"] = float(f.goal_met(net, target))

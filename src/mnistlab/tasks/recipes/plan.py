@@ -5,8 +5,10 @@ recipe (Adam, lr 1e-3 constant, the brief's epochs), each over `seeds` seeds (se
 the full recipe by paired t-tests across the seeds (McNemar on the test predictions with one seed). Removing
 `tta` or `select` changes nothing in training, so those two arms are read from the full recipe's networks: the
 full network scored without test-time views (its checkpoint evaluated again), and its last epoch instead of the
-selected one. Task 6's networks: the full recipe against the brief's, and the multi-task network at the lambda
-chosen on validation against the single-task networks on each head.
+selected one. Task 6's networks: the full recipe against the brief's. The multi-task network is trained at every
+lambda with both recipes ("lambda-<l>" and "brief-lambda-<l>"), because the plan is fixed before any network has
+trained and so before the lambda is chosen; at the lambda chosen on validation (among the full recipe's) it is
+compared with the brief's recipe on each head, and with the single-task networks.
 """
 
 from __future__ import annotations
@@ -32,14 +34,30 @@ def family(net: str) -> str:
     return "fashion" if net in ("item", "group", "mtl") else net
 
 
+def is_brief(arm: str) -> bool:
+    """Whether `arm` is the brief's plain recipe ("brief", or the MTL network's "brief-lambda-<l>")."""
+    return arm == "brief" or arm.startswith("brief-")
+
+
+def lambda_of(arm: str) -> float:
+    """The loss weight of an MTL arm ("lambda-0.5" or "brief-lambda-0.5": 0.5)."""
+    return float(arm.rsplit("lambda-", 1)[1])
+
+
+def brief_arm(lam_arm: str) -> str:
+    """The MTL network's brief-recipe arm at the lambda of the full-recipe arm `lam_arm`."""
+    return f"brief-{lam_arm}"
+
+
 def recipe(config: Config, net: str, arm: str) -> TrainConfig:
-    """The TrainConfig of `arm` ("full", "brief" or "minus-<ingredient>") for network `net`."""
+    """The TrainConfig of `arm` ("full", "brief", "minus-<ingredient>", or the MTL network's "lambda-<l>" at the
+    full recipe and "brief-lambda-<l>" at the brief's) for network `net`."""
     fam = family(net)
     batch = {"mlp": config.mlp_batch_size, "cnn1": config.cnn_batch_size, "fashion": config.fashion_batch_size}[fam]
     holdout = 0.0 if fam == "fashion" else config.val_fraction  # Task 6's data carry their validation split
     common = {"batch_size": batch, "lr": config.lr, "precision": config.precision, "holdout": holdout,
               "channels_last": fam != "mlp", "eval_batch_size": 2500}
-    if arm == "brief":
+    if is_brief(arm):
         epochs = config.brief_fashion_epochs if fam == "fashion" else config.brief_digit_epochs
         return TrainConfig(epochs=epochs, **common)
     epochs = {"mlp": config.mlp_epochs, "cnn1": config.cnn_epochs, "fashion": config.fashion_epochs}[fam]
@@ -54,12 +72,12 @@ def recipe(config: Config, net: str, arm: str) -> TrainConfig:
 
 
 def arm_label(arm: str) -> str:
+    if arm.startswith(("lambda-", "brief-lambda-")):
+        return f"{arm_label('brief' if is_brief(arm) else 'full')}, lambda {lambda_of(arm):g}"
     if arm == "full":
         return "full recipe"
     if arm == "brief":
         return "brief's recipe"
-    if arm.startswith("lambda-"):
-        return f"full recipe, lambda {arm.removeprefix('lambda-')}"
     return f"full minus {arm.removeprefix('minus-')}"
 
 
@@ -68,7 +86,8 @@ def trained_arms(config: Config, net: str) -> list[str]:
     if net in DIGIT_NETWORKS:
         return ["full", *(f"minus-{i}" for i in config.ablate), "brief"]
     if net == "mtl":
-        return [f"lambda-{lam:g}" for lam in config.lambdas]
+        full = [f"lambda-{lam:g}" for lam in config.lambdas]
+        return full + [brief_arm(arm) for arm in full]
     return ["full", "brief"]
 
 
@@ -92,7 +111,7 @@ def run_for(config: Config, net: str, arm: str, seed: int) -> SubRun:
         # The MLP reads the images as images (its first layer flattens them), so that they can be augmented.
         return replace(run, data=replace(run.data, view="image")) if net == "mlp" else run
     n_train, n_val = config.split_sizes()
-    lam = float(arm.removeprefix("lambda-")) if net == "mtl" else FASHION_SINGLE[net]
+    lam = lambda_of(arm) if net == "mtl" else FASHION_SINGLE[net]
     return SubRun(kind=KIND_MTL.name, model=MTLSpec(), data=FashionData(n_train, n_val, config.test_limit), train=cfg,
                   objective=WeightingSpec("fixed", lam), seed=seed, name=name,
                   cost=6.0 * MTL_FORWARD_MACS * n_train * cfg.epochs)
@@ -143,3 +162,15 @@ def mtl_contrast(config: Config, lam_arm: str, head: str) -> Contrast:
         Arm(f"single-task {head} CNN", f"single_{head}",
             run=lambda seed: run_for(config, head, "full", seed), correct=f"correct_{head}"),
         f"MTL network against the single-task {head} CNN, both at the full recipe", margin=SAME_MARGIN)
+
+
+def mtl_recipe_contrast(config: Config, lam_arm: str, head: str) -> Contrast:
+    """The MTL network at `lam_arm` (the lambda chosen on validation), full recipe against the brief's, on one
+    head."""
+    lam = lambda_of(lam_arm)
+    return Contrast(
+        Arm(f"MTL (lambda {lam:g}), {head}s, full recipe", f"mtl_full_{head}",
+            run=lambda seed: run_for(config, "mtl", lam_arm, seed), correct=f"correct_{head}"),
+        Arm(f"MTL (lambda {lam:g}), {head}s, brief's recipe", f"mtl_brief_{head}",
+            run=lambda seed: run_for(config, "mtl", brief_arm(lam_arm), seed), correct=f"correct_{head}"),
+        f"MTL network at lambda {lam:g}, {head}s: full recipe against brief's recipe")

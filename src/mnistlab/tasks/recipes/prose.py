@@ -32,7 +32,7 @@ def prose(f: Findings, config: Config) -> dict[str, str]:
     paragraph whose networks did not run is left out; 'recipe', 'ingredients' and 'mtl' state a finding only
     with comparisons across seeds."""
     singles = {net: nf for net, nf in f.nets.items() if net != "mtl"}
-    parts = {"chosen": _chosen(f) if singles else "", "recipe": _recipe(f) if singles else "",
+    parts = {"chosen": _chosen(f) if singles else "", "recipe": _recipe(f),
              "ingredients": _ingredients(f) if any(net in f.nets for net in DIGIT_NETWORKS) else "",
              "mtl": _mtl(f), "setup": _setup(f, config)}
     return {k: v for k, v in parts.items() if v}
@@ -73,6 +73,8 @@ def _across(tested: list[tuple[str, ContrastResult]], smoke: bool) -> list[tuple
 
 def _recipe(f: Findings) -> Paragraph | str:
     tested = [(NETWORK_NAMES[net], nf.outcomes["brief"]) for net, nf in f.nets.items() if "brief" in nf.outcomes]
+    if f.mtl is not None:  # the MTL network at its chosen lambda, per head
+        tested += [(f"MTL {head}s", o) for head, o in f.mtl.recipe.items()]  # its lambda: the 'mtl' paragraph
     if not tested:
         return ""
     detail = ("The full recipe against the brief's" + (f" ({QUICK_CAVEAT.replace('ingredients', 'recipes')})"
@@ -83,10 +85,10 @@ def _recipe(f: Findings) -> Paragraph | str:
         return detail
     found = [f"{what} {_effect(o)}" for what, o in across if o.detected]
     quiet = [what for what, o in across if not o.detected]
-    lead = (f"The full recipe minus the brief's, test accuracy across {across[0][1].comparison.n} seeds (p adjusted "
-            "within each network's comparisons): "
-            + ("; ".join(found) + (f"; no difference detectable for {', '.join(quiet)}" if quiet else "") if found
-               else f"no difference detectable for any of the {len(across)} networks") + ".")
+    lead = (f"The full recipe minus the brief's in test accuracy over {across[0][1].comparison.n} seeds (p "
+            "Holm-adjusted per network): "
+            + ("; ".join(found) + (f"; not detectable for {', '.join(quiet)}" if quiet else "") if found
+               else f"no difference detectable in any of the {len(across)} comparisons") + ".")
     return Paragraph(lead, detail)
 
 
