@@ -985,7 +985,6 @@ def test_an_allocation_failure_is_one_line(capsys, tmp_path, monkeypatch):
     assert_one_line_error(code, err, "out of memory")
 
 
-@pytest.mark.slow
 def _catches(pid: int, signum: int) -> bool:
     """Whether process `pid` has a handler of its own for `signum` (Linux: the SigCgt mask of /proc/PID/status;
     elsewhere, True: the caller has waited half a second instead)."""
@@ -998,6 +997,7 @@ def _catches(pid: int, signum: int) -> bool:
     return bool(int(caught, 16) >> (signum - 1) & 1)
 
 
+@pytest.mark.slow
 def test_sigterm_in_the_first_second_is_one_line(tmp_path):
     proc = _start(tmp_path / "results", tmp_path / "xdg", "16")
     # The moment the lab's handler is in place, before it imports torch (a fixed sleep raced the interpreter's

@@ -54,7 +54,7 @@ def run_part(tasks: Sequence[str], *, runs: Path, dest: Path, command: Callable[
     return names
 
 
-def _networks(runs: Path, names: list[str]) -> dict[str, float]:
+def _networks(runs: Path, names: list[str]) -> dict[str, int | float]:
     """What the part's run of `names` did with its sub-runs: how many it trained and how many it took from the
     cache (an earlier part's or an interrupted run's), and the seconds all of them took when they trained (each
     result's `seconds`: its networks' training as recorded, wherever it ran, and its analysis)."""
@@ -107,7 +107,7 @@ def _optimise_png(path: Path) -> None:
 
 
 def record_part(dest: Path, tasks: list[str], started: datetime, wall_seconds: float,
-                profile: str = EXAMPLE_PROFILE, networks: dict[str, float] | None = None) -> None:
+                profile: str = EXAMPLE_PROFILE, networks: dict[str, int | float] | None = None) -> None:
     """Add a part to dest/parts.json; a task run again leaves the part that ran it before. `networks`: how many
     sub-runs the part trained and reused, and their recorded seconds (`_networks`), so that a part that resumed
     from the cache does not pass its short wall time off as the work's."""
@@ -161,8 +161,8 @@ def intro(dest: Path) -> str:
 
 def _reuse_note(part: dict[str, Any]) -> str:
     """', which trained N of its M sub-runs (the others from the cache; all of them took T when they trained)'
-    for a part that reused more than a few sub-runs, else '' (a part that trained everything: its wall time
-    says it)."""
+    for a part that took at least as many sub-runs from the cache as it trained, else '' (a part that trained
+    most of its work: its wall time says it)."""
     trained, reused = int(part.get("trained", 0)), int(part.get("reused", 0))
     if reused == 0 or reused < trained:
         return ""
