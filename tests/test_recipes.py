@@ -532,7 +532,7 @@ def _mtl(config: Config) -> MTLFindings:
                     "mtl_brief_group": brief["group"][s]} for s in range(3)}
     recipes = compare_family([mtl_recipe_contrast(config, "lambda-0.5", head) for head in ("item", "group")],
                              [0, 1, 2], per_seed, {})
-    return MTLFindings(0.5, results[0], results[1], item, group, brief["item"], brief["group"],
+    return MTLFindings(0.5, results[0], results[1], item, group, brief,
                        dict(zip(("item", "group"), recipes, strict=True)))
 
 

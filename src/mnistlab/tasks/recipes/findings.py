@@ -157,10 +157,9 @@ class MTLFindings:
     group: ContrastResult | None
     item_acc: list[float]
     group_acc: list[float]
-    # The same lambda at the brief's recipe: its heads' test accuracies and the full recipe against it, per head.
-    brief_item_acc: list[float] = field(default_factory=list)
-    brief_group_acc: list[float] = field(default_factory=list)
-    recipe: dict[str, ContrastResult] = field(default_factory=dict)  # head -> full recipe against the brief's
+    # The same lambda at the brief's recipe, per head: its test accuracies, and the full recipe against it.
+    brief_acc: dict[str, list[float]] = field(default_factory=dict)
+    recipe: dict[str, ContrastResult] = field(default_factory=dict)
 
 
 def _mtl_findings(config: Config, ctx: Context, mtl: NetFindings, nets: dict[str, NetFindings]) -> MTLFindings:
@@ -181,7 +180,7 @@ def _mtl_findings(config: Config, ctx: Context, mtl: NetFindings, nets: dict[str
     recipe_outcomes = compare_family([mtl_recipe_contrast(config, lam_arm, h) for h in ("item", "group")], both,
                                      per_seed, ctx.finished) if both else []
     return MTLFindings(lambda_of(lam_arm), outcomes["item"], outcomes["group"], item, group,
-                       mtl.values(lam_brief, "test_acc_item"), mtl.values(lam_brief, "test_acc_group"),
+                       {h: mtl.values(lam_brief, f"test_acc_{h}") for h in ("item", "group") if both},
                        dict(zip(("item", "group"), recipe_outcomes, strict=False)))
 
 
@@ -233,9 +232,8 @@ def metrics(f: Findings) -> dict[str, float]:
         metrics["mtl_chosen_lambda"] = f.mtl.lam
         metrics["mtl_chosen_item_test_acc"] = float(np.mean(f.mtl.item_acc))
         metrics["mtl_chosen_group_test_acc"] = float(np.mean(f.mtl.group_acc))
-        for head, acc in (("item", f.mtl.brief_item_acc), ("group", f.mtl.brief_group_acc)):
-            if acc:
-                metrics[f"mtl_chosen_brief_{head}_test_acc"] = float(np.mean(acc))
+        for head, acc in f.mtl.brief_acc.items():
+            metrics[f"mtl_chosen_brief_{head}_test_acc"] = float(np.mean(acc))
     for net, target, _ in GOALS:
         if net in f.nets:
             metrics[f"{net}_goal_met"] = float(f.goal_met(net, target))

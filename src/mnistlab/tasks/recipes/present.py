@@ -87,9 +87,9 @@ def _mtl_table(f: Findings, config: Config) -> Table:
                          interval_text(own), interval_text(f.nets[head].values("full")), *_difference_text(single),
                          single.text])
         if head in mtl.recipe:
-            brief = mtl.brief_item_acc if head == "item" else mtl.brief_group_acc
             rows.append([head, f"MTL at {lam}: the full recipe against the brief's", interval_text(own),
-                         interval_text(brief), *_difference_text(mtl.recipe[head]), mtl.recipe[head].text])
+                         interval_text(mtl.brief_acc[head]), *_difference_text(mtl.recipe[head]),
+                         mtl.recipe[head].text])
     return Table(["head", "comparison", "first", "second", "first minus second, points (95%)", "p (Holm-adjusted)",
                   "verdict"], rows,
                  f"Task 6's multi-task network at the lambda chosen on validation among its full-recipe networks "
